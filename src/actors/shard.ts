@@ -1,0 +1,370 @@
+// The shard runtime: the only place where SKU actors meet I/O. A shard owns a set of SKUs (by
+// stable hash), runs each batch of commands to completion as one turn, appends the turn's events
+// to its WAL in one transaction, and answers only after that transaction is flushed to disk.
+//
+// A broken invariant throws out of `execute`; the shard marks itself failed and answers nothing
+// more. In a worker thread that ends the thread, and the engine restarts it: recovery replays the
+// WAL, which never contains the transition that broke (it threw before the append).
+
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import type { ShardConfig } from '../config.js';
+import { errorBody } from '../errors.js';
+import { encodeRecord, encodeValue, snapshotOf, stateOf } from '../persistence/codec.js';
+import { ShardStore } from '../persistence/shard-store.js';
+import { ExpiryHeap } from './expiry-heap.js';
+import { shardOf } from './placement.js';
+import {
+  assertInvariants,
+  assertInvariantsFull,
+  decide,
+  emptySku,
+  evolve,
+  historyEntryOf,
+  react,
+  skuOfCommand,
+  type Limits,
+  type SkuState,
+} from './sku.js';
+import type {
+  Command,
+  ExpireCommand,
+  GetReservationCommand,
+  GetReservationHistoryCommand,
+  HistoryEntry,
+  Reply,
+  SkuEvent,
+} from './types.js';
+import { validateCommand } from './validate.js';
+
+export interface ShardOptions {
+  shardId: number;
+  shardCount: number;
+  dataDir: string;
+  limits: Limits;
+  shard: ShardConfig;
+  /** Epoch milliseconds; tests inject a fake clock. */
+  clock?: () => number;
+  /** Arm real timers for hold expiry and checkpoints (tests with a fake clock turn them off). */
+  timers?: boolean;
+}
+
+export interface RecoveryStats {
+  shardId: number;
+  checkpointSeq: number;
+  skus: number;
+  records: number;
+  events: number;
+  openReservations: number;
+  ms: number;
+}
+
+export interface ShardStats {
+  shardId: number;
+  skus: number;
+  walSeq: number;
+  turns: number;
+  commands: number;
+  checkpoints: number;
+  lastCheckpointSeq: number;
+}
+
+/** Marks a query answered from LMDB after the turn's flush (see `turn`). */
+const READ_FROM_STORE = Symbol('read-from-store');
+
+/** Longest setTimeout delay Node accepts. */
+const TIMER_DELAY_MS_MAX = 2 ** 31 - 1;
+
+export class Shard {
+  readonly skus = new Map<string, SkuState>();
+  private readonly expiry = new ExpiryHeap();
+  private readonly dirty = new Set<string>();
+  private readonly clock: () => number;
+  private seq = 0;
+  private lastFlush: Promise<void> = Promise.resolve();
+  private recordsSinceCheckpoint = 0;
+  private lastCheckpointSeq = 0;
+  private turns = 0;
+  private commands = 0;
+  private checkpoints = 0;
+  private failure: Error | null = null;
+  private expiryTimer: NodeJS.Timeout | null = null;
+  private expiryTimerAt = Infinity;
+  private checkpointTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  private constructor(
+    private readonly options: ShardOptions,
+    private readonly store: ShardStore,
+  ) {
+    this.clock = options.clock ?? Date.now;
+  }
+
+  static directoryOf(dataDir: string, shardId: number): string {
+    return join(dataDir, `shard-${shardId}`);
+  }
+
+  /** Open the shard's store, recover its state and check every invariant before taking commands. */
+  static open(options: ShardOptions): { shard: Shard; recovery: RecoveryStats } {
+    const store = ShardStore.open(Shard.directoryOf(options.dataDir, options.shardId));
+    const shard = new Shard(options, store);
+    const recovery = shard.recover();
+    if (options.timers !== false) {
+      shard.checkpointTimer = setInterval(() => shard.checkpointIfDirty(), options.shard.checkpointIntervalMs);
+      shard.checkpointTimer.unref();
+      shard.armExpiryTimer();
+    }
+    return { shard, recovery };
+  }
+
+  private recover(): RecoveryStats {
+    const started = performance.now();
+    const { limits } = this.options;
+    const checkpoint = this.store.readCheckpoint();
+    for (const snapshot of this.store.snapshots()) this.skus.set(snapshot.sku, stateOf(snapshot));
+    this.seq = checkpoint.seq;
+    let records = 0;
+    let events = 0;
+    for (const record of this.store.recordsAfter(checkpoint.seq)) {
+      assert.equal(record.seq, this.seq + 1, `WAL gap before record ${record.seq}`);
+      const list = record.events;
+      for (let i = 0; i < list.length; i++) {
+        const event = list[i];
+        let state = this.skus.get(event.sku);
+        if (!state) this.skus.set(event.sku, (state = emptySku(event.sku)));
+        evolve(state, event, limits);
+        this.dirty.add(event.sku);
+      }
+      this.seq = record.seq;
+      records++;
+      events += list.length;
+    }
+    let openReservations = 0;
+    for (const state of this.skus.values()) {
+      assert.equal(shardOf(state.sku, this.options.shardCount), this.options.shardId, `SKU ${state.sku} recovered on the wrong shard`);
+      assertInvariantsFull(state);
+      if (state.open) {
+        for (const r of state.open.values()) this.expiry.push(r.expiresAt, r.id);
+        openReservations += state.open.size;
+      }
+    }
+    this.lastCheckpointSeq = checkpoint.seq;
+    return {
+      shardId: this.options.shardId,
+      checkpointSeq: checkpoint.seq,
+      skus: this.skus.size,
+      records,
+      events,
+      openReservations,
+      ms: performance.now() - started,
+    };
+  }
+
+  /**
+   * Run a batch as one turn. The returned promise resolves with one reply per command, in order,
+   * once every change the turn made is durable. Queries wait for earlier writes to be durable too,
+   * so nothing a caller reads can be lost in a crash.
+   */
+  execute(commands: readonly Command[]): Promise<Reply[]> {
+    if (this.failure) return Promise.reject(this.failure);
+    assert.ok(!this.closed, 'shard is closed');
+    try {
+      return this.turn(commands);
+    } catch (err) {
+      this.failure = err as Error;
+      this.stopTimers();
+      throw err;
+    }
+  }
+
+  private turn(commands: readonly Command[]): Promise<Reply[]> {
+    const now = this.clock();
+    const events: SkuEvent[] = [];
+    const history: HistoryEntry[] = [];
+    const historyIds: string[] = [];
+    const replies: Reply[] = new Array(commands.length);
+    let storeReads: number[] | null = null;
+    const seq = this.seq + 1;
+    this.expireDue(now, events, history, historyIds, seq);
+    for (let i = 0; i < commands.length; i++) {
+      const reply = this.one(commands[i], now, events, history, historyIds, seq);
+      if (reply === READ_FROM_STORE) (storeReads ??= []).push(i);
+      else replies[i] = reply;
+    }
+    this.turns++;
+    this.commands += commands.length;
+    let flushed = this.lastFlush;
+    if (events.length > 0) {
+      this.seq = seq;
+      this.store.appendTurn(seq, encodeRecord({ seq, at: now, events }), history, historyIds);
+      this.recordsSinceCheckpoint++;
+      if (this.recordsSinceCheckpoint >= this.options.shard.checkpointWalRecordsMax) this.checkpoint(now);
+      flushed = this.lastFlush = this.store.whenFlushed();
+      this.armExpiryTimer();
+    }
+    if (!storeReads) return flushed.then(() => replies);
+    // Reads of ended reservations and histories go to LMDB, which shows only committed
+    // transactions: run them once this turn (and every earlier one) is flushed.
+    const reads = storeReads;
+    return flushed.then(() => {
+      for (const i of reads) replies[i] = this.readFromStore(commands[i] as GetReservationCommand | GetReservationHistoryCommand);
+      return replies;
+    });
+  }
+
+  private one(
+    command: Command | ExpireCommand,
+    now: number,
+    events: SkuEvent[],
+    history: HistoryEntry[],
+    historyIds: string[],
+    seq: number,
+  ): Reply | typeof READ_FROM_STORE {
+    if (command.type !== 'expire') {
+      const invalid = validateCommand(command);
+      if (invalid) return { ok: false, error: invalid };
+    }
+    const sku = skuOfCommand(command)!;
+    assert.equal(shardOf(sku, this.options.shardCount), this.options.shardId, `command for ${sku} routed to the wrong shard`);
+    if (command.type === 'getReservationHistory') return READ_FROM_STORE;
+    let state = this.skus.get(sku);
+    const decision = decide(state, command, now, this.options.limits);
+    if (!decision.ok) {
+      if (command.type === 'getReservation' && decision.error.code === 'RESERVATION_NOT_ACTIVE') return READ_FROM_STORE;
+      return decision;
+    }
+    if ('cached' in decision) return { ok: true, value: decision.cached };
+    const produced = decision.events;
+    if (produced.length === 0) return { ok: true, value: { sku, ok: true } };
+    if (!state) this.skus.set(sku, (state = emptySku(sku)));
+    const first = this.apply(state, produced[0], events, history, historyIds, seq);
+    for (let i = 1; i < produced.length; i++) this.apply(state, produced[i], events, history, historyIds, seq);
+    // Settle: bump reservations a low count left uncovered, serve waiting requests freed units.
+    let guard = (state.open?.size ?? 0) * 2 + 16;
+    for (let next = react(state, now); next; next = react(state, now)) {
+      assert.ok(--guard > 0, `SKU ${sku} does not settle`);
+      this.apply(state, next, events, history, historyIds, seq);
+    }
+    assertInvariants(state, true);
+    if (this.options.shard.invariantsFullEveryTransition) assertInvariantsFull(state);
+    this.dirty.add(sku);
+    return { ok: true, value: first };
+  }
+
+  private apply(
+    state: SkuState,
+    event: SkuEvent,
+    events: SkuEvent[],
+    history: HistoryEntry[],
+    historyIds: string[],
+    seq: number,
+  ) {
+    const reply = evolve(state, event, this.options.limits);
+    assertInvariants(state, false);
+    events.push(event);
+    const line = historyEntryOf(event, seq, reply);
+    if (line) {
+      history.push(line);
+      historyIds.push(line.reservation.reservationId);
+      const r = line.reservation;
+      if (r.state === 'ACTIVE' || r.state === 'PENDING') this.expiry.push(r.expiresAt, r.reservationId);
+    }
+    return reply;
+  }
+
+  /** Holds and waits that ran out join the turn before its commands: expiry is never late. */
+  private expireDue(now: number, events: SkuEvent[], history: HistoryEntry[], historyIds: string[], seq: number): void {
+    while (this.expiry.peekTime() <= now) {
+      const reservationId = this.expiry.pop();
+      this.one({ type: 'expire', reservationId }, now, events, history, historyIds, seq);
+    }
+  }
+
+  /** A reservation's history, or an ended reservation as its last history line left it. */
+  private readFromStore(command: GetReservationCommand | GetReservationHistoryCommand): Reply {
+    const entries = this.store.historyOf(command.reservationId);
+    if (entries.length === 0) {
+      return { ok: false, error: errorBody('RESERVATION_NOT_FOUND', undefined, { reservationId: command.reservationId }) };
+    }
+    if (command.type === 'getReservationHistory') return { ok: true, value: entries };
+    return { ok: true, value: entries[entries.length - 1].reservation };
+  }
+
+  private armExpiryTimer(): void {
+    if (this.options.timers === false || this.closed) return;
+    const at = this.expiry.peekTime();
+    if (at === Infinity || at >= this.expiryTimerAt) return;
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimerAt = at;
+    const delay = Math.min(Math.max(0, at - this.clock()), TIMER_DELAY_MS_MAX);
+    this.expiryTimer = setTimeout(() => {
+      this.expiryTimer = null;
+      this.expiryTimerAt = Infinity;
+      if (this.failure || this.closed) return;
+      // An empty turn: expiries only. Its replies are none; failures surface like any turn's.
+      this.execute([]).catch((err: Error) => this.onBackgroundFailure(err));
+      this.armExpiryTimer();
+    }, delay);
+    this.expiryTimer.unref();
+  }
+
+  /** Set by the host (the worker) to learn about failures outside of a caller's turn. */
+  onBackgroundFailure: (err: Error) => void = (err) => {
+    throw err;
+  };
+
+  private checkpointIfDirty(): void {
+    if (this.failure || this.closed || this.dirty.size === 0) return;
+    try {
+      this.checkpoint(this.clock());
+      this.lastFlush = this.store.whenFlushed();
+    } catch (err) {
+      this.failure = err as Error;
+      this.onBackgroundFailure(err as Error);
+    }
+  }
+
+  /**
+   * Snapshot every SKU changed since the last checkpoint, in the same transaction as the turn's
+   * WAL record (same event-loop turn), then prune old WAL records the checkpoint covers.
+   */
+  private checkpoint(now: number): void {
+    const skus = [...this.dirty];
+    const snapshots = skus.map((sku) => encodeValue(snapshotOf(this.skus.get(sku)!)));
+    this.store.writeCheckpoint({ seq: this.seq, at: now }, snapshots, skus);
+    const { walRetentionMs, walPruneRecordsPerCheckpointMax } = this.options.shard;
+    if (walRetentionMs > 0) this.store.pruneWal(this.lastCheckpointSeq, now - walRetentionMs, walPruneRecordsPerCheckpointMax);
+    this.dirty.clear();
+    this.recordsSinceCheckpoint = 0;
+    this.lastCheckpointSeq = this.seq;
+    this.checkpoints++;
+  }
+
+  stats(): ShardStats {
+    return {
+      shardId: this.options.shardId,
+      skus: this.skus.size,
+      walSeq: this.seq,
+      turns: this.turns,
+      commands: this.commands,
+      checkpoints: this.checkpoints,
+      lastCheckpointSeq: this.lastCheckpointSeq,
+    };
+  }
+
+  private stopTimers(): void {
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    this.expiryTimer = null;
+    this.checkpointTimer = null;
+  }
+
+  /** Checkpoint (when healthy), flush and close. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.stopTimers();
+    if (!this.failure && this.dirty.size > 0) this.checkpoint(this.clock());
+    this.closed = true;
+    await this.store.close();
+  }
+}

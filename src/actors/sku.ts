@@ -1,0 +1,637 @@
+// The SKU actor. Three functions and nothing else touches a SKU's state:
+//
+//   decide(state, command, now)  -> events or an error        (pure: reads state, never writes)
+//   evolve(state, event)         -> the reply value of that event (the only writer; replay uses it)
+//   react(state, now)            -> one follow-up event or null (bumps after a stock shortfall,
+//                                   waiting requests served when units free up)
+//
+// evolve mutates in place rather than copying: a hot SKU may hold a million open reservations and
+// copying them per command would cost more than the whole durable reserve path.
+
+import assert from 'node:assert/strict';
+import type { DomainLimits } from '../config.js';
+import { errorBody, type ErrorBody } from '../errors.js';
+import type {
+  Allocation,
+  Command,
+  ExpireCommand,
+  HistoryEntry,
+  ReplyValue,
+  Reservation,
+  ReservationView,
+  SkuEvent,
+  SkuView,
+  StockAppliedView,
+  Thresholds,
+} from './types.js';
+
+export interface LocationStock {
+  location: string;
+  onHand: number;
+  reserved: number;
+  safetyStock: number;
+  /** Newest source sequence applied by an absolute count; -1 before any. */
+  sourceSeq: number;
+}
+
+export interface IdempotencyEntry {
+  fp: string;
+  reply: ReplyValue;
+  at: number;
+}
+
+export interface SkuState {
+  sku: string;
+  /** In allocation order. */
+  locations: LocationStock[];
+  locationOrder: string[] | null;
+  /** PENDING and ACTIVE reservations by id; created on first use so idle SKUs stay small. */
+  open: Map<string, Reservation> | null;
+  /** PENDING reservations, priority descending then arrival ascending. */
+  pending: Reservation[] | null;
+  /** Idempotency keys of mutating calls, oldest first. */
+  idem: Map<string, IdempotencyEntry> | null;
+  /** Stock event ids already applied, oldest first. */
+  eventIds: Set<string> | null;
+  thresholds: Thresholds | null;
+  flag: { reason: string; flaggedBy: string; at: number } | null;
+  category: string | null;
+  tags: string[] | null;
+  nextReservationNo: number;
+  /** Sum of ACTIVE reservation quantities; equals the sum of locations' reserved. */
+  activeQuantity: number;
+}
+
+export type Limits = DomainLimits;
+
+export type Decision = { ok: true; events: SkuEvent[] } | { ok: true; cached: ReplyValue } | { ok: false; error: ErrorBody };
+
+const RESERVATION_ID_SEPARATOR = ':';
+
+export function emptySku(sku: string): SkuState {
+  return {
+    sku,
+    locations: [],
+    locationOrder: null,
+    open: null,
+    pending: null,
+    idem: null,
+    eventIds: null,
+    thresholds: null,
+    flag: null,
+    category: null,
+    tags: null,
+    nextReservationNo: 1,
+    activeQuantity: 0,
+  };
+}
+
+export function reservationIdOf(sku: string, no: number): string {
+  return sku + RESERVATION_ID_SEPARATOR + no.toString(36);
+}
+
+/** The SKU and the per-SKU number inside a reservation id, or null when it is not one of ours. */
+export function parseReservationId(id: string): { sku: string; no: number } | null {
+  const cut = id.indexOf(RESERVATION_ID_SEPARATOR);
+  if (cut <= 0 || cut === id.length - 1) return null;
+  const numberPart = id.slice(cut + 1);
+  if (!/^[0-9a-z]{1,11}$/.test(numberPart)) return null;
+  return { sku: id.slice(0, cut), no: parseInt(numberPart, 36) };
+}
+
+/** The SKU a command is addressed to: the routing key for shard placement. */
+export function skuOfCommand(command: Command | ExpireCommand): string | null {
+  if ('sku' in command) return command.sku;
+  return parseReservationId(command.reservationId)?.sku ?? null;
+}
+
+function available(loc: LocationStock): number {
+  const free = loc.onHand - loc.reserved - loc.safetyStock;
+  return free > 0 ? free : 0;
+}
+
+function findLocation(state: SkuState, location: string): LocationStock | undefined {
+  const locations = state.locations;
+  for (let i = 0; i < locations.length; i++) if (locations[i].location === location) return locations[i];
+  return undefined;
+}
+
+/** Greedy allocation in the SKU's (or the caller's) location order. */
+function allocate(state: SkuState, wanted: number, only: string[] | null): { allocations: Allocation[]; total: number } {
+  const allocations: Allocation[] = [];
+  let total = 0;
+  const candidates = only ? only.map((name) => findLocation(state, name)!) : state.locations;
+  for (let i = 0; i < candidates.length && total < wanted; i++) {
+    const loc = candidates[i];
+    const free = available(loc);
+    if (free <= 0) continue;
+    const take = Math.min(free, wanted - total);
+    allocations.push({ location: loc.location, quantity: take });
+    total += take;
+  }
+  return { allocations, total };
+}
+
+function availableIn(state: SkuState, only: string[] | null): number {
+  let total = 0;
+  if (only) for (const name of only) total += available(findLocation(state, name)!);
+  else for (const loc of state.locations) total += available(loc);
+  return total;
+}
+
+function idempotencyHit(state: SkuState | undefined, key: string | undefined, fp: string): Decision | null {
+  if (!key || !state?.idem) return null;
+  const entry = state.idem.get(key);
+  if (!entry) return null;
+  if (entry.fp !== fp) {
+    return { ok: false, error: errorBody('IDEMPOTENCY_KEY_REUSED', undefined, { idempotencyKey: key }) };
+  }
+  return { ok: true, cached: entry.reply };
+}
+
+function fail(code: Parameters<typeof errorBody>[0], details?: unknown): Decision {
+  return { ok: false, error: errorBody(code, undefined, details) };
+}
+
+/** Why a reservation id does not name an open reservation. */
+function missingReservation(state: SkuState | undefined, reservationId: string): Decision {
+  const parsed = parseReservationId(reservationId);
+  if (state && parsed && parsed.no < state.nextReservationNo) {
+    return fail('RESERVATION_NOT_ACTIVE', { reservationId, reason: 'the reservation has ended' });
+  }
+  return fail('RESERVATION_NOT_FOUND', { reservationId });
+}
+
+/**
+ * Decide what a command does to a SKU. Shape validation happened at the boundary; this checks
+ * the rules that need state. `now` is the shard clock in epoch milliseconds.
+ */
+export function decide(state: SkuState | undefined, command: Command | ExpireCommand, now: number, limits: Limits): Decision {
+  switch (command.type) {
+    case 'reserve': {
+      const fp = `reserve|${command.sku}|${command.orderId}|${command.customerId}|${command.channel}|${command.quantity}`;
+      const hit = idempotencyHit(state, command.idempotencyKey, fp);
+      if (hit) return hit;
+      if (!state) return fail('SKU_NOT_FOUND', { sku: command.sku });
+      if (command.quantity > limits.quantityMax) return fail('INVALID_QUANTITY', { quantityMax: limits.quantityMax });
+      if (state.flag) return fail('SKU_FLAGGED_OUT_OF_STOCK', { sku: state.sku, reason: state.flag.reason });
+      const only = command.locations ?? null;
+      if (only) {
+        for (const name of only) if (!findLocation(state, name)) return fail('UNKNOWN_LOCATION', { location: name });
+      }
+      if ((state.open?.size ?? 0) >= limits.reservationsPerSkuMax) {
+        return fail('RESERVATIONS_PER_SKU_LIMIT', { reservationsPerSkuMax: limits.reservationsPerSkuMax });
+      }
+      const holdTtlMs = command.holdTtlMs ?? limits.holdTtlMsDefault;
+      if (holdTtlMs > limits.holdTtlMsMax) return fail('VALIDATION_FAILED', { field: 'holdTtlMs', holdTtlMsMax: limits.holdTtlMsMax });
+      const priority = command.priority ?? 0;
+      // Waiting requests are served strictly in priority order: a newcomer takes units only when
+      // it outranks every waiting request, otherwise it would starve the head of the queue.
+      const head = state.pending?.[0];
+      const mayTake = !head || priority > head.priority;
+      const { allocations, total } = mayTake ? allocate(state, command.quantity, only) : { allocations: [], total: 0 };
+      const allowPartial = command.allowPartial ?? false;
+      let granted: Allocation[] | null = null;
+      if (total === command.quantity || (allowPartial && total > 0)) granted = allocations;
+      if (!granted && !command.queueIfShort) {
+        return fail('INSUFFICIENT_STOCK', { sku: state.sku, requested: command.quantity, available: availableIn(state, only) });
+      }
+      if (!granted && (state.pending?.length ?? 0) >= limits.pendingPerSkuMax) {
+        return fail('PENDING_QUEUE_FULL', { pendingPerSkuMax: limits.pendingPerSkuMax });
+      }
+      const no = state.nextReservationNo;
+      const reservation: Reservation = {
+        id: reservationIdOf(state.sku, no),
+        sku: state.sku,
+        orderId: command.orderId,
+        customerId: command.customerId,
+        channel: command.channel,
+        idempotencyKey: command.idempotencyKey,
+        requested: command.quantity,
+        quantity: granted ? total : 0,
+        allocations: granted ?? [],
+        priority,
+        arrival: no,
+        allowPartial,
+        locations: only,
+        holdTtlMs,
+        state: granted ? 'ACTIVE' : 'PENDING',
+        createdAt: now,
+        activatedAt: granted ? now : 0,
+        expiresAt: now + (granted ? holdTtlMs : (command.queueTtlMs ?? limits.queueTtlMsDefault)),
+        endedAt: 0,
+      };
+      return { ok: true, events: [{ type: 'ReservationPlaced', sku: state.sku, at: now, idem: command.idempotencyKey, fp, reservation }] };
+    }
+
+    case 'release':
+    case 'commit': {
+      const fp = `${command.type}|${command.reservationId}`;
+      const hit = idempotencyHit(state, command.idempotencyKey, fp);
+      if (hit) return hit;
+      const r = state?.open?.get(command.reservationId);
+      if (!state || !r) return missingReservation(state, command.reservationId);
+      const base = { sku: state.sku, at: now, reservationId: r.id, idem: command.idempotencyKey, fp: command.idempotencyKey ? fp : undefined };
+      if (command.type === 'release') {
+        return { ok: true, events: [{ type: 'ReservationReleased', ...base, reason: command.reason }] };
+      }
+      if (r.state !== 'ACTIVE') return fail('RESERVATION_NOT_ACTIVE', { reservationId: r.id, state: r.state });
+      return { ok: true, events: [{ type: 'ReservationCommitted', ...base }] };
+    }
+
+    case 'expire': {
+      const r = state?.open?.get(command.reservationId);
+      // A timer for a reservation that ended or was re-armed since is stale: nothing to do.
+      if (!state || !r || r.expiresAt > now) return { ok: true, events: [] };
+      return { ok: true, events: [{ type: 'ReservationExpired', sku: state.sku, at: now, reservationId: r.id }] };
+    }
+
+    case 'setStock':
+    case 'adjustStock': {
+      const loc = state ? findLocation(state, command.location) : undefined;
+      if (state?.eventIds?.has(command.eventId)) {
+        return { ok: true, cached: stockView(state, command.location, 'DUPLICATE') };
+      }
+      if (!loc && (state?.locations.length ?? 0) >= limits.locationsPerSkuMax) {
+        return fail('LOCATIONS_PER_SKU_LIMIT', { locationsPerSkuMax: limits.locationsPerSkuMax });
+      }
+      const base = { sku: command.sku, at: now, location: command.location, eventId: command.eventId };
+      if (command.type === 'setStock') {
+        if (command.onHand > limits.quantityMax) return fail('INVALID_QUANTITY', { field: 'onHand', quantityMax: limits.quantityMax });
+        if (loc && command.sourceSeq !== undefined && command.sourceSeq <= loc.sourceSeq) {
+          return { ok: true, events: [{ type: 'StockEventSkipped', ...base, why: 'STALE' }] };
+        }
+        return {
+          ok: true,
+          events: [{ type: 'StockSet', ...base, onHand: command.onHand, safetyStock: command.safetyStock, sourceSeq: command.sourceSeq }],
+        };
+      }
+      const onHand = (loc?.onHand ?? 0) + command.delta;
+      if (onHand < 0) return fail('STOCK_WOULD_BE_NEGATIVE', { location: command.location, onHand: loc?.onHand ?? 0, delta: command.delta });
+      if (onHand > limits.quantityMax) return fail('INVALID_QUANTITY', { field: 'delta', quantityMax: limits.quantityMax });
+      return { ok: true, events: [{ type: 'StockAdjusted', ...base, delta: command.delta }] };
+    }
+
+    case 'defineSku':
+      if ((command.locationOrder?.length ?? 0) > limits.locationsPerSkuMax) {
+        return fail('LOCATIONS_PER_SKU_LIMIT', { locationsPerSkuMax: limits.locationsPerSkuMax });
+      }
+      return {
+        ok: true,
+        events: [{ type: 'SkuDefined', sku: command.sku, at: now, locationOrder: command.locationOrder, category: command.category, tags: command.tags }],
+      };
+
+    case 'setThresholds':
+      if (!state) return fail('SKU_NOT_FOUND', { sku: command.sku });
+      return { ok: true, events: [{ type: 'ThresholdsSet', sku: state.sku, at: now, thresholds: command.thresholds }] };
+
+    case 'flagOutOfStock':
+      if (!state) return fail('SKU_NOT_FOUND', { sku: command.sku });
+      return { ok: true, events: [{ type: 'OutOfStockFlagged', sku: state.sku, at: now, reason: command.reason, flaggedBy: command.flaggedBy }] };
+
+    case 'unflagOutOfStock':
+      if (!state) return fail('SKU_NOT_FOUND', { sku: command.sku });
+      return { ok: true, events: [{ type: 'OutOfStockUnflagged', sku: state.sku, at: now, unflaggedBy: command.unflaggedBy }] };
+
+    case 'getSku':
+      if (!state) return fail('SKU_NOT_FOUND', { sku: command.sku });
+      return { ok: true, cached: skuView(state) };
+
+    case 'getReservation':
+    case 'getReservationHistory': {
+      // Open reservations answer from memory; ended ones from the history store (the runtime).
+      const r = state?.open?.get(command.reservationId);
+      if (r && command.type === 'getReservation') return { ok: true, cached: reservationView(r) };
+      return missingReservation(state, command.reservationId);
+    }
+  }
+}
+
+/** One follow-up event the state calls for, or null when it is settled. */
+export function react(state: SkuState, now: number): SkuEvent | null {
+  // Stock fell below what is reserved somewhere: the lowest-priority, latest reservation holding
+  // units there goes back to waiting. Rare (a warehouse count came in low), so a scan is fine.
+  for (const loc of state.locations) {
+    if (loc.reserved <= loc.onHand) continue;
+    let victim: Reservation | null = null;
+    for (const r of state.open!.values()) {
+      if (r.state !== 'ACTIVE' || !r.allocations.some((a) => a.location === loc.location)) continue;
+      if (!victim || r.priority < victim.priority || (r.priority === victim.priority && r.arrival > victim.arrival)) victim = r;
+    }
+    assert.ok(victim, `reserved exceeds on hand at ${state.sku}/${loc.location} with no reservation there`);
+    return { type: 'ReservationBumped', sku: state.sku, at: now, reservationId: victim.id, expiresAt: now + QUEUE_TTL_AFTER_BUMP_MS };
+  }
+  const head = state.pending?.[0];
+  if (!head) return null;
+  if (head.expiresAt <= now) return { type: 'ReservationExpired', sku: state.sku, at: now, reservationId: head.id };
+  if (state.flag) return null;
+  const { allocations, total } = allocate(state, head.requested, head.locations);
+  if (total === head.requested || (head.allowPartial && total > 0)) {
+    return { type: 'ReservationActivated', sku: state.sku, at: now, reservationId: head.id, allocations, expiresAt: now + head.holdTtlMs };
+  }
+  return null;
+}
+
+/** A bumped reservation had been promised stock: it waits as long as a fresh hold would. */
+const QUEUE_TTL_AFTER_BUMP_MS = 10 * 60_000;
+
+function insertPending(state: SkuState, r: Reservation): void {
+  const pending = (state.pending ??= []);
+  let lo = 0;
+  let hi = pending.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const other = pending[mid];
+    if (other.priority > r.priority || (other.priority === r.priority && other.arrival < r.arrival)) lo = mid + 1;
+    else hi = mid;
+  }
+  pending.splice(lo, 0, r);
+}
+
+function removePending(state: SkuState, r: Reservation): void {
+  const pending = state.pending!;
+  const index = pending.indexOf(r);
+  assert.ok(index >= 0, `pending reservation ${r.id} missing from its queue`);
+  pending.splice(index, 1);
+}
+
+function hold(state: SkuState, r: Reservation, allocations: Allocation[]): void {
+  let total = 0;
+  for (const a of allocations) {
+    const loc = findLocation(state, a.location);
+    assert.ok(loc, `allocation at unknown location ${a.location}`);
+    assert.ok(a.quantity > 0, 'allocation quantity must be positive');
+    assert.ok(a.quantity <= available(loc), `reserve beyond available at ${state.sku}/${a.location}`);
+    loc.reserved += a.quantity;
+    total += a.quantity;
+  }
+  r.allocations = allocations;
+  r.quantity = total;
+  state.activeQuantity += total;
+}
+
+function unhold(state: SkuState, r: Reservation, shipped: boolean): void {
+  for (const a of r.allocations) {
+    const loc = findLocation(state, a.location)!;
+    loc.reserved -= a.quantity;
+    if (shipped) loc.onHand -= a.quantity;
+  }
+  state.activeQuantity -= r.quantity;
+}
+
+function end(state: SkuState, r: Reservation, to: 'RELEASED' | 'COMMITTED' | 'EXPIRED', at: number): ReservationView {
+  if (r.state === 'ACTIVE') unhold(state, r, to === 'COMMITTED');
+  else removePending(state, r);
+  r.state = to;
+  r.endedAt = at;
+  state.open!.delete(r.id);
+  return reservationView(r);
+}
+
+function locationFor(state: SkuState, location: string): LocationStock {
+  let loc = findLocation(state, location);
+  if (!loc) {
+    loc = { location, onHand: 0, reserved: 0, safetyStock: 0, sourceSeq: -1 };
+    state.locations.push(loc);
+    sortLocations(state);
+  }
+  return loc;
+}
+
+function sortLocations(state: SkuState): void {
+  const order = state.locationOrder;
+  if (!order) return;
+  const rank = (name: string) => {
+    const i = order.indexOf(name);
+    return i < 0 ? order.length : i;
+  };
+  // Array.prototype.sort is stable: unranked locations keep their creation order.
+  state.locations.sort((a, b) => rank(a.location) - rank(b.location));
+}
+
+function rememberEventId(state: SkuState, eventId: string, limits: Limits): void {
+  const ids = (state.eventIds ??= new Set());
+  ids.add(eventId);
+  if (ids.size > limits.stockEventIdsPerSkuMax) ids.delete(ids.values().next().value as string);
+}
+
+function rememberIdempotency(state: SkuState, event: SkuEvent, reply: ReplyValue, limits: Limits): void {
+  const idem = (state.idem ??= new Map());
+  // Expire from the front: entries are in time order. Uses the event's time, so replay is exact.
+  const oldest = event.at - limits.idempotencyTtlMs;
+  for (const [key, entry] of idem) {
+    if (entry.at >= oldest && idem.size < limits.idempotencyKeysPerSkuMax) break;
+    idem.delete(key);
+  }
+  idem.set(event.idem!, { fp: event.fp!, reply, at: event.at });
+}
+
+/** Apply one event to the state; returns what the event answers to the caller. */
+export function evolve(state: SkuState, event: SkuEvent, limits: Limits): ReplyValue {
+  assert.equal(event.sku, state.sku, 'event routed to the wrong SKU');
+  let reply: ReplyValue;
+  switch (event.type) {
+    case 'SkuDefined':
+      if (event.locationOrder) state.locationOrder = event.locationOrder;
+      if (event.category !== undefined) state.category = event.category;
+      if (event.tags !== undefined) state.tags = event.tags;
+      sortLocations(state);
+      reply = { sku: state.sku, ok: true };
+      break;
+    case 'StockSet': {
+      const loc = locationFor(state, event.location);
+      loc.onHand = event.onHand;
+      if (event.safetyStock !== undefined) loc.safetyStock = event.safetyStock;
+      if (event.sourceSeq !== undefined) loc.sourceSeq = event.sourceSeq;
+      rememberEventId(state, event.eventId, limits);
+      reply = stockView(state, event.location);
+      break;
+    }
+    case 'StockAdjusted': {
+      const loc = locationFor(state, event.location);
+      loc.onHand += event.delta;
+      rememberEventId(state, event.eventId, limits);
+      reply = stockView(state, event.location);
+      break;
+    }
+    case 'StockEventSkipped':
+      rememberEventId(state, event.eventId, limits);
+      reply = stockView(state, event.location, event.why);
+      break;
+    case 'ReservationPlaced': {
+      // A copy: the event object is also queued for the WAL and must not change under it.
+      const r: Reservation = { ...event.reservation, allocations: [] };
+      const open = (state.open ??= new Map());
+      assert.ok(!open.has(r.id), `reservation ${r.id} placed twice`);
+      open.set(r.id, r);
+      if (r.state === 'ACTIVE') hold(state, r, event.reservation.allocations.map((a) => ({ ...a })));
+      else insertPending(state, r);
+      state.nextReservationNo = Math.max(state.nextReservationNo, r.arrival + 1);
+      reply = reservationView(r);
+      break;
+    }
+    case 'ReservationActivated': {
+      const r = state.open!.get(event.reservationId)!;
+      assert.equal(r.state, 'PENDING', 'only a waiting reservation can be activated');
+      removePending(state, r);
+      r.state = 'ACTIVE';
+      r.activatedAt = event.at;
+      r.expiresAt = event.expiresAt;
+      hold(state, r, event.allocations.map((a) => ({ ...a })));
+      reply = reservationView(r);
+      break;
+    }
+    case 'ReservationBumped': {
+      const r = state.open!.get(event.reservationId)!;
+      assert.equal(r.state, 'ACTIVE', 'only an active reservation can be bumped');
+      unhold(state, r, false);
+      r.allocations = [];
+      r.quantity = 0;
+      r.state = 'PENDING';
+      r.expiresAt = event.expiresAt;
+      insertPending(state, r);
+      reply = reservationView(r);
+      break;
+    }
+    case 'ReservationReleased':
+      reply = end(state, state.open!.get(event.reservationId)!, 'RELEASED', event.at);
+      break;
+    case 'ReservationCommitted':
+      reply = end(state, state.open!.get(event.reservationId)!, 'COMMITTED', event.at);
+      break;
+    case 'ReservationExpired':
+      reply = end(state, state.open!.get(event.reservationId)!, 'EXPIRED', event.at);
+      break;
+    case 'ThresholdsSet':
+      state.thresholds = event.thresholds;
+      reply = { sku: state.sku, ok: true };
+      break;
+    case 'OutOfStockFlagged':
+      state.flag = { reason: event.reason, flaggedBy: event.flaggedBy, at: event.at };
+      reply = { sku: state.sku, ok: true };
+      break;
+    case 'OutOfStockUnflagged':
+      state.flag = null;
+      reply = { sku: state.sku, ok: true };
+      break;
+  }
+  if (event.idem) rememberIdempotency(state, event, reply, limits);
+  return reply;
+}
+
+/**
+ * Cheap invariants, after every transition: per location 0 ≤ reserved, 0 ≤ on hand, and the sum
+ * of reserved equals the ACTIVE quantity. `reserved ≤ on hand` is checked once `react` has settled
+ * the SKU (a low count arriving from a warehouse is resolved by bumping reservations).
+ */
+export function assertInvariants(state: SkuState, settled: boolean): void {
+  let reserved = 0;
+  for (const loc of state.locations) {
+    assert.ok(loc.onHand >= 0, `on hand below zero at ${state.sku}/${loc.location}`);
+    assert.ok(loc.reserved >= 0, `reserved below zero at ${state.sku}/${loc.location}`);
+    if (settled) assert.ok(loc.reserved <= loc.onHand, `reserved above on hand at ${state.sku}/${loc.location}`);
+    reserved += loc.reserved;
+  }
+  assert.equal(reserved, state.activeQuantity, `reserved total differs from ACTIVE quantity for ${state.sku}`);
+}
+
+/** O(open reservations): reserved per location equals the ACTIVE allocations there. */
+export function assertInvariantsFull(state: SkuState): void {
+  assertInvariants(state, true);
+  const byLocation = new Map<string, number>();
+  let pending = 0;
+  for (const r of state.open?.values() ?? []) {
+    assert.ok(r.state === 'ACTIVE' || r.state === 'PENDING', `ended reservation ${r.id} still open`);
+    if (r.state === 'PENDING') {
+      pending++;
+      assert.equal(r.quantity, 0, `pending reservation ${r.id} holds units`);
+      continue;
+    }
+    let sum = 0;
+    for (const a of r.allocations) {
+      byLocation.set(a.location, (byLocation.get(a.location) ?? 0) + a.quantity);
+      sum += a.quantity;
+    }
+    assert.equal(sum, r.quantity, `reservation ${r.id} quantity differs from its allocations`);
+    assert.ok(r.quantity <= r.requested, `reservation ${r.id} holds more than requested`);
+  }
+  assert.equal(pending, state.pending?.length ?? 0, `pending queue of ${state.sku} out of step`);
+  for (const loc of state.locations) {
+    assert.equal(loc.reserved, byLocation.get(loc.location) ?? 0, `reserved at ${state.sku}/${loc.location} differs from ACTIVE allocations`);
+  }
+}
+
+export function reservationView(r: Reservation): ReservationView {
+  return {
+    reservationId: r.id,
+    sku: r.sku,
+    state: r.state,
+    orderId: r.orderId,
+    customerId: r.customerId,
+    channel: r.channel,
+    requested: r.requested,
+    quantity: r.quantity,
+    allocations: r.allocations.map((a) => ({ location: a.location, quantity: a.quantity })),
+    priority: r.priority,
+    createdAt: r.createdAt,
+    expiresAt: r.expiresAt,
+    endedAt: r.endedAt,
+  };
+}
+
+export function skuView(state: SkuState): SkuView {
+  let onHand = 0;
+  let reserved = 0;
+  let safetyStock = 0;
+  let free = 0;
+  const locations = state.locations.map((loc) => {
+    onHand += loc.onHand;
+    reserved += loc.reserved;
+    safetyStock += loc.safetyStock;
+    free += available(loc);
+    return { location: loc.location, onHand: loc.onHand, reserved: loc.reserved, safetyStock: loc.safetyStock, available: available(loc) };
+  });
+  return {
+    sku: state.sku,
+    onHand,
+    reserved,
+    safetyStock,
+    available: free,
+    locations,
+    pending: state.pending?.length ?? 0,
+    openReservations: state.open?.size ?? 0,
+    outOfStockFlag: state.flag,
+    thresholds: state.thresholds ?? {},
+    category: state.category,
+    tags: state.tags ?? [],
+  };
+}
+
+function stockView(state: SkuState, location: string, skipped?: 'DUPLICATE' | 'STALE'): StockAppliedView {
+  const loc = findLocation(state, location);
+  const view: StockAppliedView = {
+    sku: state.sku,
+    location,
+    applied: skipped === undefined,
+    onHand: loc?.onHand ?? 0,
+    available: loc ? available(loc) : 0,
+  };
+  if (skipped) view.skipped = skipped;
+  return view;
+}
+
+/** The history line an event leaves for a reservation, or null when it concerns none. */
+export function historyEntryOf(event: SkuEvent, seq: number, reply: ReplyValue): HistoryEntry | null {
+  switch (event.type) {
+    case 'ReservationPlaced':
+    case 'ReservationActivated':
+    case 'ReservationBumped':
+    case 'ReservationReleased':
+    case 'ReservationCommitted':
+    case 'ReservationExpired': {
+      return { seq, at: event.at, event: event.type, reservation: reply as ReservationView };
+    }
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,335 @@
+// Commands, events and replies of the SKU actor. These are plain data: they cross worker-thread
+// boundaries by structured clone and are written to the WAL with msgpackr.
+
+import type { ErrorBody } from '../errors.js';
+
+export type ReservationState = 'PENDING' | 'ACTIVE' | 'COMMITTED' | 'RELEASED' | 'EXPIRED';
+
+export interface Allocation {
+  location: string;
+  quantity: number;
+}
+
+/** A reservation as held in memory while it is open (PENDING or ACTIVE). */
+export interface Reservation {
+  id: string;
+  sku: string;
+  orderId: string;
+  customerId: string;
+  channel: string;
+  idempotencyKey: string;
+  requested: number;
+  /** Units held: the sum of `allocations`. Zero while PENDING. */
+  quantity: number;
+  allocations: Allocation[];
+  /** Higher first. */
+  priority: number;
+  /** Shard-wide arrival order; breaks priority ties (earlier first). */
+  arrival: number;
+  allowPartial: boolean;
+  /** Locations the caller restricted the reservation to, in its order; null = the SKU's order. */
+  locations: string[] | null;
+  holdTtlMs: number;
+  state: ReservationState;
+  createdAt: number;
+  activatedAt: number;
+  /** When the ACTIVE hold expires, or when a PENDING request stops waiting. */
+  expiresAt: number;
+  endedAt: number;
+}
+
+export interface Thresholds {
+  /** Minimum total available before the SKU counts as low. */
+  minAvailable?: number;
+  /** Minimum available per location, overriding minAvailable there. */
+  minAvailableByLocation?: Record<string, number>;
+  /** Time-of-day minimums, local to `timeZone`; later entries win. */
+  minAvailableByTimeOfDay?: { from: string; to: string; minAvailable: number }[];
+  timeZone?: string;
+  /** Percentage depletion: alert below this % of referenceLevel. */
+  lowPercent?: number;
+  referenceLevel?: number;
+  /** Supplier lead time, used for time-to-stock-out comparisons. */
+  leadTimeDays?: number;
+}
+
+// ---- commands -------------------------------------------------------------------------------
+
+export interface ReserveCommand {
+  type: 'reserve';
+  sku: string;
+  idempotencyKey: string;
+  orderId: string;
+  customerId: string;
+  channel: string;
+  quantity: number;
+  locations?: string[];
+  priority?: number;
+  allowPartial?: boolean;
+  /** Wait in the PENDING queue when stock is short instead of failing. */
+  queueIfShort?: boolean;
+  holdTtlMs?: number;
+  /** How long a PENDING request waits before it EXPIRES. */
+  queueTtlMs?: number;
+}
+
+export interface ReleaseCommand {
+  type: 'release';
+  reservationId: string;
+  idempotencyKey?: string;
+  reason?: string;
+}
+
+export interface CommitCommand {
+  type: 'commit';
+  reservationId: string;
+  idempotencyKey?: string;
+}
+
+export interface SetStockCommand {
+  type: 'setStock';
+  sku: string;
+  location: string;
+  onHand: number;
+  safetyStock?: number;
+  /** The source's event id; a repeat is acknowledged and not applied again. */
+  eventId: string;
+  /** The source's sequence or timestamp; an older absolute count never overwrites a newer one. */
+  sourceSeq?: number;
+}
+
+export interface AdjustStockCommand {
+  type: 'adjustStock';
+  sku: string;
+  location: string;
+  delta: number;
+  eventId: string;
+}
+
+export interface DefineSkuCommand {
+  type: 'defineSku';
+  sku: string;
+  /** Allocation order of locations for this SKU. */
+  locationOrder?: string[];
+  category?: string;
+  tags?: string[];
+}
+
+export interface SetThresholdsCommand {
+  type: 'setThresholds';
+  sku: string;
+  thresholds: Thresholds;
+}
+
+export interface FlagOutOfStockCommand {
+  type: 'flagOutOfStock';
+  sku: string;
+  reason: string;
+  flaggedBy: string;
+}
+
+export interface UnflagOutOfStockCommand {
+  type: 'unflagOutOfStock';
+  sku: string;
+  unflaggedBy: string;
+}
+
+export interface GetSkuCommand {
+  type: 'getSku';
+  sku: string;
+}
+
+export interface GetReservationCommand {
+  type: 'getReservation';
+  reservationId: string;
+}
+
+export interface GetReservationHistoryCommand {
+  type: 'getReservationHistory';
+  reservationId: string;
+}
+
+export type MutatingCommand =
+  | ReserveCommand
+  | ReleaseCommand
+  | CommitCommand
+  | SetStockCommand
+  | AdjustStockCommand
+  | DefineSkuCommand
+  | SetThresholdsCommand
+  | FlagOutOfStockCommand
+  | UnflagOutOfStockCommand;
+
+export type QueryCommand = GetSkuCommand | GetReservationCommand | GetReservationHistoryCommand;
+
+export type Command = MutatingCommand | QueryCommand;
+
+/** Emitted by the shard runtime itself when a hold or a wait times out. */
+export interface ExpireCommand {
+  type: 'expire';
+  reservationId: string;
+}
+
+// ---- events (the WAL's content) -------------------------------------------------------------
+
+interface EventBase {
+  sku: string;
+  /** Time of the transition, from the shard clock; replay uses it instead of the wall clock. */
+  at: number;
+  /** Idempotency key and request fingerprint of the command that caused the event, if any. */
+  idem?: string;
+  fp?: string;
+}
+
+export interface SkuDefined extends EventBase {
+  type: 'SkuDefined';
+  locationOrder?: string[];
+  category?: string;
+  tags?: string[];
+}
+export interface StockSet extends EventBase {
+  type: 'StockSet';
+  location: string;
+  onHand: number;
+  safetyStock?: number;
+  eventId: string;
+  sourceSeq?: number;
+}
+export interface StockAdjusted extends EventBase {
+  type: 'StockAdjusted';
+  location: string;
+  delta: number;
+  eventId: string;
+}
+/** A stock event whose id was seen before or whose sourceSeq is older: recorded, not applied. */
+export interface StockEventSkipped extends EventBase {
+  type: 'StockEventSkipped';
+  location: string;
+  eventId: string;
+  why: 'DUPLICATE' | 'STALE';
+}
+export interface ReservationPlaced extends EventBase {
+  type: 'ReservationPlaced';
+  reservation: Reservation;
+}
+export interface ReservationActivated extends EventBase {
+  type: 'ReservationActivated';
+  reservationId: string;
+  allocations: Allocation[];
+  expiresAt: number;
+}
+export interface ReservationReleased extends EventBase {
+  type: 'ReservationReleased';
+  reservationId: string;
+  reason?: string;
+}
+export interface ReservationCommitted extends EventBase {
+  type: 'ReservationCommitted';
+  reservationId: string;
+}
+export interface ReservationExpired extends EventBase {
+  type: 'ReservationExpired';
+  reservationId: string;
+}
+/** Stock fell below what was reserved at a location: the reservation goes back to waiting. */
+export interface ReservationBumped extends EventBase {
+  type: 'ReservationBumped';
+  reservationId: string;
+  expiresAt: number;
+}
+export interface ThresholdsSet extends EventBase {
+  type: 'ThresholdsSet';
+  thresholds: Thresholds;
+}
+export interface OutOfStockFlagged extends EventBase {
+  type: 'OutOfStockFlagged';
+  reason: string;
+  flaggedBy: string;
+}
+export interface OutOfStockUnflagged extends EventBase {
+  type: 'OutOfStockUnflagged';
+  unflaggedBy: string;
+}
+
+export type SkuEvent =
+  | SkuDefined
+  | StockSet
+  | StockAdjusted
+  | StockEventSkipped
+  | ReservationPlaced
+  | ReservationActivated
+  | ReservationReleased
+  | ReservationCommitted
+  | ReservationExpired
+  | ReservationBumped
+  | ThresholdsSet
+  | OutOfStockFlagged
+  | OutOfStockUnflagged;
+
+// ---- replies --------------------------------------------------------------------------------
+
+export interface ReservationView {
+  reservationId: string;
+  sku: string;
+  state: ReservationState;
+  orderId: string;
+  customerId: string;
+  channel: string;
+  requested: number;
+  quantity: number;
+  allocations: Allocation[];
+  priority: number;
+  createdAt: number;
+  expiresAt: number;
+  endedAt: number;
+}
+
+export interface LocationView {
+  location: string;
+  onHand: number;
+  reserved: number;
+  safetyStock: number;
+  available: number;
+}
+
+export interface SkuView {
+  sku: string;
+  onHand: number;
+  reserved: number;
+  safetyStock: number;
+  available: number;
+  locations: LocationView[];
+  pending: number;
+  openReservations: number;
+  outOfStockFlag: { reason: string; flaggedBy: string; at: number } | null;
+  thresholds: Thresholds;
+  category: string | null;
+  tags: string[];
+}
+
+export interface StockAppliedView {
+  sku: string;
+  location: string;
+  applied: boolean;
+  skipped?: 'DUPLICATE' | 'STALE';
+  onHand: number;
+  available: number;
+}
+
+/** One line of a reservation's audit trail: the event and the reservation as it left it. */
+export interface HistoryEntry {
+  /** WAL record sequence of the transaction that wrote it. */
+  seq: number;
+  at: number;
+  event: SkuEvent['type'];
+  reservation: ReservationView;
+}
+
+export type ReplyValue =
+  | ReservationView
+  | SkuView
+  | StockAppliedView
+  | HistoryEntry[]
+  | { sku: string; ok: true };
+
+export type Reply = { ok: true; value: ReplyValue } | { ok: false; error: ErrorBody };

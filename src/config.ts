@@ -1,0 +1,222 @@
+// Configuration: validated once at start-up, unknown keys rejected by name, then frozen.
+// Every limit carries its unit in its name, with `Max` last.
+
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { Ajv } from 'ajv';
+
+export interface DomainLimits {
+  quantityMax: number;
+  reservationsPerSkuMax: number;
+  pendingPerSkuMax: number;
+  locationsPerSkuMax: number;
+  idempotencyKeysPerSkuMax: number;
+  idempotencyTtlMs: number;
+  /** Stock event ids remembered per SKU for de-duplication (oldest forgotten first). */
+  stockEventIdsPerSkuMax: number;
+  holdTtlMsDefault: number;
+  holdTtlMsMax: number;
+  queueTtlMsDefault: number;
+}
+
+export interface ShardConfig {
+  /** Commands waiting for one shard (queued plus in flight) before callers get OVERLOADED. */
+  mailboxCommandsMax: number;
+  /** Commands per cross-thread message; larger batches are split. */
+  batchCommandsMax: number;
+  /** 'batched' crosses threads once per event-loop turn; 'unbatched' once per command (benchmarks only). */
+  crossing: 'batched' | 'unbatched';
+  /** Write a checkpoint after this many WAL records (turns) … */
+  checkpointWalRecordsMax: number;
+  /** … or after this long, whichever comes first. */
+  checkpointIntervalMs: number;
+  /** WAL records older than this, and covered by a checkpoint, are pruned. 0 keeps all. */
+  walRetentionMs: number;
+  /** WAL records pruned per checkpoint, so one checkpoint never stalls the shard for long. */
+  walPruneRecordsPerCheckpointMax: number;
+  /** O(reservations) check of reserved == sum(ACTIVE) after every transition (tests turn it on). */
+  invariantsFullEveryTransition: boolean;
+  /** Restarts of a failed shard before the process gives up. */
+  restartsMax: number;
+}
+
+export interface HttpConfig {
+  host: string;
+  port: number;
+  /** Largest request body accepted. */
+  bodyBytesMax: number;
+}
+
+export interface StockadeConfig {
+  dataDir: string;
+  shards: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  http: HttpConfig;
+  shard: ShardConfig;
+  limits: DomainLimits;
+}
+
+export const QUANTITY_MAX = 1_000_000;
+export const HOLD_TTL_MS_DEFAULT = 10 * 60_000;
+export const HOLD_TTL_MS_MAX = 24 * 60 * 60_000;
+export const QUEUE_TTL_MS_DEFAULT = 5 * 60_000;
+export const IDEMPOTENCY_TTL_MS = 60 * 60_000;
+export const CHECKPOINT_INTERVAL_MS = 30_000;
+
+export const DEFAULT_LIMITS: DomainLimits = Object.freeze({
+  quantityMax: QUANTITY_MAX,
+  reservationsPerSkuMax: 1_000_000,
+  pendingPerSkuMax: 100_000,
+  locationsPerSkuMax: 64,
+  idempotencyKeysPerSkuMax: 1_000_000,
+  idempotencyTtlMs: IDEMPOTENCY_TTL_MS,
+  stockEventIdsPerSkuMax: 10_000,
+  holdTtlMsDefault: HOLD_TTL_MS_DEFAULT,
+  holdTtlMsMax: HOLD_TTL_MS_MAX,
+  queueTtlMsDefault: QUEUE_TTL_MS_DEFAULT,
+});
+
+export const DEFAULT_SHARD_CONFIG: ShardConfig = Object.freeze({
+  mailboxCommandsMax: 200_000,
+  batchCommandsMax: 4096,
+  crossing: 'batched',
+  checkpointWalRecordsMax: 50_000,
+  checkpointIntervalMs: CHECKPOINT_INTERVAL_MS,
+  walRetentionMs: 60 * 60_000,
+  walPruneRecordsPerCheckpointMax: 100_000,
+  invariantsFullEveryTransition: false,
+  restartsMax: 5,
+});
+
+const positiveInt = { type: 'integer', minimum: 1 } as const;
+const nonNegativeInt = { type: 'integer', minimum: 0 } as const;
+
+const schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    dataDir: { type: 'string', minLength: 1 },
+    shards: { type: 'integer', minimum: 1, maximum: 256 },
+    logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+    http: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        host: { type: 'string', minLength: 1 },
+        port: { type: 'integer', minimum: 0, maximum: 65535 },
+        bodyBytesMax: positiveInt,
+      },
+    },
+    shard: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        mailboxCommandsMax: positiveInt,
+        batchCommandsMax: { type: 'integer', minimum: 1, maximum: 65536 },
+        crossing: { enum: ['batched', 'unbatched'] },
+        checkpointWalRecordsMax: positiveInt,
+        checkpointIntervalMs: positiveInt,
+        walRetentionMs: nonNegativeInt,
+        walPruneRecordsPerCheckpointMax: positiveInt,
+        invariantsFullEveryTransition: { type: 'boolean' },
+        restartsMax: nonNegativeInt,
+      },
+    },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        quantityMax: positiveInt,
+        reservationsPerSkuMax: positiveInt,
+        pendingPerSkuMax: positiveInt,
+        locationsPerSkuMax: positiveInt,
+        idempotencyKeysPerSkuMax: positiveInt,
+        idempotencyTtlMs: positiveInt,
+        stockEventIdsPerSkuMax: positiveInt,
+        holdTtlMsDefault: positiveInt,
+        holdTtlMsMax: positiveInt,
+        queueTtlMsDefault: positiveInt,
+      },
+    },
+  },
+} as const;
+
+const ajv = new Ajv({ allErrors: true, strict: true });
+const validateConfig = ajv.compile(schema);
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Merge overrides onto the defaults, validate, freeze. Throws ConfigError naming the bad key. */
+export function buildConfig(overrides: unknown = {}): Readonly<StockadeConfig> {
+  if (!validateConfig(overrides)) {
+    const problems = (validateConfig.errors ?? []).map((e) => {
+      const where = e.instancePath || '(root)';
+      if (e.keyword === 'additionalProperties') {
+        return `${where}: unknown key "${(e.params as { additionalProperty: string }).additionalProperty}"`;
+      }
+      return `${where}: ${e.message}`;
+    });
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const o = overrides as Partial<StockadeConfig> & {
+    http?: Partial<HttpConfig>;
+    shard?: Partial<ShardConfig>;
+    limits?: Partial<DomainLimits>;
+  };
+  const config: StockadeConfig = {
+    dataDir: o.dataDir ?? './data',
+    shards: o.shards ?? availableParallelism(),
+    logLevel: o.logLevel ?? 'info',
+    http: { host: '127.0.0.1', port: 8080, bodyBytesMax: 64 * 1024, ...o.http },
+    shard: { ...DEFAULT_SHARD_CONFIG, ...o.shard },
+    limits: { ...DEFAULT_LIMITS, ...o.limits },
+  };
+  if (config.limits.holdTtlMsDefault > config.limits.holdTtlMsMax) {
+    throw new ConfigError('invalid configuration: /limits: holdTtlMsDefault exceeds holdTtlMsMax');
+  }
+  return deepFreeze(config);
+}
+
+/**
+ * Configuration for the process: an optional JSON file named by STOCKADE_CONFIG, then a few
+ * environment overrides that operators reach for most.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<StockadeConfig> {
+  let fromFile: Record<string, unknown> = {};
+  if (env.STOCKADE_CONFIG) {
+    try {
+      fromFile = JSON.parse(readFileSync(env.STOCKADE_CONFIG, 'utf8')) as Record<string, unknown>;
+    } catch (err) {
+      throw new ConfigError(`cannot read STOCKADE_CONFIG ${env.STOCKADE_CONFIG}: ${(err as Error).message}`);
+    }
+  }
+  const merged: Record<string, unknown> = { ...fromFile };
+  if (env.STOCKADE_DATA_DIR) merged.dataDir = env.STOCKADE_DATA_DIR;
+  if (env.STOCKADE_SHARDS) merged.shards = parseIntStrict('STOCKADE_SHARDS', env.STOCKADE_SHARDS);
+  if (env.STOCKADE_LOG_LEVEL) merged.logLevel = env.STOCKADE_LOG_LEVEL;
+  if (env.STOCKADE_HTTP_PORT || env.STOCKADE_HTTP_HOST) {
+    const http = { ...(fromFile.http as Record<string, unknown> | undefined) };
+    if (env.STOCKADE_HTTP_PORT) http.port = parseIntStrict('STOCKADE_HTTP_PORT', env.STOCKADE_HTTP_PORT);
+    if (env.STOCKADE_HTTP_HOST) http.host = env.STOCKADE_HTTP_HOST;
+    merged.http = http;
+  }
+  return buildConfig(merged);
+}
+
+function parseIntStrict(name: string, text: string): number {
+  if (!/^\d+$/.test(text)) throw new ConfigError(`invalid configuration: ${name} must be a whole number, got "${text}"`);
+  return Number(text);
+}

@@ -1,0 +1,61 @@
+// The one error table. Every failure Stockade reports has a stable `code`; the HTTP status and
+// WebSocket close/status mapping are derived from this table and nowhere else.
+// Errors cross thread boundaries as plain `ErrorBody` objects (structured clone drops classes).
+
+export const ERRORS = {
+  VALIDATION_FAILED: { status: 400, message: 'the request does not match its schema' },
+  INVALID_QUANTITY: { status: 400, message: 'quantity must be a positive whole number within limits' },
+  INVALID_SKU: { status: 400, message: 'SKU ids are 1-64 characters of A-Z a-z 0-9 . _ -' },
+  INVALID_IDEMPOTENCY_KEY: { status: 400, message: 'idempotency keys are 8-128 characters of A-Z a-z 0-9 . _ : -' },
+  INVALID_RESERVATION_ID: { status: 400, message: 'not a reservation id issued by Stockade' },
+  BATCH_TOO_LARGE: { status: 413, message: 'the batch holds more commands than batchCommandsMax' },
+  SKU_NOT_FOUND: { status: 404, message: 'no such SKU' },
+  RESERVATION_NOT_FOUND: { status: 404, message: 'no such reservation' },
+  UNKNOWN_LOCATION: { status: 422, message: 'the SKU has no stock record at a requested location' },
+  INSUFFICIENT_STOCK: { status: 409, message: 'not enough available stock' },
+  SKU_FLAGGED_OUT_OF_STOCK: { status: 409, message: 'the SKU is manually flagged out of stock' },
+  RESERVATION_NOT_ACTIVE: { status: 409, message: 'the reservation is not in a state that allows this' },
+  IDEMPOTENCY_KEY_REUSED: { status: 409, message: 'the idempotency key was used for a different request' },
+  STOCK_WOULD_BE_NEGATIVE: { status: 422, message: 'the adjustment would take on-hand stock below zero' },
+  RESERVATIONS_PER_SKU_LIMIT: { status: 429, message: 'the SKU holds reservationsPerSkuMax open reservations' },
+  PENDING_QUEUE_FULL: { status: 429, message: 'the SKU waiting queue holds pendingPerSkuMax requests' },
+  LOCATIONS_PER_SKU_LIMIT: { status: 422, message: 'the SKU already has locationsPerSkuMax locations' },
+  OVERLOADED: { status: 503, message: 'the shard mailbox is full; retry with backoff' },
+  SHARD_UNAVAILABLE: { status: 503, message: 'the shard is recovering or restarting; retry' },
+  NOT_FOUND: { status: 404, message: 'no such route' },
+  INTERNAL: { status: 500, message: 'internal error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  details?: unknown;
+}
+
+export class StockadeError extends Error {
+  readonly code: ErrorCode;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message?: string, details?: unknown) {
+    super(message ?? ERRORS[code].message);
+    this.name = 'StockadeError';
+    this.code = code;
+    this.details = details;
+  }
+
+  toBody(): ErrorBody {
+    const body: ErrorBody = { code: this.code, message: this.message };
+    if (this.details !== undefined) body.details = this.details;
+    return body;
+  }
+}
+
+export function errorBody(code: ErrorCode, message?: string, details?: unknown): ErrorBody {
+  return new StockadeError(code, message, details).toBody();
+}
+
+export function httpStatusOf(code: ErrorCode): number {
+  return ERRORS[code].status;
+}

@@ -1,0 +1,89 @@
+// WAL and snapshot records, encoded with msgpackr. Plain structures only: Maps and Sets of the
+// in-memory SKU state are turned into arrays here, so the on-disk format never depends on
+// msgpackr extension settings.
+
+import { Packr } from 'msgpackr';
+import type { SkuEvent, Reservation, Thresholds, ReplyValue } from '../actors/types.js';
+import type { LocationStock, SkuState } from '../actors/sku.js';
+
+/** One WAL record: everything one shard turn decided, written in one transaction. */
+export interface WalRecord {
+  seq: number;
+  /** Shard clock at the turn. */
+  at: number;
+  events: SkuEvent[];
+}
+
+export interface SkuSnapshot {
+  sku: string;
+  locations: LocationStock[];
+  locationOrder: string[] | null;
+  open: Reservation[];
+  idem: [key: string, fp: string, reply: ReplyValue, at: number][];
+  eventIds: string[];
+  thresholds: Thresholds | null;
+  flag: SkuState['flag'];
+  category: string | null;
+  tags: string[] | null;
+  nextReservationNo: number;
+}
+
+// useRecords off: record structures would have to be stored beside the data to decode it later.
+const packr = new Packr({ useRecords: false, moreTypes: false });
+
+export function encodeRecord(record: WalRecord): Buffer {
+  return packr.pack(record);
+}
+
+export function decodeRecord(bytes: Uint8Array): WalRecord {
+  return packr.unpack(bytes) as WalRecord;
+}
+
+export function encodeValue(value: unknown): Buffer {
+  return packr.pack(value);
+}
+
+export function decodeValue<T>(bytes: Uint8Array): T {
+  return packr.unpack(bytes) as T;
+}
+
+export function snapshotOf(state: SkuState): SkuSnapshot {
+  const idem: SkuSnapshot['idem'] = [];
+  if (state.idem) for (const [key, e] of state.idem) idem.push([key, e.fp, e.reply, e.at]);
+  return {
+    sku: state.sku,
+    locations: state.locations,
+    locationOrder: state.locationOrder,
+    open: state.open ? [...state.open.values()] : [],
+    idem,
+    eventIds: state.eventIds ? [...state.eventIds] : [],
+    thresholds: state.thresholds,
+    flag: state.flag,
+    category: state.category,
+    tags: state.tags,
+    nextReservationNo: state.nextReservationNo,
+  };
+}
+
+export function stateOf(snapshot: SkuSnapshot): SkuState {
+  const open = snapshot.open.length ? new Map(snapshot.open.map((r) => [r.id, r] as const)) : null;
+  const pending = snapshot.open.filter((r) => r.state === 'PENDING');
+  pending.sort((a, b) => b.priority - a.priority || a.arrival - b.arrival);
+  let activeQuantity = 0;
+  for (const r of snapshot.open) if (r.state === 'ACTIVE') activeQuantity += r.quantity;
+  return {
+    sku: snapshot.sku,
+    locations: snapshot.locations,
+    locationOrder: snapshot.locationOrder,
+    open,
+    pending: pending.length ? pending : null,
+    idem: snapshot.idem.length ? new Map(snapshot.idem.map(([key, fp, reply, at]) => [key, { fp, reply, at }] as const)) : null,
+    eventIds: snapshot.eventIds.length ? new Set(snapshot.eventIds) : null,
+    thresholds: snapshot.thresholds,
+    flag: snapshot.flag,
+    category: snapshot.category,
+    tags: snapshot.tags,
+    nextReservationNo: snapshot.nextReservationNo,
+    activeQuantity,
+  };
+}
