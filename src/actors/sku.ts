@@ -101,8 +101,9 @@ export function parseReservationId(id: string): { sku: string; no: number } | nu
 
 /** The SKU a command is addressed to: the routing key for shard placement. */
 export function skuOfCommand(command: Command | ExpireCommand): string | null {
-  if ('sku' in command) return command.sku;
-  return parseReservationId(command.reservationId)?.sku ?? null;
+  if ('sku' in command) return typeof command.sku === 'string' ? command.sku : null;
+  const id: unknown = (command as { reservationId?: unknown }).reservationId;
+  return typeof id === 'string' ? (parseReservationId(id)?.sku ?? null) : null;
 }
 
 function available(loc: LocationStock): number {

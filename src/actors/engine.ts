@@ -1,0 +1,322 @@
+// The engine: N shard workers and the routing in front of them. This is the shard command
+// interface the gateway and the stream consumers call: `execute(command) -> Promise<Reply>`.
+//
+// Commands for one shard that arrive in the same event-loop turn cross to the worker in one
+// postMessage (see bench/shard-throughput.ts for batched versus unbatched crossing).
+
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { StockadeConfig } from '../config.js';
+import { errorBody, type ErrorBody } from '../errors.js';
+import type { FromShard, ShardWorkerData, ToShard } from './messages.js';
+import { shardOf } from './placement.js';
+import type { RecoveryStats, ShardStats } from './shard.js';
+import { skuOfCommand } from './sku.js';
+import type { Command, Reply } from './types.js';
+import { validateCommand } from './validate.js';
+
+export interface EngineLogger {
+  info(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+const SILENT: EngineLogger = { info() {}, error() {} };
+
+/** Data-directory manifest: the shard count is part of the on-disk layout. */
+interface Manifest {
+  format: 1;
+  shards: number;
+}
+
+export class EngineStartError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EngineStartError';
+  }
+}
+
+function checkManifest(dataDir: string, shards: number): void {
+  mkdirSync(dataDir, { recursive: true });
+  const path = join(dataDir, 'stockade.json');
+  if (!existsSync(path)) {
+    writeFileSync(path, JSON.stringify({ format: 1, shards } satisfies Manifest, null, 2) + '\n');
+    return;
+  }
+  const manifest = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
+  if (manifest.shards !== shards) {
+    throw new EngineStartError(
+      `data directory ${dataDir} holds ${manifest.shards} shards but the configuration asks for ${shards}; ` +
+        'SKUs are placed by hash modulo the shard count, so it cannot change on existing data',
+    );
+  }
+}
+
+/**
+ * Built, the worker is plain JavaScript. Run from source (tsx, vitest) it is TypeScript: Node 20
+ * does not apply `--import tsx` to a worker's entry module, so a one-line bootstrap registers
+ * tsx's loader inside the worker first.
+ */
+function spawnShardWorker(data: ShardWorkerData): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./shard-worker.js', import.meta.url), { workerData: data });
+  const tsxPackage = createRequire(import.meta.url).resolve('tsx/package.json');
+  const loader = pathToFileURL(join(dirname(tsxPackage), 'dist/esm/api/index.mjs')).href;
+  const entry = new URL('./shard-worker.ts', import.meta.url).href;
+  const bootstrap = `import(${JSON.stringify(loader)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData: data });
+}
+
+type Resolve = (reply: Reply) => void;
+
+class ShardHandle {
+  private worker!: Worker;
+  private state: 'starting' | 'ready' | 'stopping' | 'stopped' | 'failed' = 'starting';
+  private queue: Command[] = [];
+  private waiting: Resolve[] = [];
+  private readonly inflight = new Map<number, Resolve[]>();
+  private inflightCommands = 0;
+  private nextBatchId = 1;
+  private sendScheduled = false;
+  private restarts = 0;
+  private readyWaiters: { resolve: (r: RecoveryStats) => void; reject: (e: Error) => void }[] = [];
+  private statsWaiters = new Map<number, (s: ShardStats) => void>();
+  private stopWaiter: (() => void) | null = null;
+  recovery: RecoveryStats | null = null;
+
+  constructor(
+    private readonly data: ShardWorkerData,
+    private readonly config: Readonly<StockadeConfig>,
+    private readonly log: EngineLogger,
+  ) {
+    this.spawn();
+  }
+
+  get isReady(): boolean {
+    return this.state === 'ready';
+  }
+
+  get depth(): number {
+    return this.queue.length + this.inflightCommands;
+  }
+
+  whenReady(): Promise<RecoveryStats> {
+    if (this.state === 'ready') return Promise.resolve(this.recovery!);
+    if (this.state === 'failed') return Promise.reject(new EngineStartError(`shard ${this.data.shardId} failed`));
+    return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
+  }
+
+  private spawn(): void {
+    this.state = 'starting';
+    this.worker = spawnShardWorker(this.data);
+    this.worker.on('message', (message: FromShard) => this.onMessage(message));
+    this.worker.on('error', (err) => this.onDeath(err.message));
+    this.worker.on('exit', (code) => {
+      if (this.state === 'stopping' || this.state === 'stopped') {
+        this.state = 'stopped';
+        this.stopWaiter?.();
+        return;
+      }
+      this.onDeath(`worker exited with code ${code}`);
+    });
+  }
+
+  private onMessage(message: FromShard): void {
+    switch (message.kind) {
+      case 'ready':
+        this.state = 'ready';
+        this.recovery = message.recovery;
+        this.log.info({ recovery: message.recovery }, 'shard recovered');
+        for (const w of this.readyWaiters) w.resolve(message.recovery);
+        this.readyWaiters = [];
+        this.scheduleSend();
+        break;
+      case 'replies':
+        for (const batch of message.batches) {
+          const resolvers = this.inflight.get(batch.id)!;
+          this.inflight.delete(batch.id);
+          this.inflightCommands -= resolvers.length;
+          for (let i = 0; i < resolvers.length; i++) resolvers[i](batch.replies[i]);
+        }
+        break;
+      case 'stats':
+        this.statsWaiters.get(message.id)?.(message.stats);
+        this.statsWaiters.delete(message.id);
+        break;
+      case 'failed':
+        this.log.error({ shardId: this.data.shardId, reason: message.message, stack: message.stack }, 'shard failed');
+        break;
+      case 'stopped':
+        break;
+    }
+  }
+
+  /**
+   * The worker died (a broken invariant, a crash). Commands in flight get SHARD_UNAVAILABLE: they
+   * may or may not have been applied, and a retry with the same idempotency key is safe.
+   * Queued commands wait for the restarted shard, which recovers from its WAL first.
+   */
+  private onDeath(reason: string): void {
+    if (this.state === 'failed' || this.state === 'stopped') return;
+    const unavailable: Reply = { ok: false, error: errorBody('SHARD_UNAVAILABLE', undefined, { shardId: this.data.shardId }) };
+    for (const resolvers of this.inflight.values()) for (const resolve of resolvers) resolve(unavailable);
+    this.inflight.clear();
+    this.inflightCommands = 0;
+    if (this.restarts >= this.config.shard.restartsMax) {
+      this.state = 'failed';
+      this.log.error({ shardId: this.data.shardId, reason }, 'shard failed too often; not restarting');
+      for (const resolve of this.waiting) resolve(unavailable);
+      this.queue = [];
+      this.waiting = [];
+      for (const w of this.readyWaiters) w.reject(new EngineStartError(`shard ${this.data.shardId} failed: ${reason}`));
+      this.readyWaiters = [];
+      return;
+    }
+    this.restarts++;
+    this.log.error({ shardId: this.data.shardId, reason, restart: this.restarts }, 'shard died; restarting');
+    this.worker.removeAllListeners();
+    this.spawn();
+  }
+
+  submit(command: Command, resolve: Resolve): void {
+    if (this.state === 'failed' || this.state === 'stopping' || this.state === 'stopped') {
+      resolve({ ok: false, error: errorBody('SHARD_UNAVAILABLE', undefined, { shardId: this.data.shardId }) });
+      return;
+    }
+    if (this.depth >= this.config.shard.mailboxCommandsMax) {
+      resolve({ ok: false, error: errorBody('OVERLOADED', undefined, { mailboxCommandsMax: this.config.shard.mailboxCommandsMax }) });
+      return;
+    }
+    this.queue.push(command);
+    this.waiting.push(resolve);
+    if (this.config.shard.crossing === 'unbatched') this.send();
+    else this.scheduleSend();
+  }
+
+  private scheduleSend(): void {
+    if (this.sendScheduled || this.state !== 'ready') return;
+    this.sendScheduled = true;
+    setImmediate(() => {
+      this.sendScheduled = false;
+      this.send();
+    });
+  }
+
+  private send(): void {
+    if (this.state !== 'ready') return;
+    const max = this.config.shard.batchCommandsMax;
+    while (this.queue.length > 0) {
+      const commands = this.queue.length <= max ? this.queue : this.queue.slice(0, max);
+      const resolvers = this.queue.length <= max ? this.waiting : this.waiting.slice(0, max);
+      if (commands === this.queue) {
+        this.queue = [];
+        this.waiting = [];
+      } else {
+        this.queue = this.queue.slice(max);
+        this.waiting = this.waiting.slice(max);
+      }
+      const id = this.nextBatchId++;
+      this.inflight.set(id, resolvers);
+      this.inflightCommands += commands.length;
+      this.worker.postMessage({ kind: 'batch', id, commands } satisfies ToShard);
+    }
+  }
+
+  stats(): Promise<ShardStats | null> {
+    if (this.state !== 'ready') return Promise.resolve(null);
+    const id = this.nextBatchId++;
+    return new Promise((resolve) => {
+      this.statsWaiters.set(id, resolve);
+      this.worker.postMessage({ kind: 'stats', id } satisfies ToShard);
+    });
+  }
+
+  stop(): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'failed') return Promise.resolve();
+    return new Promise((resolve) => {
+      this.stopWaiter = resolve;
+      const wasReady = this.state === 'ready';
+      // Queued commands go out first; the worker answers them before it handles 'stop'.
+      if (wasReady) this.send();
+      this.state = 'stopping';
+      if (wasReady) this.worker.postMessage({ kind: 'stop' } satisfies ToShard);
+      else void this.worker.terminate();
+    });
+  }
+}
+
+export class Engine {
+  private constructor(
+    private readonly handles: ShardHandle[],
+    readonly config: Readonly<StockadeConfig>,
+  ) {}
+
+  /** Start every shard and wait until each has recovered and checked its invariants. */
+  static async start(config: Readonly<StockadeConfig>, log: EngineLogger = SILENT): Promise<Engine> {
+    checkManifest(config.dataDir, config.shards);
+    const handles: ShardHandle[] = [];
+    for (let shardId = 0; shardId < config.shards; shardId++) {
+      const data: ShardWorkerData = {
+        shardId,
+        shardCount: config.shards,
+        dataDir: config.dataDir,
+        limits: config.limits,
+        shard: config.shard,
+      };
+      handles.push(new ShardHandle(data, config, log));
+    }
+    const engine = new Engine(handles, config);
+    try {
+      await Promise.all(handles.map((h) => h.whenReady()));
+    } catch (err) {
+      await engine.stop();
+      throw err;
+    }
+    return engine;
+  }
+
+  get shardCount(): number {
+    return this.handles.length;
+  }
+
+  /** True when every shard has recovered and takes commands. */
+  get ready(): boolean {
+    return this.handles.every((h) => h.isReady);
+  }
+
+  recovery(): (RecoveryStats | null)[] {
+    return this.handles.map((h) => h.recovery);
+  }
+
+  /** Commands queued or in flight per shard. */
+  depths(): number[] {
+    return this.handles.map((h) => h.depth);
+  }
+
+  shardOf(sku: string): number {
+    return shardOf(sku, this.handles.length);
+  }
+
+  execute(command: Command): Promise<Reply> {
+    const sku = routingKeyOf(command);
+    if (typeof sku !== 'string') return Promise.resolve({ ok: false, error: sku });
+    return new Promise((resolve) => this.handles[shardOf(sku, this.handles.length)].submit(command, resolve));
+  }
+
+  async stats(): Promise<(ShardStats | null)[]> {
+    return Promise.all(this.handles.map((h) => h.stats()));
+  }
+
+  /** Checkpoint and close every shard; commands already queued are answered first. */
+  async stop(): Promise<void> {
+    await Promise.all(this.handles.map((h) => h.stop()));
+  }
+}
+
+/** The SKU a command routes by, or the validation error when it names none. */
+function routingKeyOf(command: Command): string | ErrorBody {
+  const sku = typeof command === 'object' && command !== null ? skuOfCommand(command) : null;
+  if (typeof sku === 'string' && sku.length > 0) return sku;
+  return validateCommand(command) ?? errorBody('VALIDATION_FAILED', 'the command names no SKU');
+}

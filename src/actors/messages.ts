@@ -1,0 +1,27 @@
+// Every message that crosses between the engine (main thread) and a shard worker, in one place.
+// Commands and replies travel in batches: one postMessage per event-loop turn and direction.
+
+import type { Limits } from './sku.js';
+import type { ShardConfig } from '../config.js';
+import type { RecoveryStats, ShardStats } from './shard.js';
+import type { Command, Reply } from './types.js';
+
+export interface ShardWorkerData {
+  shardId: number;
+  shardCount: number;
+  dataDir: string;
+  limits: Limits;
+  shard: ShardConfig;
+}
+
+export type ToShard =
+  | { kind: 'batch'; id: number; commands: Command[] }
+  | { kind: 'stats'; id: number }
+  | { kind: 'stop' };
+
+export type FromShard =
+  | { kind: 'ready'; recovery: RecoveryStats }
+  | { kind: 'replies'; batches: { id: number; replies: Reply[] }[] }
+  | { kind: 'stats'; id: number; stats: ShardStats }
+  | { kind: 'stopped' }
+  | { kind: 'failed'; message: string; stack?: string };

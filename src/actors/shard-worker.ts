@@ -1,0 +1,72 @@
+// Worker-thread host of one shard: receives command batches, answers with reply batches.
+// Replies that become durable together leave together (one postMessage per turn).
+
+import { parentPort, workerData } from 'node:worker_threads';
+import type { FromShard, ShardWorkerData, ToShard } from './messages.js';
+import { Shard } from './shard.js';
+import type { Reply } from './types.js';
+
+const port = parentPort!;
+const data = workerData as ShardWorkerData;
+
+function send(message: FromShard): void {
+  port.postMessage(message);
+}
+
+function die(err: Error): never {
+  // Tell the engine why, then end the thread: a shard with a broken invariant must not go on.
+  send({ kind: 'failed', message: err.message, stack: err.stack });
+  process.exit(1);
+}
+
+let outgoing: { id: number; replies: Reply[] }[] = [];
+let sendScheduled = false;
+
+function queueReplies(id: number, replies: Reply[]): void {
+  outgoing.push({ id, replies });
+  if (sendScheduled) return;
+  sendScheduled = true;
+  setImmediate(() => {
+    sendScheduled = false;
+    const batches = outgoing;
+    outgoing = [];
+    send({ kind: 'replies', batches });
+  });
+}
+
+let shard: Shard;
+try {
+  const opened = Shard.open({ ...data });
+  shard = opened.shard;
+  shard.onBackgroundFailure = die;
+  send({ kind: 'ready', recovery: opened.recovery });
+} catch (err) {
+  die(err as Error);
+}
+
+port.on('message', (message: ToShard) => {
+  switch (message.kind) {
+    case 'batch': {
+      let pending: Promise<Reply[]>;
+      try {
+        pending = shard.execute(message.commands);
+      } catch (err) {
+        die(err as Error);
+      }
+      pending.then((replies) => queueReplies(message.id, replies), die);
+      break;
+    }
+    case 'stats':
+      send({ kind: 'stats', id: message.id, stats: shard.stats() });
+      break;
+    case 'stop':
+      shard.close().then(
+        () => {
+          send({ kind: 'stopped' });
+          port.close();
+        },
+        die,
+      );
+      break;
+  }
+});
