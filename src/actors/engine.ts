@@ -304,6 +304,19 @@ export class Engine {
     return new Promise((resolve) => this.handles[shardOf(sku, this.handles.length)].submit(command, resolve));
   }
 
+  /**
+   * Several commands from one caller. Refused whole with BATCH_TOO_LARGE above batchCommandsMax;
+   * otherwise each command is answered on its own (a batch is not a transaction: see carts).
+   */
+  executeBatch(commands: Command[]): Promise<Reply[]> {
+    const max = this.config.shard.batchCommandsMax;
+    if (commands.length > max) {
+      const error = errorBody('BATCH_TOO_LARGE', undefined, { commands: commands.length, batchCommandsMax: max });
+      return Promise.resolve(commands.map(() => ({ ok: false, error }) as Reply));
+    }
+    return Promise.all(commands.map((c) => this.execute(c)));
+  }
+
   async stats(): Promise<(ShardStats | null)[]> {
     return Promise.all(this.handles.map((h) => h.stats()));
   }

@@ -168,6 +168,11 @@ export class Shard {
   execute(commands: readonly Command[]): Promise<Reply[]> {
     if (this.failure) return Promise.reject(this.failure);
     assert.ok(!this.closed, 'shard is closed');
+    if (commands.length > this.options.shard.batchCommandsMax) {
+      // Refused whole, before anything is decided: no partial batch is ever applied.
+      const error = errorBody('BATCH_TOO_LARGE', undefined, { commands: commands.length, batchCommandsMax: this.options.shard.batchCommandsMax });
+      return Promise.resolve(commands.map(() => ({ ok: false, error }) as Reply));
+    }
     try {
       return this.turn(commands);
     } catch (err) {

@@ -130,6 +130,21 @@ export function startHttpServer(engine: Engine, config: HttpConfig): Promise<Htt
   command('put', '/v1/skus/:sku/out-of-stock-flag', 1, (b, [sku]) => ({ ...b, type: 'flagOutOfStock', sku }) as Command);
   command('del', '/v1/skus/:sku/out-of-stock-flag', 1, (b, [sku]) => ({ ...b, type: 'unflagOutOfStock', sku }) as Command);
 
+  app.post('/v1/batch', (res) => {
+    const ex = exchange(res);
+    void readJson(ex, config.bodyBytesMax).then(async (body) => {
+      if (!body) return;
+      if (!Array.isArray(body.commands)) {
+        sendError(ex, errorBody('VALIDATION_FAILED', 'a batch is { "commands": [ … ] }'));
+        return;
+      }
+      const replies = await engine.executeBatch(body.commands as Command[]);
+      const refused = replies.length > 0 && !replies[0].ok && replies[0].error.code === 'BATCH_TOO_LARGE';
+      if (refused && !replies[0].ok) sendError(ex, replies[0].error);
+      else send(ex, 200, { replies });
+    });
+  });
+
   app.get('/health/live', (res) => send({ res, aborted: false }, 200, { status: 'live' }));
   app.get('/health/ready', (res) => {
     const ready = engine.ready;

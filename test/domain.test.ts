@@ -1,0 +1,293 @@
+// The SKU actor through an in-process shard: every command, every reservation state, and the
+// rules around priority, expiry, partial and multi-location reservations. Each test's shard is
+// durable (LMDB on tmpfs) and checks the full invariants after every transition.
+
+import { afterEach, describe, expect, it } from 'vitest';
+import type { HistoryEntry, ReservationView, SkuView, StockAppliedView } from '../src/actors/types.js';
+import { key, openTestShard, removeTempDirs, reserve, setStock } from './helpers.js';
+
+afterEach(() => removeTempDirs());
+
+describe('stock and availability', () => {
+  it('available is on hand minus reserved minus safety stock, per location and in total', async () => {
+    const t = openTestShard();
+    await t.ok(setStock('SKU-1', 'north', 10, { safetyStock: 2 }));
+    await t.ok(setStock('SKU-1', 'south', 5));
+    await t.ok(reserve('SKU-1', 3));
+    const view = await t.ok<SkuView>({ type: 'getSku', sku: 'SKU-1' });
+    expect(view).toMatchObject({ onHand: 15, reserved: 3, safetyStock: 2, available: 10, openReservations: 1 });
+    expect(view.locations).toEqual([
+      { location: 'north', onHand: 10, reserved: 3, safetyStock: 2, available: 5 },
+      { location: 'south', onHand: 5, reserved: 0, safetyStock: 0, available: 5 },
+    ]);
+  });
+
+  it('applies a stock event id once: a repeat is acknowledged as a duplicate and changes nothing', async () => {
+    const t = openTestShard();
+    await t.ok({ type: 'adjustStock', sku: 'S', location: 'w', delta: 5, eventId: 'wms-1' });
+    const again = await t.ok<StockAppliedView>({ type: 'adjustStock', sku: 'S', location: 'w', delta: 5, eventId: 'wms-1' });
+    expect(again).toMatchObject({ applied: false, skipped: 'DUPLICATE', onHand: 5 });
+  });
+
+  it('ignores an absolute count older than the one applied (late delivery)', async () => {
+    const t = openTestShard();
+    await t.ok(setStock('S', 'w', 7, { sourceSeq: 20 }));
+    const late = await t.ok<StockAppliedView>(setStock('S', 'w', 99, { sourceSeq: 19 }));
+    expect(late).toMatchObject({ applied: false, skipped: 'STALE', onHand: 7 });
+    const newer = await t.ok<StockAppliedView>(setStock('S', 'w', 3, { sourceSeq: 21 }));
+    expect(newer).toMatchObject({ applied: true, onHand: 3 });
+  });
+
+  it('refuses an adjustment below zero and leaves stock as it was', async () => {
+    const t = openTestShard();
+    await t.ok(setStock('S', 'w', 2));
+    expect(await t.code({ type: 'adjustStock', sku: 'S', location: 'w', delta: -3, eventId: 'e-neg' })).toBe('STOCK_WOULD_BE_NEGATIVE');
+    expect((await t.ok<SkuView>({ type: 'getSku', sku: 'S' })).onHand).toBe(2);
+  });
+
+  it('caps locations per SKU', async () => {
+    const t = openTestShard({ limits: { locationsPerSkuMax: 2 } });
+    await t.ok(setStock('S', 'a', 1));
+    await t.ok(setStock('S', 'b', 1));
+    expect(await t.code(setStock('S', 'c', 1))).toBe('LOCATIONS_PER_SKU_LIMIT');
+  });
+});
+
+describe('reserve', () => {
+  it('holds units and answers ACTIVE with its allocation', async () => {
+    const t = openTestShard();
+    await t.ok(setStock('S', 'w', 10));
+    const r = await t.ok<ReservationView>(reserve('S', 4, { orderId: 'o-9', customerId: 'c-9', channel: 'pos' }));
+    expect(r).toMatchObject({ sku: 'S', state: 'ACTIVE', requested: 4, quantity: 4, orderId: 'o-9', customerId: 'c-9', channel: 'pos' });
+    expect(r.allocations).toEqual([{ location: 'w', quantity: 4 }]);
+    expect(r.expiresAt).toBe(t.clock.now + t.config.limits.holdTtlMsDefault);
+  });
+
+  it('never reserves beyond available and leaves no state behind when refused', async () => {
+    const t = openTestShard();
+    await t.ok(setStock('S', 'w', 3));
+    const before = await t.ok<SkuView>({ type: 'getSku', sku: 'S' });
+    expect(await t.code(reserve('S', 4))).toBe('INSUFFICIENT_STOCK');
+    expect(await t.ok<SkuView>({ type: 'getSku', sku: 'S' })).toEqual(before);
+  });
+
+  it('spans locations in the SKU location order', async () => {
+    const t = openTestShard();
+    await t.ok(setStock('S', 'store', 2));
+    await t.ok(setStock('S', 'dc', 5));
+    await t.ok({ type: 'defineSku', sku: 'S', locationOrder: ['dc', 'store'] });
+    const r = await t.ok<ReservationView>(reserve('S', 6));
+    expect(r.allocations).toEqual([
+      { location: 'dc', quantity: 5 },
+      { location: 'store', quantity: 1 },
+    ]);
+  });
+
+  it('keeps to the locations the caller names, in the caller order', async () => {
+    const t = openTestShard();
+    await t.ok(setStock('S', 'a', 5));
+    await t.ok(setStock('S', 'b', 5));
+    const r = await t.ok<ReservationView>(reserve('S', 3, { locations: ['b'] }));
+    expect(r.allocations).toEqual([{ location: 'b', quantity: 3 }]);
+    expect(await t.code(reserve('S', 3, { locations: ['nowhere'] }))).toBe('UNKNOWN_LOCATION');
+  });
+
+  it('grants part of the quantity only when the caller allows partial', async () => {
+    const t = openTestShard();
+    await t.ok(setStock('S', 'w', 3));
+    expect(await t.code(reserve('S', 5))).toBe('INSUFFICIENT_STOCK');
+    const r = await t.ok<ReservationView>(reserve('S', 5, { allowPartial: true }));
+    expect(r).toMatchObject({ state: 'ACTIVE', requested: 5, quantity: 3 });
+  });
+
+  it('answers a retry with the same idempotency key with the first answer and changes nothing', async () => {
+    const t = openTestShard();
+    await t.ok(setStock('S', 'w', 10));
+    const command = reserve('S', 2);
+    const first = await t.ok<ReservationView>(command);
+    const retry = await t.ok<ReservationView>(command);
+    expect(retry).toEqual(first);
+    expect((await t.ok<SkuView>({ type: 'getSku', sku: 'S' })).reserved).toBe(2);
+  });
+
+  it('refuses an idempotency key reused for a different request', async () => {
+    const t = openTestShard();
+    await t.ok(setStock('S', 'w', 10));
+    const command = reserve('S', 2);
+    await t.ok(command);
+    expect(await t.code({ ...command, quantity: 3 })).toBe('IDEMPOTENCY_KEY_REUSED');
+    expect((await t.ok<SkuView>({ type: 'getSku', sku: 'S' })).reserved).toBe(2);
+  });
+
+  it('keeps idempotency across a restart without a clean shutdown', async () => {
+    const t = openTestShard();
+    await t.ok(setStock('S', 'w', 10));
+    const command = reserve('S', 2);
+    const first = await t.ok<ReservationView>(command);
+    await t.reopen({ clean: false });
+    expect(await t.ok<ReservationView>(command)).toEqual(first);
+    expect((await t.ok<SkuView>({ type: 'getSku', sku: 'S' })).reserved).toBe(2);
+  });
+
+  it('refuses reserves while the SKU is flagged out of stock, and takes them again once unflagged', async () => {
+    const t = openTestShard();
+    await t.ok(setStock('S', 'w', 10));
+    await t.ok({ type: 'flagOutOfStock', sku: 'S', reason: 'damaged pallet', flaggedBy: 'staff-7' });
+    expect((await t.ok<SkuView>({ type: 'getSku', sku: 'S' })).outOfStockFlag).toMatchObject({ reason: 'damaged pallet', flaggedBy: 'staff-7' });
+    expect(await t.code(reserve('S', 1))).toBe('SKU_FLAGGED_OUT_OF_STOCK');
+    await t.ok({ type: 'unflagOutOfStock', sku: 'S', unflaggedBy: 'staff-7' });
+    await t.ok(reserve('S', 1));
+  });
+
+  it('caps open reservations per SKU (anti-hoarding backstop)', async () => {
+    const t = openTestShard({ limits: { reservationsPerSkuMax: 2 } });
+    await t.ok(setStock('S', 'w', 10));
+    await t.ok(reserve('S', 1));
+    await t.ok(reserve('S', 1));
+    expect(await t.code(reserve('S', 1))).toBe('RESERVATIONS_PER_SKU_LIMIT');
+  });
+});
+
+describe('release, commit and history', () => {
+  it('release returns units; a second release is refused; a retried release with its key gets the first answer', async () => {
+    const t = openTestShard();
+    await t.ok(setStock('S', 'w', 10));
+    const r = await t.ok<ReservationView>(reserve('S', 4));
+    const releaseKey = key();
+    const released = await t.ok<ReservationView>({ type: 'release', reservationId: r.reservationId, idempotencyKey: releaseKey });
+    expect(released.state).toBe('RELEASED');
+    expect((await t.ok<SkuView>({ type: 'getSku', sku: 'S' })).available).toBe(10);
+    expect(await t.ok<ReservationView>({ type: 'release', reservationId: r.reservationId, idempotencyKey: releaseKey })).toEqual(released);
+    expect(await t.code({ type: 'release', reservationId: r.reservationId })).toBe('RESERVATION_NOT_ACTIVE');
+  });
+
+  it('commit (shipped) takes the units off the shelf for good', async () => {
+    const t = openTestShard();
+    await t.ok(setStock('S', 'w', 10));
+    const r = await t.ok<ReservationView>(reserve('S', 4));
+    expect((await t.ok<ReservationView>({ type: 'commit', reservationId: r.reservationId })).state).toBe('COMMITTED');
+    expect(await t.ok<SkuView>({ type: 'getSku', sku: 'S' })).toMatchObject({ onHand: 6, reserved: 0, available: 6 });
+    expect(await t.code({ type: 'commit', reservationId: r.reservationId })).toBe('RESERVATION_NOT_ACTIVE');
+  });
+
+  it('keeps every reservation history line, readable after it ended and after a restart', async () => {
+    const t = openTestShard();
+    await t.ok(setStock('S', 'w', 10));
+    const r = await t.ok<ReservationView>(reserve('S', 4));
+    await t.ok({ type: 'release', reservationId: r.reservationId, reason: 'cart abandoned' });
+    await t.reopen({ clean: false });
+    const history = await t.ok<HistoryEntry[]>({ type: 'getReservationHistory', reservationId: r.reservationId });
+    expect(history.map((h) => [h.event, h.reservation.state])).toEqual([
+      ['ReservationPlaced', 'ACTIVE'],
+      ['ReservationReleased', 'RELEASED'],
+    ]);
+    expect(await t.ok<ReservationView>({ type: 'getReservation', reservationId: r.reservationId })).toMatchObject({ state: 'RELEASED' });
+  });
+
+  it('reads an ended reservation correctly in the same batch that ended it', async () => {
+    const t = openTestShard();
+    await t.ok(setStock('S', 'w', 10));
+    const r = await t.ok<ReservationView>(reserve('S', 1));
+    const [, read] = await t.shard.execute([
+      { type: 'commit', reservationId: r.reservationId },
+      { type: 'getReservation', reservationId: r.reservationId },
+    ]);
+    expect(read).toMatchObject({ ok: true, value: { state: 'COMMITTED' } });
+  });
+});
+
+describe('holds, waiting and priority', () => {
+  it('expires a hold on time, not later: active at expiresAt - 1 ms, expired at expiresAt', async () => {
+    const t = openTestShard();
+    await t.ok(setStock('S', 'w', 1));
+    const r = await t.ok<ReservationView>(reserve('S', 1, { holdTtlMs: 5000 }));
+    t.clock.advance(4999);
+    expect((await t.ok<ReservationView>({ type: 'getReservation', reservationId: r.reservationId })).state).toBe('ACTIVE');
+    t.clock.advance(1);
+    expect((await t.ok<ReservationView>({ type: 'getReservation', reservationId: r.reservationId })).state).toBe('EXPIRED');
+    expect((await t.ok<SkuView>({ type: 'getSku', sku: 'S' })).available).toBe(1);
+  });
+
+  it('gives freed units at once to waiting requests, VIP before standard, then by arrival', async () => {
+    const t = openTestShard();
+    await t.ok(setStock('S', 'w', 1));
+    const holder = await t.ok<ReservationView>(reserve('S', 1));
+    const standardEarly = await t.ok<ReservationView>(reserve('S', 1, { queueIfShort: true, priority: 0 }));
+    const vip = await t.ok<ReservationView>(reserve('S', 1, { queueIfShort: true, priority: 9 }));
+    const standardLate = await t.ok<ReservationView>(reserve('S', 1, { queueIfShort: true, priority: 0 }));
+    expect([standardEarly.state, vip.state, standardLate.state]).toEqual(['PENDING', 'PENDING', 'PENDING']);
+    const state = async (id: string) => (await t.ok<ReservationView>({ type: 'getReservation', reservationId: id })).state;
+
+    await t.ok({ type: 'release', reservationId: holder.reservationId });
+    expect(await state(vip.reservationId)).toBe('ACTIVE');
+    expect(await state(standardEarly.reservationId)).toBe('PENDING');
+
+    await t.ok({ type: 'commit', reservationId: vip.reservationId });
+    await t.ok({ type: 'adjustStock', sku: 'S', location: 'w', delta: 1, eventId: 'restock-1' });
+    expect(await state(standardEarly.reservationId)).toBe('ACTIVE');
+    expect(await state(standardLate.reservationId)).toBe('PENDING');
+  });
+
+  it('serves a waiting request from units a hold frees when it expires', async () => {
+    const t = openTestShard();
+    await t.ok(setStock('S', 'w', 2));
+    await t.ok(reserve('S', 2, { holdTtlMs: 1000 }));
+    const waiting = await t.ok<ReservationView>(reserve('S', 2, { queueIfShort: true }));
+    t.clock.advance(1000);
+    const now = await t.ok<ReservationView>({ type: 'getReservation', reservationId: waiting.reservationId });
+    expect(now).toMatchObject({ state: 'ACTIVE', quantity: 2, expiresAt: t.clock.now + t.config.limits.holdTtlMsDefault });
+  });
+
+  it('expires a waiting request that waited its queueTtlMs', async () => {
+    const t = openTestShard();
+    await t.ok(setStock('S', 'w', 0));
+    const waiting = await t.ok<ReservationView>(reserve('S', 1, { queueIfShort: true, queueTtlMs: 2000 }));
+    t.clock.advance(2000);
+    expect((await t.ok<ReservationView>({ type: 'getReservation', reservationId: waiting.reservationId })).state).toBe('EXPIRED');
+    expect((await t.ok<SkuView>({ type: 'getSku', sku: 'S' })).pending).toBe(0);
+  });
+
+  it('does not let a newcomer take units ahead of a waiting request it does not outrank', async () => {
+    const t = openTestShard();
+    await t.ok(setStock('S', 'w', 1));
+    await t.ok(reserve('S', 2, { queueIfShort: true }));
+    expect(await t.code(reserve('S', 1))).toBe('INSUFFICIENT_STOCK');
+    expect((await t.ok<ReservationView>(reserve('S', 1, { priority: 5 }))).state).toBe('ACTIVE');
+  });
+
+  it('caps the waiting queue per SKU', async () => {
+    const t = openTestShard({ limits: { pendingPerSkuMax: 1 } });
+    await t.ok(setStock('S', 'w', 0));
+    await t.ok(reserve('S', 1, { queueIfShort: true }));
+    expect(await t.code(reserve('S', 1, { queueIfShort: true }))).toBe('PENDING_QUEUE_FULL');
+  });
+
+  it('when a warehouse count falls below what is reserved, bumps the lowest-priority latest hold back to waiting', async () => {
+    const t = openTestShard();
+    await t.ok(setStock('S', 'w', 3));
+    const vip = await t.ok<ReservationView>(reserve('S', 1, { priority: 9 }));
+    const early = await t.ok<ReservationView>(reserve('S', 1));
+    const late = await t.ok<ReservationView>(reserve('S', 1));
+    await t.ok(setStock('S', 'w', 2));
+    const state = async (id: string) => (await t.ok<ReservationView>({ type: 'getReservation', reservationId: id })).state;
+    expect([await state(vip.reservationId), await state(early.reservationId), await state(late.reservationId)]).toEqual(['ACTIVE', 'ACTIVE', 'PENDING']);
+    expect(await t.ok<SkuView>({ type: 'getSku', sku: 'S' })).toMatchObject({ onHand: 2, reserved: 2, pending: 1 });
+    await t.ok(setStock('S', 'w', 3));
+    expect(await state(late.reservationId)).toBe('ACTIVE');
+  });
+});
+
+describe('thresholds', () => {
+  it('stores thresholds and changes them at runtime', async () => {
+    const t = openTestShard();
+    await t.ok(setStock('S', 'w', 1));
+    await t.ok({
+      type: 'setThresholds',
+      sku: 'S',
+      thresholds: { minAvailable: 5, minAvailableByTimeOfDay: [{ from: '18:00', to: '22:00', minAvailable: 10 }], timeZone: 'Europe/Rome' },
+    });
+    expect((await t.ok<SkuView>({ type: 'getSku', sku: 'S' })).thresholds).toMatchObject({ minAvailable: 5, timeZone: 'Europe/Rome' });
+    await t.ok({ type: 'setThresholds', sku: 'S', thresholds: { minAvailable: 2 } });
+    expect((await t.ok<SkuView>({ type: 'getSku', sku: 'S' })).thresholds).toEqual({ minAvailable: 2 });
+  });
+});
