@@ -1,0 +1,124 @@
+// The engine with real worker-thread shards: stable placement, routing, batched crossing, the
+// shard-count guard on existing data, and clean stop/start with recovery.
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { Engine, EngineStartError } from '../src/actors/engine.js';
+import { shardOf, skuHash } from '../src/actors/placement.js';
+import type { Command, ReservationView, SkuView } from '../src/actors/types.js';
+import { buildConfig } from '../src/config.js';
+import { removeTempDirs, reserve, setStock, tempDir } from './helpers.js';
+
+afterEach(() => removeTempDirs());
+
+describe('placement', () => {
+  it('is a stable hash: the same SKU always lands on the same shard', () => {
+    // Golden values: changing the hash would strand every SKU on disk.
+    expect(skuHash('A')).toBe(0xc40bf6cc);
+    expect(skuHash('SKU-12345')).toBe(skuHash('SKU-12345'));
+    expect(shardOf('A', 2)).toBe(0xc40bf6cc % 2);
+  });
+
+  it('spreads SKUs over shards', () => {
+    const counts = [0, 0, 0, 0];
+    for (let i = 0; i < 10_000; i++) counts[shardOf(`SKU-${i}`, 4)]++;
+    for (const n of counts) expect(n).toBeGreaterThan(2000);
+  });
+});
+
+describe('engine', () => {
+  it('routes each SKU to its shard and answers through worker threads', async () => {
+    const config = buildConfig({ shards: 2, dataDir: tempDir() });
+    const engine = await Engine.start(config);
+    try {
+      expect(engine.ready).toBe(true);
+      const skus = ['A', 'B', 'C', 'D', 'E', 'F'];
+      expect(new Set(skus.map((s) => engine.shardOf(s))).size).toBe(2);
+      for (const sku of skus) expect((await engine.execute(setStock(sku, 'w', 10))).ok).toBe(true);
+      const replies = await Promise.all(skus.map((sku) => engine.execute(reserve(sku, 3))));
+      expect(replies.map((r) => (r.ok ? (r.value as ReservationView).sku : r.error.code))).toEqual(skus);
+      const stats = await engine.stats();
+      expect(stats.map((s) => s!.skus).reduce((a, b) => a + b)).toBe(skus.length);
+    } finally {
+      await engine.stop();
+    }
+  });
+
+  it('crosses threads in batches: many commands in one turn make few shard turns', async () => {
+    const config = buildConfig({ shards: 1, dataDir: tempDir() });
+    const engine = await Engine.start(config);
+    try {
+      await engine.execute(setStock('HOT', 'w', 100_000));
+      const before = (await engine.stats())[0]!.turns;
+      const replies = await Promise.all(Array.from({ length: 2000 }, () => engine.execute(reserve('HOT', 1))));
+      expect(replies.every((r) => r.ok)).toBe(true);
+      const turns = (await engine.stats())[0]!.turns - before;
+      expect(turns).toBeLessThanOrEqual(2000 / config.shard.batchCommandsMax + 2);
+    } finally {
+      await engine.stop();
+    }
+  });
+
+  it('crosses once per command when configured unbatched (the benchmark baseline)', async () => {
+    const config = buildConfig({ shards: 1, dataDir: tempDir(), shard: { crossing: 'unbatched' } });
+    const engine = await Engine.start(config);
+    try {
+      await engine.execute(setStock('HOT', 'w', 100));
+      const before = (await engine.stats())[0]!.turns;
+      await Promise.all(Array.from({ length: 50 }, () => engine.execute(reserve('HOT', 1))));
+      expect((await engine.stats())[0]!.turns - before).toBe(50);
+    } finally {
+      await engine.stop();
+    }
+  });
+
+  it('answers a command that names no SKU without reaching a shard', async () => {
+    const engine = await Engine.start(buildConfig({ shards: 1, dataDir: tempDir() }));
+    try {
+      const reply = await engine.execute({ type: 'release', reservationId: 'nonsense' } as Command);
+      expect(reply).toMatchObject({ ok: false, error: { code: 'INVALID_RESERVATION_ID' } });
+    } finally {
+      await engine.stop();
+    }
+  });
+
+  it('refuses OVERLOADED once a shard mailbox is full, and changes nothing for those', async () => {
+    const engine = await Engine.start(buildConfig({ shards: 1, dataDir: tempDir(), shard: { mailboxCommandsMax: 10 } }));
+    try {
+      await engine.execute(setStock('S', 'w', 100));
+      const replies = await Promise.all(Array.from({ length: 25 }, () => engine.execute(reserve('S', 1))));
+      const codes = replies.map((r) => (r.ok ? 'ok' : r.error.code));
+      expect(codes.filter((c) => c === 'ok')).toHaveLength(10);
+      expect(codes.filter((c) => c === 'OVERLOADED')).toHaveLength(15);
+      const view = await engine.execute({ type: 'getSku', sku: 'S' });
+      expect((view as { value: SkuView }).value.reserved).toBe(10);
+    } finally {
+      await engine.stop();
+    }
+  });
+
+  it('keeps state across a clean stop and start (checkpoint on stop)', async () => {
+    const dataDir = tempDir();
+    let engine = await Engine.start(buildConfig({ shards: 2, dataDir }));
+    await engine.execute(setStock('KEEP', 'w', 9));
+    const r = await engine.execute(reserve('KEEP', 4));
+    await engine.stop();
+    engine = await Engine.start(buildConfig({ shards: 2, dataDir }));
+    try {
+      expect(engine.recovery().reduce((n, s) => n + s!.records, 0)).toBe(0);
+      const view = await engine.execute({ type: 'getSku', sku: 'KEEP' });
+      expect((view as { value: SkuView }).value).toMatchObject({ onHand: 9, reserved: 4 });
+      const again = await engine.execute({ type: 'getReservation', reservationId: (r as { value: ReservationView }).value.reservationId });
+      expect(again).toMatchObject({ ok: true, value: { state: 'ACTIVE' } });
+    } finally {
+      await engine.stop();
+    }
+  });
+
+  it('refuses to start on data written with another shard count', async () => {
+    const dataDir = tempDir();
+    const engine = await Engine.start(buildConfig({ shards: 2, dataDir }));
+    await engine.stop();
+    await expect(Engine.start(buildConfig({ shards: 3, dataDir }))).rejects.toThrow(EngineStartError);
+    await expect(Engine.start(buildConfig({ shards: 3, dataDir }))).rejects.toThrow(/holds 2 shards but the configuration asks for 3/);
+  });
+});
