@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Shard } from '../src/actors/shard.js';
-import type { Command, Reply, ReplyValue } from '../src/actors/types.js';
+import type { Command, Reply, ReplyValue, ReserveCommand } from '../src/actors/types.js';
 import { buildConfig, type StockadeConfig } from '../src/config.js';
 
 const made: string[] = [];
@@ -83,7 +83,7 @@ export function key(): string {
   return `test-key-${keySeq.toString().padStart(6, '0')}`;
 }
 
-export function reserve(sku: string, quantity: number, extra: Partial<Extract<Command, { type: 'reserve' }>> = {}): Command {
+export function reserve(sku: string, quantity: number, extra: Partial<ReserveCommand> = {}): ReserveCommand {
   return { type: 'reserve', sku, idempotencyKey: key(), orderId: 'order-1', customerId: 'cust-1', channel: 'web', quantity, ...extra };
 }
 
