@@ -30,7 +30,10 @@ export interface ShardConfig {
   checkpointWalRecordsMax: number;
   /** … or after this long, whichever comes first. */
   checkpointIntervalMs: number;
-  /** WAL records older than this, and covered by a checkpoint, are pruned. 0 keeps all. */
+  /**
+   * The WAL is also the immutable audit trail of every reservation. Records older than this, and
+   * covered by a checkpoint, are pruned (their history goes with them). 0 keeps everything.
+   */
   walRetentionMs: number;
   /** WAL records pruned per checkpoint, so one checkpoint never stalls the shard for long. */
   walPruneRecordsPerCheckpointMax: number;
@@ -82,7 +85,7 @@ export const DEFAULT_SHARD_CONFIG: ShardConfig = Object.freeze({
   crossing: 'batched',
   checkpointWalRecordsMax: 50_000,
   checkpointIntervalMs: CHECKPOINT_INTERVAL_MS,
-  walRetentionMs: 60 * 60_000,
+  walRetentionMs: 0,
   walPruneRecordsPerCheckpointMax: 100_000,
   invariantsFullEveryTransition: false,
   restartsMax: 5,

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { ShardConfig } from '../config.js';
 import { errorBody } from '../errors.js';
-import { encodeRecord, encodeValue, snapshotOf, stateOf } from '../persistence/codec.js';
+import { snapshotOf, stateOf } from '../persistence/codec.js';
 import { ShardStore } from '../persistence/shard-store.js';
 import { ExpiryHeap } from './expiry-heap.js';
 import { shardOf } from './placement.js';
@@ -20,8 +20,9 @@ import {
   decide,
   emptySku,
   evolve,
-  historyEntryOf,
+  foldHistory,
   react,
+  reservationIdOfEvent,
   skuOfCommand,
   type Limits,
   type SkuState,
@@ -31,8 +32,8 @@ import type {
   ExpireCommand,
   GetReservationCommand,
   GetReservationHistoryCommand,
-  HistoryEntry,
   Reply,
+  ReservationView,
   SkuEvent,
 } from './types.js';
 import { validateCommand } from './validate.js';
@@ -67,6 +68,14 @@ export interface ShardStats {
   commands: number;
   checkpoints: number;
   lastCheckpointSeq: number;
+}
+
+/** What one turn has decided so far: its events and where each reservation's events are. */
+interface Turn {
+  now: number;
+  events: SkuEvent[];
+  historyIds: string[];
+  historyIndexes: number[];
 }
 
 /** Marks a query answered from LMDB after the turn's flush (see `turn`). */
@@ -184,24 +193,22 @@ export class Shard {
 
   private turn(commands: readonly Command[]): Promise<Reply[]> {
     const now = this.clock();
-    const events: SkuEvent[] = [];
-    const history: HistoryEntry[] = [];
-    const historyIds: string[] = [];
+    const turn: Turn = { now, events: [], historyIds: [], historyIndexes: [] };
     const replies: Reply[] = new Array(commands.length);
     let storeReads: number[] | null = null;
     const seq = this.seq + 1;
-    this.expireDue(now, events, history, historyIds, seq);
+    this.expireDue(turn);
     for (let i = 0; i < commands.length; i++) {
-      const reply = this.one(commands[i], now, events, history, historyIds, seq);
+      const reply = this.one(commands[i], turn);
       if (reply === READ_FROM_STORE) (storeReads ??= []).push(i);
       else replies[i] = reply;
     }
     this.turns++;
     this.commands += commands.length;
     let flushed = this.lastFlush;
-    if (events.length > 0) {
+    if (turn.events.length > 0) {
       this.seq = seq;
-      this.store.appendTurn(seq, encodeRecord({ seq, at: now, events }), history, historyIds);
+      this.store.appendTurn({ seq, at: now, events: turn.events }, turn.historyIds, turn.historyIndexes);
       this.recordsSinceCheckpoint++;
       if (this.recordsSinceCheckpoint >= this.options.shard.checkpointWalRecordsMax) this.checkpoint(now);
       flushed = this.lastFlush = this.store.whenFlushed();
@@ -217,14 +224,8 @@ export class Shard {
     });
   }
 
-  private one(
-    command: Command | ExpireCommand,
-    now: number,
-    events: SkuEvent[],
-    history: HistoryEntry[],
-    historyIds: string[],
-    seq: number,
-  ): Reply | typeof READ_FROM_STORE {
+  private one(command: Command | ExpireCommand, turn: Turn): Reply | typeof READ_FROM_STORE {
+    const now = turn.now;
     if (command.type !== 'expire') {
       const invalid = validateCommand(command);
       if (invalid) return { ok: false, error: invalid };
@@ -242,13 +243,13 @@ export class Shard {
     const produced = decision.events;
     if (produced.length === 0) return { ok: true, value: { sku, ok: true } };
     if (!state) this.skus.set(sku, (state = emptySku(sku)));
-    const first = this.apply(state, produced[0], events, history, historyIds, seq);
-    for (let i = 1; i < produced.length; i++) this.apply(state, produced[i], events, history, historyIds, seq);
+    const first = this.apply(state, produced[0], turn);
+    for (let i = 1; i < produced.length; i++) this.apply(state, produced[i], turn);
     // Settle: bump reservations a low count left uncovered, serve waiting requests freed units.
     let guard = (state.open?.size ?? 0) * 2 + 16;
     for (let next = react(state, now); next; next = react(state, now)) {
       assert.ok(--guard > 0, `SKU ${sku} does not settle`);
-      this.apply(state, next, events, history, historyIds, seq);
+      this.apply(state, next, turn);
     }
     assertInvariants(state, true);
     if (this.options.shard.invariantsFullEveryTransition) assertInvariantsFull(state);
@@ -256,38 +257,31 @@ export class Shard {
     return { ok: true, value: first };
   }
 
-  private apply(
-    state: SkuState,
-    event: SkuEvent,
-    events: SkuEvent[],
-    history: HistoryEntry[],
-    historyIds: string[],
-    seq: number,
-  ) {
+  private apply(state: SkuState, event: SkuEvent, turn: Turn) {
     const reply = evolve(state, event, this.options.limits);
     assertInvariants(state, false);
-    events.push(event);
-    const line = historyEntryOf(event, seq, reply);
-    if (line) {
-      history.push(line);
-      historyIds.push(line.reservation.reservationId);
-      const r = line.reservation;
-      if (r.state === 'ACTIVE' || r.state === 'PENDING') this.expiry.push(r.expiresAt, r.reservationId);
+    const reservationId = reservationIdOfEvent(event);
+    if (reservationId) {
+      turn.historyIds.push(reservationId);
+      turn.historyIndexes.push(turn.events.length);
+      const r = reply as ReservationView;
+      if (r.state === 'ACTIVE' || r.state === 'PENDING') this.expiry.push(r.expiresAt, reservationId);
     }
+    turn.events.push(event);
     return reply;
   }
 
   /** Holds and waits that ran out join the turn before its commands: expiry is never late. */
-  private expireDue(now: number, events: SkuEvent[], history: HistoryEntry[], historyIds: string[], seq: number): void {
-    while (this.expiry.peekTime() <= now) {
+  private expireDue(turn: Turn): void {
+    while (this.expiry.peekTime() <= turn.now) {
       const reservationId = this.expiry.pop();
-      this.one({ type: 'expire', reservationId }, now, events, history, historyIds, seq);
+      this.one({ type: 'expire', reservationId }, turn);
     }
   }
 
   /** A reservation's history, or an ended reservation as its last history line left it. */
   private readFromStore(command: GetReservationCommand | GetReservationHistoryCommand): Reply {
-    const entries = this.store.historyOf(command.reservationId);
+    const entries = foldHistory(this.store.eventsOf(command.reservationId));
     if (entries.length === 0) {
       return { ok: false, error: errorBody('RESERVATION_NOT_FOUND', undefined, { reservationId: command.reservationId }) };
     }
@@ -334,9 +328,8 @@ export class Shard {
    * WAL record (same event-loop turn), then prune old WAL records the checkpoint covers.
    */
   private checkpoint(now: number): void {
-    const skus = [...this.dirty];
-    const snapshots = skus.map((sku) => encodeValue(snapshotOf(this.skus.get(sku)!)));
-    this.store.writeCheckpoint({ seq: this.seq, at: now }, snapshots, skus);
+    const snapshots = [...this.dirty].map((sku) => snapshotOf(this.skus.get(sku)!));
+    this.store.writeCheckpoint({ seq: this.seq, at: now }, snapshots);
     const { walRetentionMs, walPruneRecordsPerCheckpointMax } = this.options.shard;
     if (walRetentionMs > 0) this.store.pruneWal(this.lastCheckpointSeq, now - walRetentionMs, walPruneRecordsPerCheckpointMax);
     this.dirty.clear();

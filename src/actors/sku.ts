@@ -18,6 +18,11 @@ import type {
   HistoryEntry,
   ReplyValue,
   Reservation,
+  ReservationActivated,
+  ReservationBumped,
+  ReservationCommitted,
+  ReservationExpired,
+  ReservationReleased,
   ReservationView,
   SkuEvent,
   SkuView,
@@ -356,19 +361,16 @@ function removePending(state: SkuState, r: Reservation): void {
   pending.splice(index, 1);
 }
 
-function hold(state: SkuState, r: Reservation, allocations: Allocation[]): void {
-  let total = 0;
-  for (const a of allocations) {
+/** Take the reservation's allocations off the shelf (they are already on `r`). */
+function hold(state: SkuState, r: Reservation): void {
+  for (const a of r.allocations) {
     const loc = findLocation(state, a.location);
     assert.ok(loc, `allocation at unknown location ${a.location}`);
     assert.ok(a.quantity > 0, 'allocation quantity must be positive');
     assert.ok(a.quantity <= available(loc), `reserve beyond available at ${state.sku}/${a.location}`);
     loc.reserved += a.quantity;
-    total += a.quantity;
   }
-  r.allocations = allocations;
-  r.quantity = total;
-  state.activeQuantity += total;
+  state.activeQuantity += r.quantity;
 }
 
 function unhold(state: SkuState, r: Reservation, shipped: boolean): void {
@@ -380,11 +382,51 @@ function unhold(state: SkuState, r: Reservation, shipped: boolean): void {
   state.activeQuantity -= r.quantity;
 }
 
-function end(state: SkuState, r: Reservation, to: 'RELEASED' | 'COMMITTED' | 'EXPIRED', at: number): ReservationView {
-  if (r.state === 'ACTIVE') unhold(state, r, to === 'COMMITTED');
+type ReservationChange = ReservationActivated | ReservationBumped | ReservationReleased | ReservationCommitted | ReservationExpired;
+
+function copyAllocations(allocations: Allocation[]): Allocation[] {
+  return allocations.map((a) => ({ location: a.location, quantity: a.quantity }));
+}
+
+/**
+ * A reservation's own fields after one of its events. Shared by `evolve` (which also keeps the
+ * SKU's counters and queue) and `foldHistory` (which rebuilds the audit trail from the WAL).
+ */
+function transitionReservation(r: Reservation, event: ReservationChange): void {
+  switch (event.type) {
+    case 'ReservationActivated':
+      r.state = 'ACTIVE';
+      r.activatedAt = event.at;
+      r.expiresAt = event.expiresAt;
+      r.allocations = copyAllocations(event.allocations);
+      r.quantity = r.allocations.reduce((n, a) => n + a.quantity, 0);
+      break;
+    case 'ReservationBumped':
+      r.state = 'PENDING';
+      r.allocations = [];
+      r.quantity = 0;
+      r.expiresAt = event.expiresAt;
+      break;
+    case 'ReservationReleased':
+    case 'ReservationCommitted':
+    case 'ReservationExpired':
+      r.state = ENDED_STATE[event.type];
+      r.endedAt = event.at;
+      break;
+  }
+}
+
+const ENDED_STATE = {
+  ReservationReleased: 'RELEASED',
+  ReservationCommitted: 'COMMITTED',
+  ReservationExpired: 'EXPIRED',
+} as const;
+
+function end(state: SkuState, event: ReservationReleased | ReservationCommitted | ReservationExpired): ReservationView {
+  const r = state.open!.get(event.reservationId)!;
+  if (r.state === 'ACTIVE') unhold(state, r, event.type === 'ReservationCommitted');
   else removePending(state, r);
-  r.state = to;
-  r.endedAt = at;
+  transitionReservation(r, event);
   state.open!.delete(r.id);
   return reservationView(r);
 }
@@ -461,11 +503,11 @@ export function evolve(state: SkuState, event: SkuEvent, limits: Limits): ReplyV
       break;
     case 'ReservationPlaced': {
       // A copy: the event object is also queued for the WAL and must not change under it.
-      const r: Reservation = { ...event.reservation, allocations: [] };
+      const r: Reservation = { ...event.reservation, allocations: copyAllocations(event.reservation.allocations) };
       const open = (state.open ??= new Map());
       assert.ok(!open.has(r.id), `reservation ${r.id} placed twice`);
       open.set(r.id, r);
-      if (r.state === 'ACTIVE') hold(state, r, event.reservation.allocations.map((a) => ({ ...a })));
+      if (r.state === 'ACTIVE') hold(state, r);
       else insertPending(state, r);
       state.nextReservationNo = Math.max(state.nextReservationNo, r.arrival + 1);
       reply = reservationView(r);
@@ -475,10 +517,8 @@ export function evolve(state: SkuState, event: SkuEvent, limits: Limits): ReplyV
       const r = state.open!.get(event.reservationId)!;
       assert.equal(r.state, 'PENDING', 'only a waiting reservation can be activated');
       removePending(state, r);
-      r.state = 'ACTIVE';
-      r.activatedAt = event.at;
-      r.expiresAt = event.expiresAt;
-      hold(state, r, event.allocations.map((a) => ({ ...a })));
+      transitionReservation(r, event);
+      hold(state, r);
       reply = reservationView(r);
       break;
     }
@@ -486,22 +526,15 @@ export function evolve(state: SkuState, event: SkuEvent, limits: Limits): ReplyV
       const r = state.open!.get(event.reservationId)!;
       assert.equal(r.state, 'ACTIVE', 'only an active reservation can be bumped');
       unhold(state, r, false);
-      r.allocations = [];
-      r.quantity = 0;
-      r.state = 'PENDING';
-      r.expiresAt = event.expiresAt;
+      transitionReservation(r, event);
       insertPending(state, r);
       reply = reservationView(r);
       break;
     }
     case 'ReservationReleased':
-      reply = end(state, state.open!.get(event.reservationId)!, 'RELEASED', event.at);
-      break;
     case 'ReservationCommitted':
-      reply = end(state, state.open!.get(event.reservationId)!, 'COMMITTED', event.at);
-      break;
     case 'ReservationExpired':
-      reply = end(state, state.open!.get(event.reservationId)!, 'EXPIRED', event.at);
+      reply = end(state, event);
       break;
     case 'ThresholdsSet':
       state.thresholds = event.thresholds;
@@ -621,18 +654,31 @@ function stockView(state: SkuState, location: string, skipped?: 'DUPLICATE' | 'S
   return view;
 }
 
-/** The history line an event leaves for a reservation, or null when it concerns none. */
-export function historyEntryOf(event: SkuEvent, seq: number, reply: ReplyValue): HistoryEntry | null {
+/** The reservation an event concerns, or null. */
+export function reservationIdOfEvent(event: SkuEvent): string | null {
   switch (event.type) {
     case 'ReservationPlaced':
+      return event.reservation.id;
     case 'ReservationActivated':
     case 'ReservationBumped':
     case 'ReservationReleased':
     case 'ReservationCommitted':
-    case 'ReservationExpired': {
-      return { seq, at: event.at, event: event.type, reservation: reply as ReservationView };
-    }
+    case 'ReservationExpired':
+      return event.reservationId;
     default:
       return null;
   }
+}
+
+/** A reservation's audit trail from its events in WAL order: each event and the reservation after it. */
+export function foldHistory(lines: { seq: number; event: SkuEvent }[]): HistoryEntry[] {
+  let r: Reservation | null = null;
+  const entries: HistoryEntry[] = [];
+  for (const { seq, event } of lines) {
+    if (event.type === 'ReservationPlaced') r = { ...event.reservation, allocations: copyAllocations(event.reservation.allocations) };
+    else if (r && reservationIdOfEvent(event) === r.id) transitionReservation(r, event as ReservationChange);
+    else continue;
+    entries.push({ seq, at: event.at, event: event.type, reservation: reservationView(r) });
+  }
+  return entries;
 }

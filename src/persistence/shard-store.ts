@@ -1,15 +1,17 @@
 // One LMDB environment per shard, holding four databases:
-//   wal      seq -> WalRecord (msgpackr)        the write-ahead log, one record per shard turn
-//   history  [reservationId, seq, i] -> entry   every reservation's audit trail
+//   wal      seq -> WalRecord (msgpackr)        the write-ahead log, one record per shard turn;
+//                                               kept (walRetentionMs) as the immutable audit trail
+//   history  [reservationId, seq, i] -> empty   where each reservation's events are in the WAL
 //   state    sku -> SkuSnapshot                 the last checkpoint of each SKU
 //   meta     'checkpoint' -> { seq, at }        which WAL record the checkpoint covers
+//            'structures' -> string[][]         the msgpackr record structures (see codec.ts)
 // Writes are lmdb-js asynchronous puts: all puts of one event-loop turn form one transaction
 // (group commit), and `whenFlushed` resolves once that transaction is on disk.
 
 import { mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import type { HistoryEntry } from '../actors/types.js';
-import { decodeRecord, decodeValue, encodeValue, type SkuSnapshot, type WalRecord } from './codec.js';
+import type { SkuEvent } from '../actors/types.js';
+import { RecordCodec, type SkuSnapshot, type WalRecord } from './codec.js';
 
 export interface CheckpointMeta {
   seq: number;
@@ -18,14 +20,25 @@ export interface CheckpointMeta {
 
 type HistoryKey = [reservationId: string, seq: number, index: number];
 
+const EMPTY = Buffer.alloc(0);
+
+type MetaValue = CheckpointMeta | string[][];
+
 export class ShardStore {
+  readonly codec: RecordCodec;
+
   private constructor(
     private readonly root: RootDatabase,
     private readonly wal: Database<Buffer, number>,
     private readonly history: Database<Buffer, HistoryKey>,
     private readonly state: Database<Buffer, string>,
-    private readonly meta: Database<CheckpointMeta, string>,
-  ) {}
+    private readonly meta: Database<MetaValue, string>,
+  ) {
+    // putSync: the table is committed before any later put that uses a new structure.
+    this.codec = new RecordCodec(meta.get('structures') as string[][] | undefined, (structures) => {
+      meta.putSync('structures', structures);
+    });
+  }
 
   static open(path: string): ShardStore {
     mkdirSync(path, { recursive: true });
@@ -37,14 +50,18 @@ export class ShardStore {
       root.openDB<Buffer, number>({ name: 'wal', encoding: 'binary' }),
       root.openDB<Buffer, HistoryKey>({ name: 'history', encoding: 'binary' }),
       root.openDB<Buffer, string>({ name: 'state', encoding: 'binary' }),
-      root.openDB<CheckpointMeta, string>({ name: 'meta', encoding: 'msgpack' }),
+      root.openDB<MetaValue, string>({ name: 'meta', encoding: 'msgpack' }),
     );
   }
 
-  /** Queue a turn's WAL record and history lines; they commit together with the turn. */
-  appendTurn(seq: number, record: Buffer, history: HistoryEntry[], historyIds: string[]): void {
-    void this.wal.put(seq, record);
-    for (let i = 0; i < history.length; i++) void this.history.put([historyIds[i], seq, i], encodeValue(history[i]));
+  /**
+   * Queue a turn's WAL record and the index of the reservations its events concern
+   * (`historyIds[k]` is the reservation of `record.events[historyIndexes[k]]`); they commit together.
+   */
+  appendTurn(record: WalRecord, historyIds: string[], historyIndexes: number[]): void {
+    const seq = record.seq;
+    void this.wal.put(seq, this.codec.encodeRecord(record));
+    for (let k = 0; k < historyIds.length; k++) void this.history.put([historyIds[k], seq, historyIndexes[k]], EMPTY);
   }
 
   /** Resolves when everything queued so far is durable on disk. Must be called in the same turn as the puts. */
@@ -55,21 +72,21 @@ export class ShardStore {
   }
 
   /** Queue a checkpoint: snapshots of the changed SKUs and the WAL position they cover. */
-  writeCheckpoint(meta: CheckpointMeta, snapshots: Buffer[], skus: string[]): void {
-    for (let i = 0; i < skus.length; i++) void this.state.put(skus[i], snapshots[i]);
+  writeCheckpoint(meta: CheckpointMeta, snapshots: SkuSnapshot[]): void {
+    for (const snapshot of snapshots) void this.state.put(snapshot.sku, this.codec.encode(snapshot));
     void this.meta.put('checkpoint', meta);
   }
 
   readCheckpoint(): CheckpointMeta {
-    return this.meta.get('checkpoint') ?? { seq: 0, at: 0 };
+    return (this.meta.get('checkpoint') as CheckpointMeta | undefined) ?? { seq: 0, at: 0 };
   }
 
   *snapshots(): Generator<SkuSnapshot> {
-    for (const { value } of this.state.getRange()) yield decodeValue<SkuSnapshot>(value);
+    for (const { value } of this.state.getRange()) yield this.codec.decode<SkuSnapshot>(value);
   }
 
   *recordsAfter(seq: number): Generator<WalRecord> {
-    for (const { value } of this.wal.getRange({ start: seq + 1 })) yield decodeRecord(value);
+    for (const { value } of this.wal.getRange({ start: seq + 1 })) yield this.codec.decodeRecord(value);
   }
 
   lastSeq(): number {
@@ -77,12 +94,21 @@ export class ShardStore {
     return 0;
   }
 
-  historyOf(reservationId: string): HistoryEntry[] {
-    const entries: HistoryEntry[] = [];
-    for (const { value } of this.history.getRange({ start: [reservationId], end: [reservationId, Infinity] })) {
-      entries.push(decodeValue<HistoryEntry>(value));
+  /** The events of one reservation, in WAL order, read back from the records that hold them. */
+  eventsOf(reservationId: string): { seq: number; event: SkuEvent }[] {
+    const lines: { seq: number; event: SkuEvent }[] = [];
+    let seq = -1;
+    let record: WalRecord | null = null;
+    for (const [, recordSeq, index] of this.history.getKeys({ start: [reservationId], end: [reservationId, Infinity] })) {
+      if (recordSeq !== seq) {
+        seq = recordSeq;
+        const bytes = this.wal.get(recordSeq);
+        record = bytes ? this.codec.decodeRecord(bytes) : null;
+      }
+      // A record pruned by walRetentionMs takes its part of the trail with it.
+      if (record) lines.push({ seq, event: record.events[index] });
     }
-    return entries;
+    return lines;
   }
 
   /**
@@ -92,7 +118,7 @@ export class ShardStore {
   pruneWal(coveredSeq: number, beforeAt: number, max: number): number {
     let removed = 0;
     for (const { key, value } of this.wal.getRange({ end: coveredSeq + 1, limit: max })) {
-      if (decodeRecord(value).at >= beforeAt) break;
+      if (this.codec.decodeRecord(value).at >= beforeAt) break;
       void this.wal.remove(key);
       removed++;
     }
