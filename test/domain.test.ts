@@ -129,6 +129,31 @@ describe('reserve', () => {
     expect((await t.ok<SkuView>({ type: 'getSku', sku: 'S' })).reserved).toBe(2);
   });
 
+  it('remembers at most idempotencyKeysPerSkuMax keys per SKU, forgetting the oldest', async () => {
+    const t = openTestShard({ limits: { idempotencyKeysPerSkuMax: 2 } });
+    await t.ok(setStock('S', 'w', 10));
+    const first = reserve('S', 1);
+    const firstAnswer = await t.ok<ReservationView>(first);
+    await t.ok(reserve('S', 1));
+    expect(await t.ok<ReservationView>(first)).toEqual(firstAnswer);
+    await t.ok(reserve('S', 1));
+    // The first key was the oldest of three: a retry now is a new request.
+    expect((await t.ok<ReservationView>(first)).reservationId).not.toBe(firstAnswer.reservationId);
+  });
+
+  it('forgets keys older than idempotencyTtlMs once the SKU is checkpointed, never earlier', async () => {
+    const t = openTestShard({ limits: { idempotencyTtlMs: 60_000 }, shard: { checkpointWalRecordsMax: 1 } });
+    await t.ok(setStock('S', 'w', 10));
+    const command = reserve('S', 1);
+    const first = await t.ok<ReservationView>(command);
+    t.clock.advance(59_999);
+    await t.ok(setStock('S', 'w', 10));
+    expect(await t.ok<ReservationView>(command)).toEqual(first);
+    t.clock.advance(60_001);
+    await t.ok(setStock('S', 'w', 10));
+    expect((await t.ok<ReservationView>(command)).reservationId).not.toBe(first.reservationId);
+  });
+
   it('refuses reserves while the SKU is flagged out of stock, and takes them again once unflagged', async () => {
     const t = openTestShard();
     await t.ok(setStock('S', 'w', 10));

@@ -21,6 +21,7 @@ import {
   emptySku,
   evolve,
   foldHistory,
+  forgetExpiredIdempotency,
   react,
   reservationIdOfEvent,
   skuOfCommand,
@@ -328,7 +329,12 @@ export class Shard {
    * WAL record (same event-loop turn), then prune old WAL records the checkpoint covers.
    */
   private checkpoint(now: number): void {
-    const snapshots = [...this.dirty].map((sku) => snapshotOf(this.skus.get(sku)!));
+    const { limits } = this.options;
+    const snapshots = [...this.dirty].map((sku) => {
+      const state = this.skus.get(sku)!;
+      forgetExpiredIdempotency(state, now, limits);
+      return snapshotOf(state);
+    });
     this.store.writeCheckpoint({ seq: this.seq, at: now }, snapshots);
     const { walRetentionMs, walPruneRecordsPerCheckpointMax } = this.options.shard;
     if (walRetentionMs > 0) this.store.pruneWal(this.lastCheckpointSeq, now - walRetentionMs, walPruneRecordsPerCheckpointMax);

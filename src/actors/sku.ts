@@ -14,6 +14,9 @@ import { errorBody, type ErrorBody } from '../errors.js';
 import type {
   Allocation,
   Command,
+  CommitCommand,
+  ReleaseCommand,
+  ReserveCommand,
   ExpireCommand,
   HistoryEntry,
   ReplyValue,
@@ -39,11 +42,20 @@ export interface LocationStock {
   sourceSeq: number;
 }
 
+/** The first answer to a mutating call, kept under its idempotency key. */
 export interface IdempotencyEntry {
-  fp: string;
+  kind: IdempotentKind;
   reply: ReplyValue;
   at: number;
 }
+
+export type IdempotentKind = 'reserve' | 'release' | 'commit';
+
+const KIND_OF_EVENT: Partial<Record<SkuEvent['type'], IdempotentKind>> = {
+  ReservationPlaced: 'reserve',
+  ReservationReleased: 'release',
+  ReservationCommitted: 'commit',
+};
 
 export interface SkuState {
   sku: string;
@@ -145,13 +157,26 @@ function availableIn(state: SkuState, only: string[] | null): number {
   return total;
 }
 
-function idempotencyHit(state: SkuState | undefined, key: string | undefined, fp: string): Decision | null {
+/**
+ * The first answer when this key was used before for the same request, an IDEMPOTENCY_KEY_REUSED
+ * error when it was used for another one, null when it is new. The stored answer carries the
+ * request's fields, so no separate fingerprint is kept.
+ */
+function idempotencyHit(state: SkuState | undefined, key: string | undefined, command: ReserveCommand | ReleaseCommand | CommitCommand): Decision | null {
   if (!key || !state?.idem) return null;
   const entry = state.idem.get(key);
   if (!entry) return null;
-  if (entry.fp !== fp) {
-    return { ok: false, error: errorBody('IDEMPOTENCY_KEY_REUSED', undefined, { idempotencyKey: key }) };
-  }
+  const first = entry.reply as ReservationView;
+  const same =
+    entry.kind === command.type &&
+    (command.type === 'reserve'
+      ? first.sku === command.sku &&
+        first.orderId === command.orderId &&
+        first.customerId === command.customerId &&
+        first.channel === command.channel &&
+        first.requested === command.quantity
+      : first.reservationId === command.reservationId);
+  if (!same) return { ok: false, error: errorBody('IDEMPOTENCY_KEY_REUSED', undefined, { idempotencyKey: key }) };
   return { ok: true, cached: entry.reply };
 }
 
@@ -175,8 +200,7 @@ function missingReservation(state: SkuState | undefined, reservationId: string):
 export function decide(state: SkuState | undefined, command: Command | ExpireCommand, now: number, limits: Limits): Decision {
   switch (command.type) {
     case 'reserve': {
-      const fp = `reserve|${command.sku}|${command.orderId}|${command.customerId}|${command.channel}|${command.quantity}`;
-      const hit = idempotencyHit(state, command.idempotencyKey, fp);
+      const hit = idempotencyHit(state, command.idempotencyKey, command);
       if (hit) return hit;
       if (!state) return fail('SKU_NOT_FOUND', { sku: command.sku });
       if (command.quantity > limits.quantityMax) return fail('INVALID_QUANTITY', { quantityMax: limits.quantityMax });
@@ -227,17 +251,16 @@ export function decide(state: SkuState | undefined, command: Command | ExpireCom
         expiresAt: now + (granted ? holdTtlMs : (command.queueTtlMs ?? limits.queueTtlMsDefault)),
         endedAt: 0,
       };
-      return { ok: true, events: [{ type: 'ReservationPlaced', sku: state.sku, at: now, idem: command.idempotencyKey, fp, reservation }] };
+      return { ok: true, events: [{ type: 'ReservationPlaced', sku: state.sku, at: now, idem: command.idempotencyKey, reservation }] };
     }
 
     case 'release':
     case 'commit': {
-      const fp = `${command.type}|${command.reservationId}`;
-      const hit = idempotencyHit(state, command.idempotencyKey, fp);
+      const hit = idempotencyHit(state, command.idempotencyKey, command);
       if (hit) return hit;
       const r = state?.open?.get(command.reservationId);
       if (!state || !r) return missingReservation(state, command.reservationId);
-      const base = { sku: state.sku, at: now, reservationId: r.id, idem: command.idempotencyKey, fp: command.idempotencyKey ? fp : undefined };
+      const base = { sku: state.sku, at: now, reservationId: r.id, idem: command.idempotencyKey };
       if (command.type === 'release') {
         return { ok: true, events: [{ type: 'ReservationReleased', ...base, reason: command.reason }] };
       }
@@ -460,13 +483,25 @@ function rememberEventId(state: SkuState, eventId: string, limits: Limits): void
 
 function rememberIdempotency(state: SkuState, event: SkuEvent, reply: ReplyValue, limits: Limits): void {
   const idem = (state.idem ??= new Map());
-  // Expire from the front: entries are in time order. Uses the event's time, so replay is exact.
-  const oldest = event.at - limits.idempotencyTtlMs;
-  for (const [key, entry] of idem) {
-    if (entry.at >= oldest && idem.size < limits.idempotencyKeysPerSkuMax) break;
-    idem.delete(key);
+  // Oldest first (insertion order): over the cap, forget the oldest. Age is swept separately
+  // (forgetExpiredIdempotency) so this hot path never walks the map.
+  if (idem.size >= limits.idempotencyKeysPerSkuMax) idem.delete(idem.keys().next().value as string);
+  idem.set(event.idem!, { kind: KIND_OF_EVENT[event.type]!, reply, at: event.at });
+}
+
+/**
+ * Forget idempotency keys older than idempotencyTtlMs. Run when a SKU is checkpointed; a key
+ * may be remembered longer than its TTL (never shorter), which only means a late retry still
+ * gets its first answer.
+ */
+export function forgetExpiredIdempotency(state: SkuState, now: number, limits: Limits): void {
+  if (!state.idem) return;
+  const oldest = now - limits.idempotencyTtlMs;
+  for (const [key, entry] of state.idem) {
+    if (entry.at >= oldest) break;
+    state.idem.delete(key);
   }
-  idem.set(event.idem!, { fp: event.fp!, reply, at: event.at });
+  if (state.idem.size === 0) state.idem = null;
 }
 
 /** Apply one event to the state; returns what the event answers to the caller. */

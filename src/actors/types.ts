@@ -176,9 +176,8 @@ interface EventBase {
   sku: string;
   /** Time of the transition, from the shard clock; replay uses it instead of the wall clock. */
   at: number;
-  /** Idempotency key and request fingerprint of the command that caused the event, if any. */
+  /** Idempotency key of the command that caused the event, if any. */
   idem?: string;
-  fp?: string;
 }
 
 export interface SkuDefined extends EventBase {

@@ -4,7 +4,7 @@
 
 import { Packr } from 'msgpackr';
 import type { SkuEvent, Reservation, Thresholds, ReplyValue } from '../actors/types.js';
-import type { LocationStock, SkuState } from '../actors/sku.js';
+import type { IdempotentKind, LocationStock, SkuState } from '../actors/sku.js';
 
 /** One WAL record: everything one shard turn decided, written in one transaction. */
 export interface WalRecord {
@@ -19,7 +19,7 @@ export interface SkuSnapshot {
   locations: LocationStock[];
   locationOrder: string[] | null;
   open: Reservation[];
-  idem: [key: string, fp: string, reply: ReplyValue, at: number][];
+  idem: [key: string, kind: IdempotentKind, reply: ReplyValue, at: number][];
   eventIds: string[];
   thresholds: Thresholds | null;
   flag: SkuState['flag'];
@@ -79,7 +79,7 @@ export class RecordCodec {
 
 export function snapshotOf(state: SkuState): SkuSnapshot {
   const idem: SkuSnapshot['idem'] = [];
-  if (state.idem) for (const [key, e] of state.idem) idem.push([key, e.fp, e.reply, e.at]);
+  if (state.idem) for (const [key, e] of state.idem) idem.push([key, e.kind, e.reply, e.at]);
   return {
     sku: state.sku,
     locations: state.locations,
@@ -107,7 +107,7 @@ export function stateOf(snapshot: SkuSnapshot): SkuState {
     locationOrder: snapshot.locationOrder,
     open,
     pending: pending.length ? pending : null,
-    idem: snapshot.idem.length ? new Map(snapshot.idem.map(([key, fp, reply, at]) => [key, { fp, reply, at }] as const)) : null,
+    idem: snapshot.idem.length ? new Map(snapshot.idem.map(([key, kind, reply, at]) => [key, { kind, reply, at }] as const)) : null,
     eventIds: snapshot.eventIds.length ? new Set(snapshot.eventIds) : null,
     thresholds: snapshot.thresholds,
     flag: snapshot.flag,
