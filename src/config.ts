@@ -8,6 +8,8 @@ import { Ajv } from 'ajv';
 export interface DomainLimits {
   quantityMax: number;
   reservationsPerSkuMax: number;
+  /** Anti-hoarding: open (PENDING or ACTIVE) reservations one customer may hold on one SKU. */
+  reservationsPerCustomerMax: number;
   pendingPerSkuMax: number;
   locationsPerSkuMax: number;
   idempotencyKeysPerSkuMax: number;
@@ -69,6 +71,7 @@ export const CHECKPOINT_INTERVAL_MS = 30_000;
 export const DEFAULT_LIMITS: DomainLimits = Object.freeze({
   quantityMax: QUANTITY_MAX,
   reservationsPerSkuMax: 1_000_000,
+  reservationsPerCustomerMax: 10,
   pendingPerSkuMax: 100_000,
   locationsPerSkuMax: 64,
   idempotencyKeysPerSkuMax: 1_000_000,
@@ -131,6 +134,7 @@ const schema = {
       properties: {
         quantityMax: positiveInt,
         reservationsPerSkuMax: positiveInt,
+        reservationsPerCustomerMax: positiveInt,
         pendingPerSkuMax: positiveInt,
         locationsPerSkuMax: positiveInt,
         idempotencyKeysPerSkuMax: positiveInt,

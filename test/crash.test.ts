@@ -44,7 +44,7 @@ async function load(proc: StockadeProcess, attempts: Attempt[], cycle: number, k
           sku: SKUS[(lane + next) % SKUS.length],
           idempotencyKey: `crash-${cycle}-${lane}-${next++}`,
           orderId: `order-${next}`,
-          customerId: `cust-${lane}`,
+          customerId: `cust-${cycle}-${lane}-${next}`,
           channel: 'web',
           quantity: 1 + (next % 3),
         },

@@ -173,6 +173,42 @@ describe('reserve', () => {
   });
 });
 
+describe('channels and customers', () => {
+  it('lets a channel see and change only its own reservations (asChannel, set by the gateway)', async () => {
+    const t = openTestShard();
+    await t.ok(setStock('S', 'w', 10));
+    const r = await t.ok<ReservationView>(reserve('S', 1, { channel: 'web' }));
+    const id = r.reservationId;
+    expect(await t.code({ type: 'release', reservationId: id, asChannel: 'pos' })).toBe('FORBIDDEN');
+    expect(await t.code({ type: 'commit', reservationId: id, asChannel: 'pos' })).toBe('FORBIDDEN');
+    expect(await t.code({ type: 'getReservation', reservationId: id, asChannel: 'pos' })).toBe('FORBIDDEN');
+    expect(await t.code({ type: 'getReservationHistory', reservationId: id, asChannel: 'pos' })).toBe('FORBIDDEN');
+    expect((await t.ok<ReservationView>({ type: 'getReservation', reservationId: id, asChannel: 'web' })).state).toBe('ACTIVE');
+    await t.ok({ type: 'release', reservationId: id, asChannel: 'web' });
+    // Ended reservations are read from the WAL: still only by their own channel.
+    expect(await t.code({ type: 'getReservation', reservationId: id, asChannel: 'pos' })).toBe('FORBIDDEN');
+  });
+
+  it('caps open reservations per customer per SKU (anti-hoarding) and frees the slot on release', async () => {
+    const t = openTestShard({ limits: { reservationsPerCustomerMax: 2 } });
+    await t.ok(setStock('S', 'w', 10));
+    const first = await t.ok<ReservationView>(reserve('S', 1, { customerId: 'hoarder' }));
+    await t.ok(reserve('S', 1, { customerId: 'hoarder' }));
+    expect(await t.code(reserve('S', 1, { customerId: 'hoarder' }))).toBe('CUSTOMER_RESERVATION_LIMIT');
+    await t.ok(reserve('S', 1, { customerId: 'someone-else' }));
+    await t.ok({ type: 'release', reservationId: first.reservationId });
+    await t.ok(reserve('S', 1, { customerId: 'hoarder' }));
+  });
+
+  it('marks a replayed idempotent answer', async () => {
+    const t = openTestShard();
+    await t.ok(setStock('S', 'w', 10));
+    const command = reserve('S', 1);
+    expect((await t.run(command)).ok && 'replayed' in (await t.shard.execute([{ type: 'getSku', sku: 'S' }]))[0]).toBe(false);
+    expect(await t.run(command)).toMatchObject({ ok: true, replayed: true });
+  });
+});
+
 describe('release, commit and history', () => {
   it('release returns units; a second release is refused; a retried release with its key gets the first answer', async () => {
     const t = openTestShard();

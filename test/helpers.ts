@@ -84,7 +84,8 @@ export function key(): string {
 }
 
 export function reserve(sku: string, quantity: number, extra: Partial<ReserveCommand> = {}): ReserveCommand {
-  return { type: 'reserve', sku, idempotencyKey: key(), orderId: 'order-1', customerId: 'cust-1', channel: 'web', quantity, ...extra };
+  const idempotencyKey = key();
+  return { type: 'reserve', sku, idempotencyKey, orderId: `order-${keySeq}`, customerId: `cust-${keySeq}`, channel: 'web', quantity, ...extra };
 }
 
 let eventSeq = 0;

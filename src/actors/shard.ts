@@ -22,6 +22,7 @@ import {
   evolve,
   foldHistory,
   forgetExpiredIdempotency,
+  otherChannel,
   react,
   reservationIdOfEvent,
   skuOfCommand,
@@ -240,7 +241,7 @@ export class Shard {
       if (command.type === 'getReservation' && decision.error.code === 'RESERVATION_NOT_ACTIVE') return READ_FROM_STORE;
       return decision;
     }
-    if ('cached' in decision) return { ok: true, value: decision.cached };
+    if ('cached' in decision) return decision.replayed ? { ok: true, value: decision.cached, replayed: true } : { ok: true, value: decision.cached };
     const produced = decision.events;
     if (produced.length === 0) return { ok: true, value: { sku, ok: true } };
     if (!state) this.skus.set(sku, (state = emptySku(sku)));
@@ -286,6 +287,7 @@ export class Shard {
     if (entries.length === 0) {
       return { ok: false, error: errorBody('RESERVATION_NOT_FOUND', undefined, { reservationId: command.reservationId }) };
     }
+    if (command.asChannel !== undefined && entries[0].reservation.channel !== command.asChannel) return otherChannel(command.reservationId);
     if (command.type === 'getReservationHistory') return { ok: true, value: entries };
     return { ok: true, value: entries[entries.length - 1].reservation };
   }

@@ -66,6 +66,8 @@ export interface SkuState {
   open: Map<string, Reservation> | null;
   /** PENDING reservations, priority descending then arrival ascending. */
   pending: Reservation[] | null;
+  /** Open reservations per customer (anti-hoarding); derived, rebuilt on restore. */
+  customers: Map<string, number> | null;
   /** Idempotency keys of mutating calls, oldest first. */
   idem: Map<string, IdempotencyEntry> | null;
   /** Stock event ids already applied, oldest first. */
@@ -81,7 +83,10 @@ export interface SkuState {
 
 export type Limits = DomainLimits;
 
-export type Decision = { ok: true; events: SkuEvent[] } | { ok: true; cached: ReplyValue } | { ok: false; error: ErrorBody };
+export type Decision =
+  | { ok: true; events: SkuEvent[] }
+  | { ok: true; cached: ReplyValue; replayed?: true }
+  | { ok: false; error: ErrorBody };
 
 const RESERVATION_ID_SEPARATOR = ':';
 
@@ -92,6 +97,7 @@ export function emptySku(sku: string): SkuState {
     locationOrder: null,
     open: null,
     pending: null,
+    customers: null,
     idem: null,
     eventIds: null,
     thresholds: null,
@@ -177,11 +183,15 @@ function idempotencyHit(state: SkuState | undefined, key: string | undefined, co
         first.requested === command.quantity
       : first.reservationId === command.reservationId);
   if (!same) return { ok: false, error: errorBody('IDEMPOTENCY_KEY_REUSED', undefined, { idempotencyKey: key }) };
-  return { ok: true, cached: entry.reply };
+  return { ok: true, cached: entry.reply, replayed: true };
 }
 
 function fail(code: Parameters<typeof errorBody>[0], details?: unknown): Decision {
   return { ok: false, error: errorBody(code, undefined, details) };
+}
+
+export function otherChannel(reservationId: string): Decision & { ok: false } {
+  return { ok: false, error: errorBody('FORBIDDEN', 'the reservation belongs to another channel', { reservationId }) };
 }
 
 /** Why a reservation id does not name an open reservation. */
@@ -211,6 +221,9 @@ export function decide(state: SkuState | undefined, command: Command | ExpireCom
       }
       if ((state.open?.size ?? 0) >= limits.reservationsPerSkuMax) {
         return fail('RESERVATIONS_PER_SKU_LIMIT', { reservationsPerSkuMax: limits.reservationsPerSkuMax });
+      }
+      if ((state.customers?.get(command.customerId) ?? 0) >= limits.reservationsPerCustomerMax) {
+        return fail('CUSTOMER_RESERVATION_LIMIT', { customerId: command.customerId, reservationsPerCustomerMax: limits.reservationsPerCustomerMax });
       }
       const holdTtlMs = command.holdTtlMs ?? limits.holdTtlMsDefault;
       if (holdTtlMs > limits.holdTtlMsMax) return fail('VALIDATION_FAILED', { field: 'holdTtlMs', holdTtlMsMax: limits.holdTtlMsMax });
@@ -260,6 +273,7 @@ export function decide(state: SkuState | undefined, command: Command | ExpireCom
       if (hit) return hit;
       const r = state?.open?.get(command.reservationId);
       if (!state || !r) return missingReservation(state, command.reservationId);
+      if (command.asChannel !== undefined && r.channel !== command.asChannel) return otherChannel(r.id);
       const base = { sku: state.sku, at: now, reservationId: r.id, idem: command.idempotencyKey };
       if (command.type === 'release') {
         return { ok: true, events: [{ type: 'ReservationReleased', ...base, reason: command.reason }] };
@@ -330,6 +344,7 @@ export function decide(state: SkuState | undefined, command: Command | ExpireCom
     case 'getReservationHistory': {
       // Open reservations answer from memory; ended ones from the history store (the runtime).
       const r = state?.open?.get(command.reservationId);
+      if (r && command.asChannel !== undefined && r.channel !== command.asChannel) return otherChannel(r.id);
       if (r && command.type === 'getReservation') return { ok: true, cached: reservationView(r) };
       return missingReservation(state, command.reservationId);
     }
@@ -451,6 +466,9 @@ function end(state: SkuState, event: ReservationReleased | ReservationCommitted 
   else removePending(state, r);
   transitionReservation(r, event);
   state.open!.delete(r.id);
+  const left = state.customers!.get(r.customerId)! - 1;
+  if (left === 0) state.customers!.delete(r.customerId);
+  else state.customers!.set(r.customerId, left);
   return reservationView(r);
 }
 
@@ -542,6 +560,8 @@ export function evolve(state: SkuState, event: SkuEvent, limits: Limits): ReplyV
       const open = (state.open ??= new Map());
       assert.ok(!open.has(r.id), `reservation ${r.id} placed twice`);
       open.set(r.id, r);
+      const customers = (state.customers ??= new Map());
+      customers.set(r.customerId, (customers.get(r.customerId) ?? 0) + 1);
       if (r.state === 'ACTIVE') hold(state, r);
       else insertPending(state, r);
       state.nextReservationNo = Math.max(state.nextReservationNo, r.arrival + 1);
@@ -625,6 +645,9 @@ export function assertInvariantsFull(state: SkuState): void {
     assert.ok(r.quantity <= r.requested, `reservation ${r.id} holds more than requested`);
   }
   assert.equal(pending, state.pending?.length ?? 0, `pending queue of ${state.sku} out of step`);
+  const customers = new Map<string, number>();
+  for (const r of state.open?.values() ?? []) customers.set(r.customerId, (customers.get(r.customerId) ?? 0) + 1);
+  assert.deepEqual(customers, state.customers ?? new Map(), `open reservations per customer of ${state.sku} out of step`);
   for (const loc of state.locations) {
     assert.equal(loc.reserved, byLocation.get(loc.location) ?? 0, `reserved at ${state.sku}/${loc.location} differs from ACTIVE allocations`);
   }

@@ -73,14 +73,22 @@ export interface ReserveCommand {
   queueTtlMs?: number;
 }
 
-export interface ReleaseCommand {
+/**
+ * Set by the gateway from the caller's API key, never by the caller: a channel's key may only
+ * see and change its own channel's reservations. Absent for admin callers and internal streams.
+ */
+interface ChannelScoped {
+  asChannel?: string;
+}
+
+export interface ReleaseCommand extends ChannelScoped {
   type: 'release';
   reservationId: string;
   idempotencyKey?: string;
   reason?: string;
 }
 
-export interface CommitCommand {
+export interface CommitCommand extends ChannelScoped {
   type: 'commit';
   reservationId: string;
   idempotencyKey?: string;
@@ -139,12 +147,12 @@ export interface GetSkuCommand {
   sku: string;
 }
 
-export interface GetReservationCommand {
+export interface GetReservationCommand extends ChannelScoped {
   type: 'getReservation';
   reservationId: string;
 }
 
-export interface GetReservationHistoryCommand {
+export interface GetReservationHistoryCommand extends ChannelScoped {
   type: 'getReservationHistory';
   reservationId: string;
 }
@@ -331,4 +339,5 @@ export type ReplyValue =
   | HistoryEntry[]
   | { sku: string; ok: true };
 
-export type Reply = { ok: true; value: ReplyValue } | { ok: false; error: ErrorBody };
+/** `replayed`: the first answer to an idempotency key, returned again without changing anything. */
+export type Reply = { ok: true; value: ReplyValue; replayed?: true } | { ok: false; error: ErrorBody };

@@ -50,8 +50,8 @@ const schemas: Record<Command['type'], object> = {
     },
     ['sku', 'idempotencyKey', 'orderId', 'customerId', 'channel', 'quantity'],
   ),
-  release: command('release', { reservationId, idempotencyKey, reason }, ['reservationId']),
-  commit: command('commit', { reservationId, idempotencyKey }, ['reservationId']),
+  release: command('release', { reservationId, idempotencyKey, reason, asChannel: name }, ['reservationId']),
+  commit: command('commit', { reservationId, idempotencyKey, asChannel: name }, ['reservationId']),
   setStock: command(
     'setStock',
     { sku, location, onHand: count, safetyStock: count, eventId, sourceSeq: { type: 'integer', minimum: 0 } },
@@ -104,8 +104,8 @@ const schemas: Record<Command['type'], object> = {
   flagOutOfStock: command('flagOutOfStock', { sku, reason, flaggedBy: name }, ['sku', 'reason', 'flaggedBy']),
   unflagOutOfStock: command('unflagOutOfStock', { sku, unflaggedBy: name }, ['sku', 'unflaggedBy']),
   getSku: command('getSku', { sku }, ['sku']),
-  getReservation: command('getReservation', { reservationId }, ['reservationId']),
-  getReservationHistory: command('getReservationHistory', { reservationId }, ['reservationId']),
+  getReservation: command('getReservation', { reservationId, asChannel: name }, ['reservationId']),
+  getReservationHistory: command('getReservationHistory', { reservationId, asChannel: name }, ['reservationId']),
 };
 
 const ajv = new Ajv({ allErrors: false, strict: true });

@@ -100,13 +100,18 @@ export function stateOf(snapshot: SkuSnapshot): SkuState {
   const pending = snapshot.open.filter((r) => r.state === 'PENDING');
   pending.sort((a, b) => b.priority - a.priority || a.arrival - b.arrival);
   let activeQuantity = 0;
-  for (const r of snapshot.open) if (r.state === 'ACTIVE') activeQuantity += r.quantity;
+  const customers = new Map<string, number>();
+  for (const r of snapshot.open) {
+    if (r.state === 'ACTIVE') activeQuantity += r.quantity;
+    customers.set(r.customerId, (customers.get(r.customerId) ?? 0) + 1);
+  }
   return {
     sku: snapshot.sku,
     locations: snapshot.locations,
     locationOrder: snapshot.locationOrder,
     open,
     pending: pending.length ? pending : null,
+    customers: customers.size ? customers : null,
     idem: snapshot.idem.length ? new Map(snapshot.idem.map(([key, kind, reply, at]) => [key, { kind, reply, at }] as const)) : null,
     eventIds: snapshot.eventIds.length ? new Set(snapshot.eventIds) : null,
     thresholds: snapshot.thresholds,
