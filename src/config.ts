@@ -52,11 +52,42 @@ export interface HttpConfig {
   bodyBytesMax: number;
 }
 
+export type Scope = 'reserve' | 'read' | 'admin';
+
+export interface ApiKeyConfig {
+  /** Shown in logs and metrics instead of the key. */
+  id: string;
+  /** sha256 of the key, hex: configuration never holds the key itself. */
+  sha256: string;
+  /** The sales channel the key acts for; null for back-office keys. */
+  channel: string | null;
+  scopes: Scope[];
+}
+
+export interface GatewayConfig {
+  /** Larger frames are answered FRAME_TOO_LARGE and dropped; the connection stays. */
+  frameBytesMax: number;
+  /** Frames larger than this close the connection (1009) before they are read. */
+  frameBytesHardMax: number;
+  /** No traffic for this long closes the connection; pings are sent before that. */
+  idleTimeoutSeconds: number;
+  /** A client that stops reading is disconnected once this much is buffered for it. */
+  backpressureBytesMax: number;
+  inFlightPerConnectionMax: number;
+  subscriptionsPerConnectionMax: number;
+  cartLinesMax: number;
+  /** Token bucket per API key: sustained rate and burst size. */
+  requestsPerSecondPerKey: number;
+  requestBurstPerKey: number;
+}
+
 export interface StockadeConfig {
   dataDir: string;
   shards: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   http: HttpConfig;
+  gateway: GatewayConfig;
+  apiKeys: ApiKeyConfig[];
   shard: ShardConfig;
   limits: DomainLimits;
 }
@@ -94,6 +125,18 @@ export const DEFAULT_SHARD_CONFIG: ShardConfig = Object.freeze({
   restartsMax: 5,
 });
 
+export const DEFAULT_GATEWAY: GatewayConfig = Object.freeze({
+  frameBytesMax: 16 * 1024,
+  frameBytesHardMax: 256 * 1024,
+  idleTimeoutSeconds: 60,
+  backpressureBytesMax: 1024 * 1024,
+  inFlightPerConnectionMax: 1024,
+  subscriptionsPerConnectionMax: 256,
+  cartLinesMax: 50,
+  requestsPerSecondPerKey: 200_000,
+  requestBurstPerKey: 400_000,
+});
+
 const positiveInt = { type: 'integer', minimum: 1 } as const;
 const nonNegativeInt = { type: 'integer', minimum: 0 } as const;
 
@@ -111,6 +154,36 @@ const schema = {
         host: { type: 'string', minLength: 1 },
         port: { type: 'integer', minimum: 0, maximum: 65535 },
         bodyBytesMax: positiveInt,
+      },
+    },
+    gateway: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        frameBytesMax: positiveInt,
+        frameBytesHardMax: positiveInt,
+        idleTimeoutSeconds: { type: 'integer', minimum: 8, maximum: 960 },
+        backpressureBytesMax: positiveInt,
+        inFlightPerConnectionMax: positiveInt,
+        subscriptionsPerConnectionMax: positiveInt,
+        cartLinesMax: { type: 'integer', minimum: 1, maximum: 1000 },
+        requestsPerSecondPerKey: positiveInt,
+        requestBurstPerKey: positiveInt,
+      },
+    },
+    apiKeys: {
+      type: 'array',
+      maxItems: 10_000,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'sha256', 'channel', 'scopes'],
+        properties: {
+          id: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
+          sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+          channel: { anyOf: [{ type: 'string', pattern: '^[A-Za-z0-9._:@/ -]{1,128}$' }, { type: 'null' }] },
+          scopes: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['reserve', 'read', 'admin'] } },
+        },
       },
     },
     shard: {
@@ -180,6 +253,7 @@ export function buildConfig(overrides: unknown = {}): Readonly<StockadeConfig> {
   }
   const o = overrides as Partial<StockadeConfig> & {
     http?: Partial<HttpConfig>;
+    gateway?: Partial<GatewayConfig>;
     shard?: Partial<ShardConfig>;
     limits?: Partial<DomainLimits>;
   };
@@ -188,9 +262,17 @@ export function buildConfig(overrides: unknown = {}): Readonly<StockadeConfig> {
     shards: o.shards ?? availableParallelism(),
     logLevel: o.logLevel ?? 'info',
     http: { host: '127.0.0.1', port: 8080, bodyBytesMax: 64 * 1024, ...o.http },
+    gateway: { ...DEFAULT_GATEWAY, ...o.gateway },
+    apiKeys: o.apiKeys ?? [],
     shard: { ...DEFAULT_SHARD_CONFIG, ...o.shard },
     limits: { ...DEFAULT_LIMITS, ...o.limits },
   };
+  if (config.gateway.frameBytesMax > config.gateway.frameBytesHardMax) {
+    throw new ConfigError('invalid configuration: /gateway: frameBytesMax exceeds frameBytesHardMax');
+  }
+  if (new Set(config.apiKeys.map((k) => k.sha256)).size !== config.apiKeys.length) {
+    throw new ConfigError('invalid configuration: /apiKeys: two keys share one sha256');
+  }
   if (config.limits.holdTtlMsDefault > config.limits.holdTtlMsMax) {
     throw new ConfigError('invalid configuration: /limits: holdTtlMsDefault exceeds holdTtlMsMax');
   }
@@ -198,16 +280,16 @@ export function buildConfig(overrides: unknown = {}): Readonly<StockadeConfig> {
 }
 
 /**
- * Configuration for the process: an optional JSON file named by STOCKADE_CONFIG, then a few
+ * Configuration for the process: an optional JSON file (--config, else STOCKADE_CONFIG), then a few
  * environment overrides that operators reach for most.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<StockadeConfig> {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, file = env.STOCKADE_CONFIG): Readonly<StockadeConfig> {
   let fromFile: Record<string, unknown> = {};
-  if (env.STOCKADE_CONFIG) {
+  if (file) {
     try {
-      fromFile = JSON.parse(readFileSync(env.STOCKADE_CONFIG, 'utf8')) as Record<string, unknown>;
+      fromFile = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
     } catch (err) {
-      throw new ConfigError(`cannot read STOCKADE_CONFIG ${env.STOCKADE_CONFIG}: ${(err as Error).message}`);
+      throw new ConfigError(`cannot read configuration ${file}: ${(err as Error).message}`);
     }
   }
   const merged: Record<string, unknown> = { ...fromFile };

@@ -25,6 +25,12 @@ export const ERRORS = {
   LOCATIONS_PER_SKU_LIMIT: { status: 422, message: 'the SKU already has locationsPerSkuMax locations' },
   OVERLOADED: { status: 503, message: 'the shard mailbox is full; retry with backoff' },
   SHARD_UNAVAILABLE: { status: 503, message: 'the shard is recovering or restarting; retry' },
+  MALFORMED_FRAME: { status: 400, message: 'the frame is not a JSON or msgpack object with an id and an op' },
+  FRAME_TOO_LARGE: { status: 413, message: 'the frame exceeds gateway.frameBytesMax' },
+  IN_FLIGHT_LIMIT: { status: 429, message: 'the connection has gateway.inFlightPerConnectionMax requests in flight' },
+  RATE_LIMITED: { status: 429, message: 'the API key exceeded its request rate; retry after details.retryAfterMs' },
+  SUBSCRIPTION_LIMIT: { status: 429, message: 'the connection watches gateway.subscriptionsPerConnectionMax SKUs' },
+  CART_REJECTED: { status: 409, message: 'a cart line could not be reserved; no line of the cart is held' },
   NOT_FOUND: { status: 404, message: 'no such route' },
   INTERNAL: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;

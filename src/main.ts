@@ -4,10 +4,16 @@
 import { pino } from 'pino';
 import { Engine, EngineStartError } from './actors/engine.js';
 import { ConfigError, loadConfig } from './config.js';
-import { startHttpServer } from './gateway/http.js';
+import { startGateway } from './gateway/server.js';
+
+/** `--config <file>` on the command line wins over STOCKADE_CONFIG. */
+function configFileArgument(argv: string[]): string | undefined {
+  const at = argv.indexOf('--config');
+  return at >= 0 ? argv[at + 1] : undefined;
+}
 
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = loadConfig(process.env, configFileArgument(process.argv) ?? process.env.STOCKADE_CONFIG);
   const log = pino({ level: config.logLevel, base: { service: 'stockade' } });
   const started = performance.now();
   const engine = await Engine.start(config, log);
@@ -21,8 +27,8 @@ async function main(): Promise<void> {
     },
     'engine ready',
   );
-  const http = await startHttpServer(engine, config.http);
-  log.info({ host: config.http.host, port: http.port }, 'http listening');
+  const http = await startGateway(engine, config);
+  log.info({ host: config.http.host, port: http.port, apiKeys: config.apiKeys.map((k) => k.id) }, 'gateway listening (HTTP and WebSocket /v1/ws)');
   // A line other programs (tests, scripts) can wait for on stdout without parsing logs.
   if (process.env.STOCKADE_READY_LINE) process.stdout.write(`STOCKADE_READY ${http.port}\n`);
 

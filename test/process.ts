@@ -1,10 +1,41 @@
 // Start a real Stockade process (src/main.ts through tsx) and wait for its ready line.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** API keys of the test configuration, by role. */
+export const TEST_KEYS = {
+  admin: 'test-admin-key-0001',
+  web: 'test-web-key-0001',
+  pos: 'test-pos-key-0001',
+  reader: 'test-reader-key-0001',
+} as const;
+
+const sha256 = (key: string) => createHash('sha256').update(key).digest('hex');
+
+/** A configuration file with the test keys and any overrides; returns its path. */
+export function writeTestConfig(overrides: Record<string, unknown> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'stockade-config-'));
+  const path = join(dir, 'config.json');
+  const config = {
+    apiKeys: [
+      { id: 'test-admin', sha256: sha256(TEST_KEYS.admin), channel: null, scopes: ['admin'] },
+      { id: 'test-web', sha256: sha256(TEST_KEYS.web), channel: 'web', scopes: ['reserve', 'read'] },
+      { id: 'test-pos', sha256: sha256(TEST_KEYS.pos), channel: 'pos', scopes: ['reserve', 'read'] },
+      { id: 'test-reader', sha256: sha256(TEST_KEYS.reader), channel: null, scopes: ['read'] },
+    ],
+    ...overrides,
+  };
+  writeFileSync(path, JSON.stringify(config));
+  return path;
+}
 
 export interface StockadeProcess {
   child: ChildProcess;
@@ -20,7 +51,7 @@ export interface StockadeProcess {
 export async function startStockade(env: Record<string, string>): Promise<StockadeProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, STOCKADE_HTTP_PORT: '0', STOCKADE_READY_LINE: '1', STOCKADE_LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, STOCKADE_CONFIG: writeTestConfig(), STOCKADE_HTTP_PORT: '0', STOCKADE_READY_LINE: '1', STOCKADE_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
@@ -57,11 +88,16 @@ export async function startStockade(env: Record<string, string>): Promise<Stocka
   };
 }
 
-export async function call(baseUrl: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(baseUrl + path, {
-    method,
-    headers: body === undefined ? undefined : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: await res.json() };
+export async function call(
+  baseUrl: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  key: string | null = TEST_KEYS.admin,
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (key) headers.authorization = `Bearer ${key}`;
+  const res = await fetch(baseUrl + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  return { status: res.status, body: await res.json(), headers: res.headers };
 }

@@ -11,12 +11,22 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { StockadeConfig } from '../config.js';
 import { errorBody, type ErrorBody } from '../errors.js';
-import type { FromShard, ShardWorkerData, ToShard } from './messages.js';
+import type { AvailabilityChange, FromShard, ShardWorkerData, ToShard } from './messages.js';
 import { shardOf } from './placement.js';
 import type { RecoveryStats, ShardStats } from './shard.js';
 import { skuOfCommand } from './sku.js';
 import type { Command, Reply } from './types.js';
 import { validateCommand } from './validate.js';
+
+/** What the engine reports as it runs (metrics and live pushes subscribe here). */
+export interface EngineObserver {
+  /** A shard turn's WAL flush took this long. */
+  walFlushed(shardId: number, ms: number): void;
+  /** Watched SKUs changed durably. */
+  availabilityChanged(changes: AvailabilityChange[]): void;
+}
+
+const NO_OBSERVER: EngineObserver = { walFlushed() {}, availabilityChanged() {} };
 
 export interface EngineLogger {
   info(obj: object, msg: string): void;
@@ -84,6 +94,9 @@ class ShardHandle {
   private statsWaiters = new Map<number, (s: ShardStats) => void>();
   private stopWaiter: (() => void) | null = null;
   recovery: RecoveryStats | null = null;
+  observer: EngineObserver = NO_OBSERVER;
+  /** Watched SKUs of this shard, re-sent to a restarted worker. */
+  private readonly watched = new Set<string>();
 
   constructor(
     private readonly data: ShardWorkerData,
@@ -91,6 +104,12 @@ class ShardHandle {
     private readonly log: EngineLogger,
   ) {
     this.spawn();
+  }
+
+  watch(sku: string, on: boolean): void {
+    if (on) this.watched.add(sku);
+    else this.watched.delete(sku);
+    if (this.state === 'ready') this.worker.postMessage({ kind: 'watch', sku, on } satisfies ToShard);
   }
 
   get isReady(): boolean {
@@ -128,11 +147,14 @@ class ShardHandle {
         this.state = 'ready';
         this.recovery = message.recovery;
         this.log.info({ recovery: message.recovery }, 'shard recovered');
+        for (const sku of this.watched) this.worker.postMessage({ kind: 'watch', sku, on: true } satisfies ToShard);
         for (const w of this.readyWaiters) w.resolve(message.recovery);
         this.readyWaiters = [];
         this.scheduleSend();
         break;
       case 'replies':
+        for (const ms of message.flushMs) this.observer.walFlushed(this.data.shardId, ms);
+        if (message.changes.length > 0) this.observer.availabilityChanged(message.changes);
         for (const batch of message.batches) {
           const resolvers = this.inflight.get(batch.id)!;
           this.inflight.delete(batch.id);
@@ -296,6 +318,15 @@ export class Engine {
 
   shardOf(sku: string): number {
     return shardOf(sku, this.handles.length);
+  }
+
+  /** Start or stop live reports of a SKU's availability (see EngineObserver). */
+  watch(sku: string, on: boolean): void {
+    this.handles[shardOf(sku, this.handles.length)].watch(sku, on);
+  }
+
+  observe(observer: EngineObserver): void {
+    for (const h of this.handles) h.observer = observer;
   }
 
   execute(command: Command): Promise<Reply> {

@@ -14,14 +14,25 @@ export interface ShardWorkerData {
   shard: ShardConfig;
 }
 
+/** A watched SKU's availability after a durable change (pushed to WebSocket subscribers). */
+export interface AvailabilityChange {
+  sku: string;
+  onHand: number;
+  reserved: number;
+  available: number;
+  pending: number;
+  at: number;
+}
+
 export type ToShard =
   | { kind: 'batch'; id: number; commands: Command[] }
+  | { kind: 'watch'; sku: string; on: boolean }
   | { kind: 'stats'; id: number }
   | { kind: 'stop' };
 
 export type FromShard =
   | { kind: 'ready'; recovery: RecoveryStats }
-  | { kind: 'replies'; batches: { id: number; replies: Reply[] }[] }
+  | { kind: 'replies'; batches: { id: number; replies: Reply[] }[]; flushMs: number[]; changes: AvailabilityChange[] }
   | { kind: 'stats'; id: number; stats: ShardStats }
   | { kind: 'stopped' }
   | { kind: 'failed'; message: string; stack?: string };

@@ -2,7 +2,7 @@
 // Replies that become durable together leave together (one postMessage per turn).
 
 import { parentPort, workerData } from 'node:worker_threads';
-import type { FromShard, ShardWorkerData, ToShard } from './messages.js';
+import type { AvailabilityChange, FromShard, ShardWorkerData, ToShard } from './messages.js';
 import { Shard } from './shard.js';
 import type { Reply } from './types.js';
 
@@ -20,18 +20,25 @@ function die(err: Error): never {
 }
 
 let outgoing: { id: number; replies: Reply[] }[] = [];
+let flushMs: number[] = [];
+let changes: AvailabilityChange[] = [];
 let sendScheduled = false;
 
-function queueReplies(id: number, replies: Reply[]): void {
-  outgoing.push({ id, replies });
+function scheduleSend(): void {
   if (sendScheduled) return;
   sendScheduled = true;
   setImmediate(() => {
     sendScheduled = false;
-    const batches = outgoing;
+    send({ kind: 'replies', batches: outgoing, flushMs, changes });
     outgoing = [];
-    send({ kind: 'replies', batches });
+    flushMs = [];
+    changes = [];
   });
+}
+
+function queueReplies(id: number, replies: Reply[]): void {
+  outgoing.push({ id, replies });
+  scheduleSend();
 }
 
 let shard: Shard;
@@ -39,6 +46,11 @@ try {
   const opened = Shard.open({ ...data });
   shard = opened.shard;
   shard.onBackgroundFailure = die;
+  shard.onDurable = (changed, ms) => {
+    flushMs.push(ms);
+    for (const change of changed) changes.push(change);
+    scheduleSend();
+  };
   send({ kind: 'ready', recovery: opened.recovery });
 } catch (err) {
   die(err as Error);
@@ -58,6 +70,9 @@ port.on('message', (message: ToShard) => {
     }
     case 'stats':
       send({ kind: 'stats', id: message.id, stats: shard.stats() });
+      break;
+    case 'watch':
+      shard.watch(message.sku, message.on);
       break;
     case 'stop':
       shard.close().then(

@@ -13,6 +13,7 @@ import { errorBody } from '../errors.js';
 import { snapshotOf, stateOf } from '../persistence/codec.js';
 import { ShardStore } from '../persistence/shard-store.js';
 import { ExpiryHeap } from './expiry-heap.js';
+import type { AvailabilityChange } from './messages.js';
 import { shardOf } from './placement.js';
 import {
   assertInvariants,
@@ -25,6 +26,7 @@ import {
   otherChannel,
   react,
   reservationIdOfEvent,
+  skuView,
   skuOfCommand,
   type Limits,
   type SkuState,
@@ -78,6 +80,12 @@ interface Turn {
   events: SkuEvent[];
   historyIds: string[];
   historyIndexes: number[];
+  watchedChanged: Set<string> | null;
+}
+
+function availabilityOf(state: SkuState, at: number): AvailabilityChange {
+  const view = skuView(state);
+  return { sku: view.sku, onHand: view.onHand, reserved: view.reserved, available: view.available, pending: view.pending, at };
 }
 
 /** Marks a query answered from LMDB after the turn's flush (see `turn`). */
@@ -103,6 +111,10 @@ export class Shard {
   private expiryTimerAt = Infinity;
   private checkpointTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** SKUs someone watches live; their changes are reported after each flush. */
+  private readonly watched = new Set<string>();
+  /** Set by the host: watched SKUs changed by a durable turn, and how long its flush took. */
+  onDurable: (changes: AvailabilityChange[], flushMs: number) => void = () => {};
 
   private constructor(
     private readonly options: ShardOptions,
@@ -193,9 +205,14 @@ export class Shard {
     }
   }
 
+  watch(sku: string, on: boolean): void {
+    if (on) this.watched.add(sku);
+    else this.watched.delete(sku);
+  }
+
   private turn(commands: readonly Command[]): Promise<Reply[]> {
     const now = this.clock();
-    const turn: Turn = { now, events: [], historyIds: [], historyIndexes: [] };
+    const turn: Turn = { now, events: [], historyIds: [], historyIndexes: [], watchedChanged: null };
     const replies: Reply[] = new Array(commands.length);
     let storeReads: number[] | null = null;
     const seq = this.seq + 1;
@@ -215,6 +232,13 @@ export class Shard {
       if (this.recordsSinceCheckpoint >= this.options.shard.checkpointWalRecordsMax) this.checkpoint(now);
       flushed = this.lastFlush = this.store.whenFlushed();
       this.armExpiryTimer();
+      const started = performance.now();
+      const changed = turn.watchedChanged;
+      void flushed.then(() => {
+        const changes: AvailabilityChange[] = [];
+        if (changed) for (const sku of changed) changes.push(availabilityOf(this.skus.get(sku)!, now));
+        this.onDurable(changes, performance.now() - started);
+      });
     }
     if (!storeReads) return flushed.then(() => replies);
     // Reads of ended reservations and histories go to LMDB, which shows only committed
@@ -256,6 +280,7 @@ export class Shard {
     assertInvariants(state, true);
     if (this.options.shard.invariantsFullEveryTransition) assertInvariantsFull(state);
     this.dirty.add(sku);
+    if (this.watched.size > 0 && this.watched.has(sku)) (turn.watchedChanged ??= new Set()).add(sku);
     return { ok: true, value: first };
   }
 

@@ -1,22 +1,23 @@
-// HTTP API over uWebSockets.js: the engine's commands as JSON resources, plus health endpoints.
-// Every response path handles abort (the client may go away while a shard is answering), bodies
-// are bounded by http.bodyBytesMax, and every error answers the stable code from errors.ts.
+// The HTTP API: the same operations as the WebSocket API plus administration, as JSON resources.
+// Every request is authenticated (API key) except health, metrics and the OpenAPI document;
+// every async response handles abort; bodies are bounded by http.bodyBytesMax.
 
+import { readFileSync } from 'node:fs';
 import uWS from 'uWebSockets.js';
-import type { Engine } from '../actors/engine.js';
-import type { Command, Reply } from '../actors/types.js';
+import type { Command } from '../actors/types.js';
 import type { HttpConfig } from '../config.js';
 import { errorBody, httpStatusOf, type ErrorBody } from '../errors.js';
-
-export interface HttpServer {
-  port: number;
-  close(): void;
-}
+import { projectFile } from '../paths.js';
+import { isPrincipal, keyFromHeaders, requireScope, type KeyRing, type Principal } from './auth.js';
+import type { Metrics } from './metrics.js';
+import type { OperationName, Operations } from './operations.js';
 
 const STATUS_TEXT: Record<number, string> = {
   200: '200 OK',
   201: '201 Created',
   400: '400 Bad Request',
+  401: '401 Unauthorized',
+  403: '403 Forbidden',
   404: '404 Not Found',
   409: '409 Conflict',
   413: '413 Payload Too Large',
@@ -26,28 +27,27 @@ const STATUS_TEXT: Record<number, string> = {
   503: '503 Service Unavailable',
 };
 
+const OPENAPI = readFileSync(projectFile('docs/openapi.json'), 'utf8');
+
 interface Exchange {
   res: uWS.HttpResponse;
   aborted: boolean;
 }
 
-function send(ex: Exchange, status: number, body: unknown): void {
+function send(ex: Exchange, status: number, body: unknown, contentType = 'application/json', headers: Record<string, string> = {}): void {
   if (ex.aborted) return;
   ex.res.cork(() => {
-    ex.res
-      .writeStatus(STATUS_TEXT[status] ?? `${status} Status`)
-      .writeHeader('content-type', 'application/json')
-      .end(JSON.stringify(body));
+    ex.res.writeStatus(STATUS_TEXT[status] ?? `${status} Status`).writeHeader('content-type', contentType);
+    for (const [name, value] of Object.entries(headers)) ex.res.writeHeader(name, value);
+    ex.res.end(typeof body === 'string' ? body : JSON.stringify(body));
   });
 }
 
 function sendError(ex: Exchange, error: ErrorBody): void {
-  send(ex, httpStatusOf(error.code), { error });
-}
-
-function sendReply(ex: Exchange, reply: Reply, createdStatus = 200): void {
-  if (reply.ok) send(ex, createdStatus, reply.value);
-  else sendError(ex, reply.error);
+  const headers: Record<string, string> = {};
+  const retry = (error.details as { retryAfterMs?: number } | undefined)?.retryAfterMs;
+  if (error.code === 'RATE_LIMITED' && retry) headers['retry-after'] = String(Math.ceil(retry / 1000));
+  send(ex, httpStatusOf(error.code), { error }, 'application/json', headers);
 }
 
 /** Read a bounded JSON object body; answers the error itself and resolves null on failure. */
@@ -81,90 +81,88 @@ function readJson(ex: Exchange, bytesMax: number): Promise<Record<string, unknow
   });
 }
 
-type BodyToCommand = (body: Record<string, unknown>, params: string[]) => Command;
+type Method = 'get' | 'post' | 'put' | 'del';
+type ToArgs = (body: Record<string, unknown>, params: string[]) => Record<string, unknown>;
 
-export function startHttpServer(engine: Engine, config: HttpConfig): Promise<HttpServer> {
-  const app = uWS.App();
-
-  const exchange = (res: uWS.HttpResponse): Exchange => {
+export function installHttpApi(app: uWS.TemplatedApp, operations: Operations, keys: KeyRing, config: HttpConfig, metrics: Metrics): void {
+  /** Authenticate from headers (synchronously: uWS requests are valid only in the handler). */
+  const begin = (res: uWS.HttpResponse, req: uWS.HttpRequest, paramCount: number) => {
     const ex: Exchange = { res, aborted: false };
     res.onAborted(() => {
       ex.aborted = true;
     });
-    return ex;
+    const params: string[] = [];
+    for (let i = 0; i < paramCount; i++) params.push(decodeURIComponent(req.getParameter(i) ?? ''));
+    const principal = keys.authenticate(keyFromHeaders(req.getHeader('authorization'), req.getHeader('x-api-key')));
+    return { ex, params, principal };
   };
 
-  /** A route whose JSON body, plus URL parameters, becomes one engine command. */
-  const command = (method: 'post' | 'put' | 'del', pattern: string, paramCount: number, toCommand: BodyToCommand, createdStatus = 200) => {
+  const route = (method: Method, pattern: string, paramCount: number, op: OperationName, toArgs: ToArgs, okStatus = 200) => {
     app[method](pattern, (res, req) => {
-      const params: string[] = [];
-      for (let i = 0; i < paramCount; i++) params.push(decodeURIComponent(req.getParameter(i) ?? ''));
-      const ex = exchange(res);
-      void readJson(ex, config.bodyBytesMax).then(async (body) => {
-        if (!body) return;
-        sendReply(ex, await engine.execute(toCommand(body, params)), createdStatus);
-      });
+      const { ex, params, principal } = begin(res, req, paramCount);
+      if (!isPrincipal(principal)) {
+        // Drain nothing: answer at once; uWS discards an unread body.
+        metrics.request('http', op, principal.code, 0);
+        sendError(ex, principal);
+        return;
+      }
+      const run = async (body: Record<string, unknown>) => {
+        const reply = await operations.run('http', principal, op, toArgs(body, params));
+        if (reply.ok) send(ex, okStatus, reply.value, 'application/json', reply.replayed ? { 'idempotent-replayed': 'true' } : {});
+        else sendError(ex, reply.error);
+      };
+      if (method === 'get' || method === 'del') void run({});
+      else void readJson(ex, config.bodyBytesMax).then((body) => body && run(body));
     });
   };
 
-  /** A route without a body. */
-  const query = (pattern: string, paramCount: number, toCommand: (params: string[]) => Command) => {
-    app.get(pattern, (res, req) => {
-      const params: string[] = [];
-      for (let i = 0; i < paramCount; i++) params.push(decodeURIComponent(req.getParameter(i) ?? ''));
-      const ex = exchange(res);
-      void engine.execute(toCommand(params)).then((reply) => sendReply(ex, reply));
-    });
-  };
+  route('post', '/v1/reservations', 0, 'reserve', (b) => b, 201);
+  route('post', '/v1/carts', 0, 'reserveCart', (b) => b, 201);
+  route('post', '/v1/reservations/:id/release', 1, 'release', (b, [id]) => ({ ...b, reservationId: id }));
+  route('post', '/v1/reservations/:id/commit', 1, 'commit', (b, [id]) => ({ ...b, reservationId: id }));
+  route('get', '/v1/reservations/:id', 1, 'reservation', (_b, [id]) => ({ reservationId: id }));
+  route('get', '/v1/reservations/:id/history', 1, 'history', (_b, [id]) => ({ reservationId: id }));
+  route('get', '/v1/skus/:sku', 1, 'availability', (_b, [sku]) => ({ sku }));
+  route('put', '/v1/skus/:sku', 1, 'defineSku', (b, [sku]) => ({ ...b, sku }));
+  route('put', '/v1/skus/:sku/locations/:location/stock', 2, 'setStock', (b, [sku, location]) => ({ ...b, sku, location }));
+  route('post', '/v1/skus/:sku/locations/:location/adjustments', 2, 'adjustStock', (b, [sku, location]) => ({ ...b, sku, location }));
+  route('put', '/v1/skus/:sku/thresholds', 1, 'setThresholds', (b, [sku]) => ({ sku, thresholds: b }));
+  route('put', '/v1/skus/:sku/out-of-stock-flag', 1, 'flagOutOfStock', (b, [sku]) => ({ ...b, sku }));
+  route('del', '/v1/skus/:sku/out-of-stock-flag', 1, 'unflagOutOfStock', (_b, [sku]) => ({ sku, unflaggedBy: 'api' }));
 
-  command('post', '/v1/reservations', 0, (b) => ({ ...b, type: 'reserve' }) as Command, 201);
-  command('post', '/v1/reservations/:id/release', 1, (b, [id]) => ({ ...b, type: 'release', reservationId: id }) as Command);
-  command('post', '/v1/reservations/:id/commit', 1, (b, [id]) => ({ ...b, type: 'commit', reservationId: id }) as Command);
-  query('/v1/reservations/:id', 1, ([id]) => ({ type: 'getReservation', reservationId: id }));
-  query('/v1/reservations/:id/history', 1, ([id]) => ({ type: 'getReservationHistory', reservationId: id }));
-  query('/v1/skus/:sku', 1, ([sku]) => ({ type: 'getSku', sku }));
-  command('put', '/v1/skus/:sku', 1, (b, [sku]) => ({ ...b, type: 'defineSku', sku }) as Command);
-  command('put', '/v1/skus/:sku/locations/:location/stock', 2, (b, [sku, location]) => ({ ...b, type: 'setStock', sku, location }) as Command);
-  command('post', '/v1/skus/:sku/locations/:location/adjustments', 2, (b, [sku, location]) => ({ ...b, type: 'adjustStock', sku, location }) as Command);
-  command('put', '/v1/skus/:sku/thresholds', 1, (b, [sku]) => ({ type: 'setThresholds', sku, thresholds: b }) as Command);
-  command('put', '/v1/skus/:sku/out-of-stock-flag', 1, (b, [sku]) => ({ ...b, type: 'flagOutOfStock', sku }) as Command);
-  command('del', '/v1/skus/:sku/out-of-stock-flag', 1, (b, [sku]) => ({ ...b, type: 'unflagOutOfStock', sku }) as Command);
-
-  app.post('/v1/batch', (res) => {
-    const ex = exchange(res);
+  // Admin: several engine commands in one request, each answered on its own.
+  app.post('/v1/batch', (res, req) => {
+    const { ex, principal } = begin(res, req, 0);
+    const refused = isPrincipal(principal) ? requireScope(principal as Principal, 'admin') : principal;
+    if (refused) {
+      sendError(ex, refused);
+      return;
+    }
     void readJson(ex, config.bodyBytesMax).then(async (body) => {
       if (!body) return;
       if (!Array.isArray(body.commands)) {
         sendError(ex, errorBody('VALIDATION_FAILED', 'a batch is { "commands": [ … ] }'));
         return;
       }
-      const replies = await engine.executeBatch(body.commands as Command[]);
-      const refused = replies.length > 0 && !replies[0].ok && replies[0].error.code === 'BATCH_TOO_LARGE';
-      if (refused && !replies[0].ok) sendError(ex, replies[0].error);
+      const replies = await operations.engine.executeBatch(body.commands as Command[]);
+      const first = replies[0];
+      if (first && !first.ok && first.error.code === 'BATCH_TOO_LARGE') sendError(ex, first.error);
       else send(ex, 200, { replies });
     });
   });
 
   app.get('/health/live', (res) => send({ res, aborted: false }, 200, { status: 'live' }));
   app.get('/health/ready', (res) => {
-    const ready = engine.ready;
-    send({ res, aborted: false }, ready ? 200 : 503, { status: ready ? 'ready' : 'recovering', shards: engine.shardCount, depths: engine.depths() });
+    const ready = operations.engine.ready;
+    send({ res, aborted: false }, ready ? 200 : 503, { status: ready ? 'ready' : 'recovering', shards: operations.engine.shardCount, depths: operations.engine.depths() });
   });
-  app.any('/*', (res) => {
-    const ex = exchange(res);
-    sendError(ex, errorBody('NOT_FOUND'));
-  });
-
-  return new Promise((resolve, reject) => {
-    app.listen(config.host, config.port, (socket) => {
-      if (!socket) {
-        reject(new Error(`cannot listen on ${config.host}:${config.port}`));
-        return;
-      }
-      resolve({
-        port: uWS.us_socket_local_port(socket),
-        close: () => uWS.us_listen_socket_close(socket),
-      });
+  app.get('/metrics', (res) => {
+    const ex: Exchange = { res, aborted: false };
+    res.onAborted(() => {
+      ex.aborted = true;
     });
+    void metrics.registry.metrics().then((text) => send(ex, 200, text, metrics.registry.contentType));
   });
+  app.get('/openapi.json', (res) => send({ res, aborted: false }, 200, OPENAPI));
+  app.any('/*', (res) => send({ res, aborted: false }, 404, { error: errorBody('NOT_FOUND') }));
 }

@@ -1,0 +1,67 @@
+// Prometheus metrics (prom-client): request rates and latency per transport and operation,
+// shard queue depths, WAL commit (flush) latency, connections and readiness.
+
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Engine } from '../actors/engine.js';
+
+// Reserve latencies live well under a millisecond: buckets start at 50 µs.
+const LATENCY_BUCKETS_S = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'transport' | 'op' | 'outcome'>;
+  private readonly latency: Histogram<'transport' | 'op'>;
+  private readonly walFlush: Histogram<'shard'>;
+  readonly connections: Gauge;
+
+  constructor(engine: Engine) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'stockade_process_' });
+    this.requests = new Counter({
+      name: 'stockade_requests_total',
+      help: 'Requests answered, by transport, operation and outcome (ok or the error code)',
+      labelNames: ['transport', 'op', 'outcome'],
+      registers: [this.registry],
+    });
+    this.latency = new Histogram({
+      name: 'stockade_request_duration_seconds',
+      help: 'Time from a request entering the gateway to its answer, durable writes included',
+      labelNames: ['transport', 'op'],
+      buckets: LATENCY_BUCKETS_S,
+      registers: [this.registry],
+    });
+    this.walFlush = new Histogram({
+      name: 'stockade_wal_commit_seconds',
+      help: 'Time from a shard turn queuing its WAL transaction to that transaction being on disk',
+      labelNames: ['shard'],
+      buckets: LATENCY_BUCKETS_S,
+      registers: [this.registry],
+    });
+    this.connections = new Gauge({ name: 'stockade_ws_connections', help: 'Open WebSocket connections', registers: [this.registry] });
+    new Gauge({
+      name: 'stockade_shard_queue_depth',
+      help: 'Commands queued for or in flight at each shard',
+      labelNames: ['shard'],
+      registers: [this.registry],
+      collect() {
+        engine.depths().forEach((depth, shard) => this.set({ shard: String(shard) }, depth));
+      },
+    });
+    new Gauge({
+      name: 'stockade_ready',
+      help: '1 once every shard has recovered and takes commands',
+      registers: [this.registry],
+      collect() {
+        this.set(engine.ready ? 1 : 0);
+      },
+    });
+  }
+
+  request(transport: string, op: string, outcome: string, ms: number): void {
+    this.requests.inc({ transport, op, outcome });
+    this.latency.observe({ transport, op }, ms / 1000);
+  }
+
+  walFlushed(shardId: number, ms: number): void {
+    this.walFlush.observe({ shard: String(shardId) }, ms / 1000);
+  }
+}

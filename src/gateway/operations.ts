@@ -1,0 +1,115 @@
+// Every operation the gateway offers, whichever transport carries it: the scope it needs, how the
+// caller's arguments become an engine command, and the channel rules. HTTP routes and WebSocket
+// frames both end in `Operations.run`, so auth, limits and metrics are enforced once.
+
+import type { Engine } from '../actors/engine.js';
+import type { Command, Reply } from '../actors/types.js';
+import type { Scope, StockadeConfig } from '../config.js';
+import { errorBody, type ErrorBody } from '../errors.js';
+import { requireScope, type Principal } from './auth.js';
+import { reserveCart } from './cart.js';
+import type { Metrics } from './metrics.js';
+import { RateLimiter } from './rate-limit.js';
+
+export type OperationName =
+  | 'reserve'
+  | 'reserveCart'
+  | 'release'
+  | 'commit'
+  | 'availability'
+  | 'reservation'
+  | 'history'
+  | 'setStock'
+  | 'adjustStock'
+  | 'defineSku'
+  | 'setThresholds'
+  | 'flagOutOfStock'
+  | 'unflagOutOfStock';
+
+interface OperationSpec {
+  scope: Scope;
+  /** The engine command type; absent for operations the gateway composes (carts). */
+  command?: Command['type'];
+  /** The caller's channel binds the reservations this operation may touch. */
+  channelScoped?: boolean;
+}
+
+export const OPERATIONS: Record<OperationName, OperationSpec> = {
+  reserve: { scope: 'reserve', command: 'reserve' },
+  reserveCart: { scope: 'reserve' },
+  release: { scope: 'reserve', command: 'release', channelScoped: true },
+  commit: { scope: 'reserve', command: 'commit', channelScoped: true },
+  availability: { scope: 'read', command: 'getSku' },
+  reservation: { scope: 'read', command: 'getReservation', channelScoped: true },
+  history: { scope: 'read', command: 'getReservationHistory', channelScoped: true },
+  setStock: { scope: 'admin', command: 'setStock' },
+  adjustStock: { scope: 'admin', command: 'adjustStock' },
+  defineSku: { scope: 'admin', command: 'defineSku' },
+  setThresholds: { scope: 'admin', command: 'setThresholds' },
+  flagOutOfStock: { scope: 'admin', command: 'flagOutOfStock' },
+  unflagOutOfStock: { scope: 'admin', command: 'unflagOutOfStock' },
+};
+
+export function isOperation(name: unknown): name is OperationName {
+  return typeof name === 'string' && Object.hasOwn(OPERATIONS, name);
+}
+
+export type Transport = 'http' | 'ws';
+
+export class Operations {
+  private readonly limiter: RateLimiter;
+
+  constructor(
+    readonly engine: Engine,
+    private readonly config: Readonly<StockadeConfig>,
+    private readonly metrics: Metrics,
+  ) {
+    this.limiter = new RateLimiter(config.gateway.requestsPerSecondPerKey, config.gateway.requestBurstPerKey);
+  }
+
+  /** Admission: scope, then the key's rate. Returns the error to answer, or null. */
+  admit(principal: Principal, scope: Scope, cost: number): ErrorBody | null {
+    const denied = requireScope(principal, scope);
+    if (denied) return denied;
+    const waitMs = this.limiter.take(principal.keyId, cost, Date.now());
+    if (waitMs > 0) return errorBody('RATE_LIMITED', undefined, { retryAfterMs: waitMs });
+    return null;
+  }
+
+  async run(transport: Transport, principal: Principal, name: OperationName, args: Record<string, unknown>): Promise<Reply> {
+    const started = performance.now();
+    const reply = await this.runUnmeasured(principal, name, args);
+    this.metrics.request(transport, name, reply.ok ? 'ok' : reply.error.code, performance.now() - started);
+    return reply;
+  }
+
+  private async runUnmeasured(principal: Principal, name: OperationName, args: Record<string, unknown>): Promise<Reply> {
+    const spec = OPERATIONS[name];
+    const lines = name === 'reserveCart' && Array.isArray(args.lines) ? args.lines.length : 1;
+    const refused = this.admit(principal, spec.scope, Math.max(1, lines));
+    if (refused) return { ok: false, error: refused };
+    if ('asChannel' in args) return { ok: false, error: errorBody('VALIDATION_FAILED', 'asChannel is set by the gateway', { unknownField: 'asChannel' }) };
+
+    if (name === 'reserve' || name === 'reserveCart') {
+      const bound = bindChannel(principal, args);
+      if (bound.error) return { ok: false, error: bound.error };
+      args = bound.args;
+    }
+    if (name === 'reserveCart') return reserveCart(this.engine, args, this.config.gateway.cartLinesMax);
+
+    const command = { ...args, type: spec.command } as Record<string, unknown>;
+    // A channel's key acts only on its channel's reservations; admin keys on all.
+    if (spec.channelScoped && !principal.scopes.has('admin') && principal.channel !== null) command.asChannel = principal.channel;
+    return this.engine.execute(command as unknown as Command);
+  }
+}
+
+/** A channel key reserves for its own channel: it may omit `channel`, never name another. */
+function bindChannel(principal: Principal, args: Record<string, unknown>): { args: Record<string, unknown>; error?: ErrorBody } {
+  if (principal.channel === null) return { args };
+  if (args.channel === undefined) return { args: { ...args, channel: principal.channel } };
+  if (args.channel !== principal.channel) {
+    return { args, error: errorBody('FORBIDDEN', 'the API key reserves for its own channel only', { keyChannel: principal.channel }) };
+  }
+  return { args };
+}

@@ -1,0 +1,45 @@
+// The gateway: one uWS app serving the WebSocket API, the HTTP API, health and metrics.
+
+import uWS from 'uWebSockets.js';
+import type { Engine } from '../actors/engine.js';
+import type { StockadeConfig } from '../config.js';
+import { KeyRing } from './auth.js';
+import { installHttpApi } from './http.js';
+import { Metrics } from './metrics.js';
+import { Operations } from './operations.js';
+import { WebSocketApi } from './ws.js';
+
+export interface Gateway {
+  port: number;
+  metrics: Metrics;
+  /** Stop listening for new connections. */
+  close(): void;
+}
+
+export function startGateway(engine: Engine, config: Readonly<StockadeConfig>): Promise<Gateway> {
+  const app = uWS.App();
+  const metrics = new Metrics(engine);
+  const keys = new KeyRing(config.apiKeys);
+  const operations = new Operations(engine, config, metrics);
+  const ws = new WebSocketApi(app, operations, keys, config.gateway, metrics);
+  ws.install();
+  installHttpApi(app, operations, keys, config.http, metrics);
+  engine.observe({
+    walFlushed: (shardId, ms) => metrics.walFlushed(shardId, ms),
+    availabilityChanged: (changes) => ws.publish(changes),
+  });
+
+  return new Promise((resolve, reject) => {
+    app.listen(config.http.host, config.http.port, (socket) => {
+      if (!socket) {
+        reject(new Error(`cannot listen on ${config.http.host}:${config.http.port}`));
+        return;
+      }
+      resolve({
+        port: uWS.us_socket_local_port(socket),
+        metrics,
+        close: () => uWS.us_listen_socket_close(socket),
+      });
+    });
+  });
+}

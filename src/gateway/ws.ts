@@ -1,0 +1,211 @@
+// The WebSocket API at /v1/ws. JSON text frames or msgpack binary frames; each request carries
+// an `id` and an `op`, many may be in flight per connection, and answers (in the request's own
+// format) come back as they finish, so possibly out of order. See docs/protocol.md.
+
+import { Packr } from 'msgpackr';
+import uWS from 'uWebSockets.js';
+import type { AvailabilityChange } from '../actors/messages.js';
+import type { Reply } from '../actors/types.js';
+import { SKU_PATTERN } from '../actors/validate.js';
+import type { GatewayConfig } from '../config.js';
+import { errorBody, type ErrorBody } from '../errors.js';
+import { isPrincipal, keyFromHeaders, type KeyRing, type Principal } from './auth.js';
+import type { Metrics } from './metrics.js';
+import { isOperation, type Operations } from './operations.js';
+
+interface Connection {
+  principal: Principal | null;
+  inFlight: number;
+  subscriptions: Set<string>;
+  closed: boolean;
+}
+
+type Socket = uWS.WebSocket<Connection>;
+type RequestId = number | string | null;
+
+// Plain msgpack (no records): clients in any language must read our frames without a schema.
+const packr = new Packr({ useRecords: false, moreTypes: false });
+const SKU_RE = new RegExp(SKU_PATTERN);
+const ID_STRING_LENGTH_MAX = 64;
+
+function topicOf(sku: string, binary: boolean): string {
+  return (binary ? 'b/' : 't/') + sku;
+}
+
+function encode(message: unknown, binary: boolean): string | Buffer {
+  return binary ? packr.pack(message) : JSON.stringify(message);
+}
+
+function validId(id: unknown): id is number | string {
+  return (typeof id === 'number' && Number.isSafeInteger(id) && id >= 0) || (typeof id === 'string' && id.length > 0 && id.length <= ID_STRING_LENGTH_MAX);
+}
+
+export class WebSocketApi {
+  /** How many connections watch each SKU; the engine reports a SKU while someone does. */
+  private readonly watchers = new Map<string, number>();
+
+  constructor(
+    private readonly app: uWS.TemplatedApp,
+    private readonly operations: Operations,
+    private readonly keys: KeyRing,
+    private readonly config: GatewayConfig,
+    private readonly metrics: Metrics,
+  ) {}
+
+  install(): void {
+    this.app.ws<Connection>('/v1/ws', {
+      compression: uWS.DISABLED,
+      maxPayloadLength: this.config.frameBytesHardMax,
+      idleTimeout: this.config.idleTimeoutSeconds,
+      sendPingsAutomatically: true,
+      maxBackpressure: this.config.backpressureBytesMax,
+      // A client that stops reading is shed, never buffered without bound.
+      closeOnBackpressureLimit: 1,
+      upgrade: (res, req, context) => {
+        const key = keyFromHeaders(req.getHeader('authorization'), req.getHeader('x-api-key'));
+        let principal: Principal | null = null;
+        if (key) {
+          const found = this.keys.authenticate(key);
+          if (!isPrincipal(found)) {
+            res.cork(() => res.writeStatus('401 Unauthorized').writeHeader('content-type', 'application/json').end(JSON.stringify({ error: found })));
+            return;
+          }
+          principal = found;
+        }
+        res.upgrade<Connection>(
+          { principal, inFlight: 0, subscriptions: new Set(), closed: false },
+          req.getHeader('sec-websocket-key'),
+          req.getHeader('sec-websocket-protocol'),
+          req.getHeader('sec-websocket-extensions'),
+          context,
+        );
+      },
+      open: () => this.metrics.connections.inc(),
+      message: (ws, message, isBinary) => this.onFrame(ws, message, isBinary),
+      close: (ws) => {
+        const conn = ws.getUserData();
+        conn.closed = true;
+        for (const sku of conn.subscriptions) this.unwatch(sku);
+        conn.subscriptions.clear();
+        this.metrics.connections.dec();
+      },
+    });
+  }
+
+  /** Push durable availability changes to the SKUs' subscribers, once per format. */
+  publish(changes: AvailabilityChange[]): void {
+    for (const change of changes) {
+      const push = { push: 'availability', ...change };
+      const text = topicOf(change.sku, false);
+      if (this.app.numSubscribers(text) > 0) this.app.publish(text, JSON.stringify(push), false);
+      const binary = topicOf(change.sku, true);
+      if (this.app.numSubscribers(binary) > 0) this.app.publish(binary, packr.pack(push), true);
+    }
+  }
+
+  private send(ws: Socket, message: unknown, binary: boolean): void {
+    const conn = ws.getUserData();
+    if (conn.closed) return;
+    ws.cork(() => ws.send(encode(message, binary), binary));
+  }
+
+  private answer(ws: Socket, id: RequestId, reply: Reply, binary: boolean): void {
+    if (reply.ok) this.send(ws, reply.replayed ? { id, ok: true, result: reply.value, replayed: true } : { id, ok: true, result: reply.value }, binary);
+    else this.send(ws, { id, ok: false, error: reply.error }, binary);
+  }
+
+  private fail(ws: Socket, id: RequestId, error: ErrorBody, binary: boolean, op = 'frame'): void {
+    this.metrics.request('ws', op, error.code, 0);
+    this.send(ws, { id, ok: false, error }, binary);
+  }
+
+  private onFrame(ws: Socket, message: ArrayBuffer, binary: boolean): void {
+    if (message.byteLength > this.config.frameBytesMax) {
+      this.fail(ws, null, errorBody('FRAME_TOO_LARGE', undefined, { frameBytesMax: this.config.frameBytesMax }), binary);
+      return;
+    }
+    let frame: unknown;
+    try {
+      // uWS owns `message` only during this call: decode (copying) before anything async.
+      frame = binary ? packr.unpack(Buffer.from(message)) : JSON.parse(Buffer.from(message).toString('utf8'));
+    } catch {
+      this.fail(ws, null, errorBody('MALFORMED_FRAME', 'the frame does not decode'), binary);
+      return;
+    }
+    if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) {
+      this.fail(ws, null, errorBody('MALFORMED_FRAME'), binary);
+      return;
+    }
+    const { id, op, ...args } = frame as Record<string, unknown>;
+    if (!validId(id)) {
+      this.fail(ws, null, errorBody('MALFORMED_FRAME', 'id must be a non-negative integer or a string of 1-64 characters'), binary);
+      return;
+    }
+    const conn = ws.getUserData();
+    if (op === 'auth') {
+      const found = this.keys.authenticate(typeof args.key === 'string' ? args.key : null);
+      if (!isPrincipal(found)) return this.fail(ws, id, found, binary, 'auth');
+      conn.principal = found;
+      this.send(ws, { id, ok: true, result: { keyId: found.keyId, channel: found.channel, scopes: [...found.scopes] } }, binary);
+      return;
+    }
+    if (!conn.principal) return this.fail(ws, id, errorBody('UNAUTHENTICATED', 'send {"op":"auth","key":…} first or pass the key on upgrade'), binary, String(op));
+    if (op === 'subscribe' || op === 'unsubscribe') return this.onSubscription(ws, conn, id, op, args, binary);
+    if (!isOperation(op)) return this.fail(ws, id, errorBody('VALIDATION_FAILED', 'unknown op', { op }), binary);
+    if (conn.inFlight >= this.config.inFlightPerConnectionMax) {
+      return this.fail(ws, id, errorBody('IN_FLIGHT_LIMIT', undefined, { inFlightPerConnectionMax: this.config.inFlightPerConnectionMax }), binary, op);
+    }
+    conn.inFlight++;
+    void this.operations.run('ws', conn.principal, op, args).then((reply) => {
+      conn.inFlight--;
+      this.answer(ws, id, reply, binary);
+    });
+  }
+
+  private onSubscription(ws: Socket, conn: Connection, id: number | string, op: 'subscribe' | 'unsubscribe', args: Record<string, unknown>, binary: boolean): void {
+    const refused = this.operations.admit(conn.principal!, 'read', 1);
+    if (refused) return this.fail(ws, id, refused, binary, op);
+    const skus = args.skus;
+    if (!Array.isArray(skus) || skus.length === 0 || skus.length > this.config.subscriptionsPerConnectionMax || !skus.every((s) => typeof s === 'string' && SKU_RE.test(s))) {
+      return this.fail(ws, id, errorBody('VALIDATION_FAILED', 'skus is a non-empty array of SKU ids', { field: 'skus' }), binary, op);
+    }
+    if (op === 'unsubscribe') {
+      for (const sku of skus as string[]) {
+        if (!conn.subscriptions.delete(sku)) continue;
+        ws.unsubscribe(topicOf(sku, binary));
+        this.unwatch(sku);
+      }
+      this.send(ws, { id, ok: true, result: { subscriptions: [...conn.subscriptions] } }, binary);
+      return;
+    }
+    const fresh = (skus as string[]).filter((sku) => !conn.subscriptions.has(sku));
+    if (conn.subscriptions.size + fresh.length > this.config.subscriptionsPerConnectionMax) {
+      return this.fail(ws, id, errorBody('SUBSCRIPTION_LIMIT', undefined, { subscriptionsPerConnectionMax: this.config.subscriptionsPerConnectionMax }), binary, op);
+    }
+    for (const sku of fresh) {
+      conn.subscriptions.add(sku);
+      ws.subscribe(topicOf(sku, binary));
+      this.watch(sku);
+    }
+    // Answer with the current availability, so the subscriber starts from a known state.
+    void Promise.all((skus as string[]).map((sku) => this.operations.engine.execute({ type: 'getSku', sku }))).then((replies) => {
+      const availability = replies.map((r, i) => (r.ok ? r.value : { sku: (skus as string[])[i], error: r.error }));
+      this.send(ws, { id, ok: true, result: { subscriptions: [...conn.subscriptions], availability } }, binary);
+    });
+  }
+
+  private watch(sku: string): void {
+    const n = this.watchers.get(sku) ?? 0;
+    this.watchers.set(sku, n + 1);
+    if (n === 0) this.operations.engine.watch(sku, true);
+  }
+
+  private unwatch(sku: string): void {
+    const n = this.watchers.get(sku)! - 1;
+    if (n > 0) this.watchers.set(sku, n);
+    else {
+      this.watchers.delete(sku);
+      this.operations.engine.watch(sku, false);
+    }
+  }
+}
