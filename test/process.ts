@@ -42,6 +42,8 @@ export interface StockadeProcess {
   port: number;
   baseUrl: string;
   stderr: () => string;
+  /** Everything written to stdout (the logs) so far. */
+  stdout: () => string;
   /** SIGKILL and wait for the exit. */
   kill(): Promise<void>;
   /** SIGTERM (clean shutdown) and wait for the exit code. */
@@ -55,7 +57,9 @@ export async function startStockade(env: Record<string, string>): Promise<Stocka
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
+  let allOut = '';
   child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  child.stdout!.on('data', (chunk: Buffer) => (allOut += chunk.toString()));
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     const onData = (chunk: Buffer) => {
@@ -76,6 +80,7 @@ export async function startStockade(env: Record<string, string>): Promise<Stocka
     port,
     baseUrl: `http://127.0.0.1:${port}`,
     stderr: () => err,
+    stdout: () => allOut,
     async kill() {
       child.kill('SIGKILL');
       await exited;
