@@ -308,6 +308,25 @@ describe('gateway limits', () => {
 
 });
 
+describe('gateway idle timeout', () => {
+  let server: Server;
+  beforeAll(async () => {
+    server = await startServer({ gateway: { idleTimeoutSeconds: 8 } });
+  });
+  afterAll(async () => {
+    await stopServer(server);
+    removeTempDirs();
+  });
+
+  it('pings an idle connection and closes it when the client does not answer', async () => {
+    const silent = await TestClient.connect(server.ws, { key: TEST_KEYS.reader, autoPong: false });
+    const pings: number[] = [];
+    silent.ws.on('ping', () => pings.push(Date.now()));
+    await silent.closed;
+    expect(pings.length).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+});
+
 describe('gateway backpressure', () => {
   let server: Server;
   beforeAll(async () => {

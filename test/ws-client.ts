@@ -50,9 +50,9 @@ export class TestClient {
     this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   }
 
-  static async connect(url: string, options: { key?: string; binary?: boolean } = {}): Promise<TestClient> {
+  static async connect(url: string, options: { key?: string; binary?: boolean; autoPong?: boolean } = {}): Promise<TestClient> {
     const headers: Record<string, string> = options.key ? { authorization: `Bearer ${options.key}` } : {};
-    const ws = new WebSocket(url, { headers });
+    const ws = new WebSocket(url, { headers, autoPong: options.autoPong ?? true });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
