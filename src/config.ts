@@ -81,6 +81,24 @@ export interface GatewayConfig {
   requestBurstPerKey: number;
 }
 
+export interface NatsConfig {
+  /** Off by default so the engine runs alone (tests, tools); config/development.json turns it on. */
+  enabled: boolean;
+  servers: string[];
+  user: string;
+  password: string;
+  /** How long JetStream waits for an ack before redelivering. */
+  ackWaitMs: number;
+  /** Deliveries of one message before it goes to the dead-letter stream. */
+  maxDeliver: number;
+  /** Stock events being applied at once (JetStream max_ack_pending). */
+  inFlightMax: number;
+  /** JetStream drops a re-published Nats-Msg-Id within this window. */
+  duplicateWindowMs: number;
+  streamMaxAgeMs: number;
+  streamMaxBytes: number;
+}
+
 export interface StockadeConfig {
   dataDir: string;
   shards: number;
@@ -88,6 +106,7 @@ export interface StockadeConfig {
   http: HttpConfig;
   gateway: GatewayConfig;
   apiKeys: ApiKeyConfig[];
+  nats: NatsConfig;
   shard: ShardConfig;
   limits: DomainLimits;
 }
@@ -137,6 +156,19 @@ export const DEFAULT_GATEWAY: GatewayConfig = Object.freeze({
   requestBurstPerKey: 400_000,
 });
 
+export const DEFAULT_NATS: NatsConfig = Object.freeze({
+  enabled: false,
+  servers: ['127.0.0.1:4222'],
+  user: 'stockade',
+  password: 'stockade-dev-password',
+  ackWaitMs: 30_000,
+  maxDeliver: 5,
+  inFlightMax: 10_000,
+  duplicateWindowMs: 2 * 60_000,
+  streamMaxAgeMs: 7 * 24 * 60 * 60_000,
+  streamMaxBytes: 1024 * 1024 * 1024,
+});
+
 const positiveInt = { type: 'integer', minimum: 1 } as const;
 const nonNegativeInt = { type: 'integer', minimum: 0 } as const;
 
@@ -169,6 +201,22 @@ const schema = {
         cartLinesMax: { type: 'integer', minimum: 1, maximum: 1000 },
         requestsPerSecondPerKey: positiveInt,
         requestBurstPerKey: positiveInt,
+      },
+    },
+    nats: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean' },
+        servers: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+        user: { type: 'string', minLength: 1 },
+        password: { type: 'string', minLength: 1 },
+        ackWaitMs: { type: 'integer', minimum: 100 },
+        maxDeliver: { type: 'integer', minimum: 1, maximum: 100 },
+        inFlightMax: positiveInt,
+        duplicateWindowMs: { type: 'integer', minimum: 1000 },
+        streamMaxAgeMs: positiveInt,
+        streamMaxBytes: positiveInt,
       },
     },
     apiKeys: {
@@ -254,6 +302,7 @@ export function buildConfig(overrides: unknown = {}): Readonly<StockadeConfig> {
   const o = overrides as Partial<StockadeConfig> & {
     http?: Partial<HttpConfig>;
     gateway?: Partial<GatewayConfig>;
+    nats?: Partial<NatsConfig>;
     shard?: Partial<ShardConfig>;
     limits?: Partial<DomainLimits>;
   };
@@ -264,6 +313,7 @@ export function buildConfig(overrides: unknown = {}): Readonly<StockadeConfig> {
     http: { host: '127.0.0.1', port: 8080, bodyBytesMax: 64 * 1024, ...o.http },
     gateway: { ...DEFAULT_GATEWAY, ...o.gateway },
     apiKeys: o.apiKeys ?? [],
+    nats: { ...DEFAULT_NATS, ...o.nats },
     shard: { ...DEFAULT_SHARD_CONFIG, ...o.shard },
     limits: { ...DEFAULT_LIMITS, ...o.limits },
   };
@@ -296,6 +346,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, file = env.STOC
   if (env.STOCKADE_DATA_DIR) merged.dataDir = env.STOCKADE_DATA_DIR;
   if (env.STOCKADE_SHARDS) merged.shards = parseIntStrict('STOCKADE_SHARDS', env.STOCKADE_SHARDS);
   if (env.STOCKADE_LOG_LEVEL) merged.logLevel = env.STOCKADE_LOG_LEVEL;
+  if (env.STOCKADE_NATS_SERVERS || env.STOCKADE_NATS_PASSWORD) {
+    const nats = { ...(fromFile.nats as Record<string, unknown> | undefined) };
+    if (env.STOCKADE_NATS_SERVERS) nats.servers = env.STOCKADE_NATS_SERVERS.split(',');
+    if (env.STOCKADE_NATS_PASSWORD) nats.password = env.STOCKADE_NATS_PASSWORD;
+    merged.nats = nats;
+  }
   if (env.STOCKADE_HTTP_PORT || env.STOCKADE_HTTP_HOST) {
     const http = { ...(fromFile.http as Record<string, unknown> | undefined) };
     if (env.STOCKADE_HTTP_PORT) http.port = parseIntStrict('STOCKADE_HTTP_PORT', env.STOCKADE_HTTP_PORT);

@@ -1,0 +1,224 @@
+// The stock-event consumer: a durable JetStream pull consumer on STOCK_EVENTS. Each event becomes
+// a setStock/adjustStock command carrying its event id; it is acknowledged only after the engine
+// answers, which is after the WAL flush. A redelivery (a crash between flush and ack) finds the
+// event id already applied and changes nothing.
+//
+// Events are submitted to the engine in stream order and each shard runs its commands in order,
+// so events of one SKU apply in order. Failures: a message that can never apply (bad JSON, bad
+// subject, a negative result) goes to the dead-letter stream at once; a transient failure
+// (shard restarting, overloaded) is redelivered with backoff, then dead-lettered after maxDeliver.
+
+import { AckPolicy, DeliverPolicy, jetstream, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import type { Engine, EngineLogger } from '../actors/engine.js';
+import type { Reply } from '../actors/types.js';
+import type { NatsConfig } from '../config.js';
+import type { ErrorBody, ErrorCode } from '../errors.js';
+import { DEAD_LETTER_SUBJECT_PREFIX, ensureStreams, nanos, STOCK_STREAM } from './nats.js';
+import { parseStockEvent } from './stock-events.js';
+
+export const STOCK_CONSUMER = 'stockade-stock';
+const DEAD_LETTER_SUBJECT = `${DEAD_LETTER_SUBJECT_PREFIX}stock`;
+/** Errors a retry may cure; anything else will fail the same way every time. */
+const TRANSIENT: ReadonlySet<ErrorCode> = new Set(['OVERLOADED', 'SHARD_UNAVAILABLE', 'INTERNAL']);
+const REDELIVERY_DELAY_MS_MAX = 30_000;
+const RESTART_DELAY_MS = 500;
+
+export interface StockConsumerStatus {
+  stream: string;
+  consumer: string;
+  running: boolean;
+  /** Every stream sequence up to this one is settled: applied (or found applied) or dead-lettered. */
+  lastAppliedSequence: number;
+  applied: number;
+  duplicates: number;
+  deadLettered: number;
+  redeliveries: number;
+  inFlight: number;
+  lastError: string | null;
+}
+
+export class StockEventConsumer {
+  private stopped = false;
+  private messages: ConsumerMessages | null = null;
+  private inFlight = 0;
+  private capacityWaiters: (() => void)[] = [];
+  private appliedWaiters: { seq: number; resolve: () => void }[] = [];
+  private readonly status: StockConsumerStatus = {
+    stream: STOCK_STREAM,
+    consumer: STOCK_CONSUMER,
+    running: false,
+    lastAppliedSequence: 0,
+    applied: 0,
+    duplicates: 0,
+    deadLettered: 0,
+    redeliveries: 0,
+    inFlight: 0,
+    lastError: null,
+  };
+  private loopDone: Promise<void> | null = null;
+  /** Settled sequences above the floor, waiting for the gap below them to close. */
+  private readonly settledAbove = new Set<number>();
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly nc: NatsConnection,
+    private readonly jsm: JetStreamManager,
+    private readonly config: NatsConfig,
+    private readonly log: EngineLogger,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.ensure();
+    this.loopDone = this.loop();
+  }
+
+  snapshot(): StockConsumerStatus {
+    return { ...this.status, inFlight: this.inFlight };
+  }
+
+  /** Messages the consumer has not yet been delivered (JetStream's view), for lag metrics. */
+  async pending(): Promise<number> {
+    const info = await this.jsm.consumers.info(STOCK_STREAM, STOCK_CONSUMER);
+    return info.num_pending + info.num_ack_pending;
+  }
+
+  /** Resolves once every stream sequence up to `seq` has been settled (applied or dead-lettered). */
+  whenSettled(seq: number): Promise<void> {
+    if (this.status.lastAppliedSequence >= seq) return Promise.resolve();
+    return new Promise((resolve) => this.appliedWaiters.push({ seq, resolve }));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    // Not awaited: nats.js resolves close() only once an iterator drains, and the loop may not
+    // be iterating yet. The loop's end is what we wait for.
+    void this.messages?.close();
+    await this.loopDone;
+  }
+
+  private async ensure(): Promise<void> {
+    await ensureStreams(this.jsm, this.config);
+    const consumer = {
+      durable_name: STOCK_CONSUMER,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(this.config.ackWaitMs),
+      // A backstop only: the consumer dead-letters after maxDeliver itself.
+      max_deliver: this.config.maxDeliver + 2,
+      max_ack_pending: this.config.inFlightMax,
+    };
+    let ackFloor = 0;
+    try {
+      ackFloor = (await this.jsm.consumers.info(STOCK_STREAM, STOCK_CONSUMER)).ack_floor.stream_seq;
+      await this.jsm.consumers.update(STOCK_STREAM, STOCK_CONSUMER, consumer);
+    } catch (err) {
+      if (!/consumer not found/i.test((err as Error).message)) throw err;
+      await this.jsm.consumers.add(STOCK_STREAM, consumer);
+    }
+    // Everything at or below JetStream's ack floor was settled by an earlier run.
+    if (ackFloor > this.status.lastAppliedSequence) this.status.lastAppliedSequence = ackFloor;
+  }
+
+  private async loop(): Promise<void> {
+    const js = jetstream(this.nc);
+    while (!this.stopped) {
+      try {
+        const consumer = await js.consumers.get(STOCK_STREAM, STOCK_CONSUMER);
+        this.messages = await consumer.consume({ max_messages: Math.min(this.config.inFlightMax, 1024) });
+        // stop() may have run while consume() was being set up, with nothing yet to close.
+        if (this.stopped) {
+          void this.messages.close();
+          break;
+        }
+        this.status.running = true;
+        for await (const m of this.messages) {
+          while (this.inFlight >= this.config.inFlightMax) await new Promise<void>((resolve) => this.capacityWaiters.push(resolve));
+          this.handle(m);
+        }
+      } catch (err) {
+        this.status.lastError = (err as Error).message;
+        this.log.error({ err: (err as Error).message }, 'stock consumer interrupted; recreating');
+      }
+      this.status.running = false;
+      if (this.stopped) break;
+      // The server may have lost the stream or consumer (a wiped store): recreate, then go on.
+      await new Promise((resolve) => setTimeout(resolve, RESTART_DELAY_MS));
+      await this.ensure().catch((err: Error) => {
+        this.status.lastError = err.message;
+      });
+    }
+  }
+
+  private handle(m: JsMsg): void {
+    if (m.info.deliveryCount > 1) this.status.redeliveries++;
+    const parsed = parseStockEvent({
+      subject: m.subject,
+      data: m.data,
+      msgId: m.headers?.get('Nats-Msg-Id') || undefined,
+      stream: m.info.stream,
+      streamSequence: m.seq,
+    });
+    if (!parsed.ok) {
+      void this.deadLetter(m, parsed.error);
+      return;
+    }
+    this.inFlight++;
+    void this.engine.execute(parsed.command).then((reply) => {
+      this.inFlight--;
+      this.capacityWaiters.shift()?.();
+      this.settle(m, reply);
+    });
+  }
+
+  private settle(m: JsMsg, reply: Reply): void {
+    if (reply.ok) {
+      if ('skipped' in reply.value && reply.value.skipped === 'DUPLICATE') this.status.duplicates++;
+      m.ack();
+      this.status.applied++;
+      this.advance(m.seq);
+      return;
+    }
+    if (TRANSIENT.has(reply.error.code) && m.info.deliveryCount < this.config.maxDeliver) {
+      const delay = Math.min(REDELIVERY_DELAY_MS_MAX, 250 * 2 ** (m.info.deliveryCount - 1));
+      m.nak(delay + Math.floor(Math.random() * (delay / 4)));
+      return;
+    }
+    void this.deadLetter(m, reply.error);
+  }
+
+  /** Keep the message, its headers and the reason on the dead-letter stream, then stop redelivery. */
+  private async deadLetter(m: JsMsg, error: ErrorBody): Promise<void> {
+    const h = natsHeaders();
+    if (m.headers) for (const [key, values] of m.headers) for (const value of values) h.append(key, value);
+    h.set('Stockade-Reason', error.code);
+    h.set('Stockade-Reason-Detail', error.message + (error.details ? ` ${JSON.stringify(error.details)}` : ''));
+    h.set('Stockade-Original-Subject', m.subject);
+    h.set('Stockade-Original-Stream', m.info.stream);
+    h.set('Stockade-Original-Sequence', String(m.seq));
+    h.set('Stockade-Deliveries', String(m.info.deliveryCount));
+    // Keyed by the original position, so a redelivered poison message is dead-lettered once.
+    h.set('Nats-Msg-Id', `${m.info.stream}:${m.seq}`);
+    try {
+      await jetstream(this.nc).publish(DEAD_LETTER_SUBJECT, m.data, { headers: h });
+      m.term(error.code);
+      this.status.deadLettered++;
+      this.advance(m.seq);
+      this.log.error({ subject: m.subject, seq: m.seq, reason: error.code }, 'stock event dead-lettered');
+    } catch (err) {
+      // The dead-letter stream is unreachable: keep the message for a later delivery.
+      this.status.lastError = (err as Error).message;
+      m.nak(REDELIVERY_DELAY_MS_MAX);
+    }
+  }
+
+  private advance(seq: number): void {
+    if (seq <= this.status.lastAppliedSequence) return;
+    this.settledAbove.add(seq);
+    while (this.settledAbove.delete(this.status.lastAppliedSequence + 1)) this.status.lastAppliedSequence++;
+    if (this.appliedWaiters.length === 0) return;
+    const done = this.appliedWaiters.filter((w) => w.seq <= this.status.lastAppliedSequence);
+    this.appliedWaiters = this.appliedWaiters.filter((w) => w.seq > this.status.lastAppliedSequence);
+    for (const w of done) w.resolve();
+  }
+}
