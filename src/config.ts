@@ -67,7 +67,7 @@ export interface ApiKeyConfig {
 export interface GatewayConfig {
   /** Larger frames are answered FRAME_TOO_LARGE and dropped; the connection stays. */
   frameBytesMax: number;
-  /** Frames larger than this close the connection (1009) before they are read. */
+  /** Frames larger than this drop the connection before they are read (the client sees 1006). */
   frameBytesHardMax: number;
   /** No traffic for this long closes the connection; pings are sent before that. */
   idleTimeoutSeconds: number;

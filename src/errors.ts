@@ -1,5 +1,5 @@
-// The one error table. Every failure Stockade reports has a stable `code`; the HTTP status and
-// WebSocket close/status mapping are derived from this table and nowhere else.
+// The one error table. Every failure Stockade reports has a stable `code`; its HTTP status comes
+// from this table and nowhere else (WebSocket answers carry the same code in the error body).
 // Errors cross thread boundaries as plain `ErrorBody` objects (structured clone drops classes).
 
 export const ERRORS = {
@@ -25,7 +25,7 @@ export const ERRORS = {
   LOCATIONS_PER_SKU_LIMIT: { status: 422, message: 'the SKU already has locationsPerSkuMax locations' },
   OVERLOADED: { status: 503, message: 'the shard mailbox is full; retry with backoff' },
   SHARD_UNAVAILABLE: { status: 503, message: 'the shard is recovering or restarting; retry' },
-  MALFORMED_FRAME: { status: 400, message: 'the frame is not a JSON or msgpack object with an id and an op' },
+  MALFORMED_FRAME: { status: 400, message: 'the frame is not a JSON or msgpack object with a valid id' },
   FRAME_TOO_LARGE: { status: 413, message: 'the frame exceeds gateway.frameBytesMax' },
   IN_FLIGHT_LIMIT: { status: 429, message: 'the connection has gateway.inFlightPerConnectionMax requests in flight' },
   RATE_LIMITED: { status: 429, message: 'the API key exceeded its request rate; retry after details.retryAfterMs' },

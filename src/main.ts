@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     },
     'engine ready',
   );
-  const http = await startGateway(engine, config);
+  const http = await startGateway(engine, config, log);
   log.info({ host: config.http.host, port: http.port, apiKeys: config.apiKeys.map((k) => k.id) }, 'gateway listening (HTTP and WebSocket /v1/ws)');
   // A line other programs (tests, scripts) can wait for on stdout without parsing logs.
   if (process.env.STOCKADE_READY_LINE) process.stdout.write(`STOCKADE_READY ${http.port}\n`);

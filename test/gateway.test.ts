@@ -2,6 +2,7 @@
 // uWS server, driven by a real WebSocket client and by fetch.
 
 import { createHash } from 'node:crypto';
+import { Packr } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/actors/engine.js';
 import { buildConfig, type StockadeConfig } from '../src/config.js';
@@ -10,6 +11,7 @@ import { removeTempDirs, tempDir } from './helpers.js';
 import { TEST_KEYS, call } from './process.js';
 import { TestClient } from './ws-client.js';
 
+const msgpack = new Packr({ useRecords: false });
 const sha256 = (key: string) => createHash('sha256').update(key).digest('hex');
 
 const apiKeys = [
@@ -189,6 +191,76 @@ describe('gateway', () => {
     await Promise.all([watcher.close(), buyer.close()]);
   });
 
+  describe('regressions', () => {
+    it('answers a malformed percent-escape in the path with 400 and keeps serving', async () => {
+      const bad = await fetch(`${server.http}/v1/skus/%E0%A4%A`, { headers: { authorization: `Bearer ${TEST_KEYS.admin}` } });
+      expect(bad.status).toBe(400);
+      expect((await bad.json()).error.code).toBe('VALIDATION_FAILED');
+      expect((await call(server.http, 'GET', '/health/live', undefined, null)).status).toBe(200);
+    });
+
+    it('answers a retried cart that succeeded with its first answer even after the client released a line', async () => {
+      const [a, b] = skusOnBothShards(server.engine);
+      const [c, d] = [`${a}-K`, `${b}-K`];
+      await stock(server, c, 5);
+      await stock(server, d, 5);
+      const client = await TestClient.connect(server.ws, { key: TEST_KEYS.web });
+      const cart = { idempotencyKey: ikey(), orderId: 'o', customerId: 'c-kept', lines: [{ sku: c, quantity: 1 }, { sku: d, quantity: 1 }] };
+      const first = await client.send('reserveCart', cart);
+      expect(first.ok).toBe(true);
+      await client.send('release', { reservationId: first.result.lines[0].reservation.reservationId });
+      const retry = await client.send('reserveCart', cart);
+      expect(retry.ok).toBe(true);
+      expect((await client.send('reservation', { reservationId: first.result.lines[1].reservation.reservationId })).result.state).toBe('ACTIVE');
+      expect((await client.send('release', { reservationId: first.result.lines[1].reservation.reservationId, reason: 'stockade:cart-rollback' })).error?.code).toBe('VALIDATION_FAILED');
+      await client.close();
+    });
+
+    it('shows a replayed release only to the reservation channel', async () => {
+      await stock(server, 'REPLAY-CH', 5);
+      const r = await call(server.http, 'POST', '/v1/reservations', { sku: 'REPLAY-CH', quantity: 1, idempotencyKey: ikey(), orderId: 'o', customerId: 'c-rch' }, TEST_KEYS.web);
+      const releaseKey = ikey();
+      expect((await call(server.http, 'POST', `/v1/reservations/${r.body.reservationId}/release`, { idempotencyKey: releaseKey }, TEST_KEYS.web)).status).toBe(200);
+      const other = await call(server.http, 'POST', `/v1/reservations/${r.body.reservationId}/release`, { idempotencyKey: releaseKey }, TEST_KEYS.pos);
+      expect(other.status).toBe(403);
+    });
+
+    it('answers a cart without an idempotency key VALIDATION_FAILED, as a reserve would be', async () => {
+      const client = await TestClient.connect(server.ws, { key: TEST_KEYS.web });
+      expect((await client.send('reserveCart', { orderId: 'o', customerId: 'c', lines: [{ sku: 'X', quantity: 1 }] })).error?.code).toBe('VALIDATION_FAILED');
+      await client.close();
+    });
+
+    it('keeps made-up op names out of the metric labels', async () => {
+      const client = await TestClient.connect(server.ws);
+      await client.send('attacker-op-1', {});
+      await client.close();
+      const metrics = await fetch(`${server.http}/metrics`).then((r) => r.text());
+      expect(metrics).not.toContain('attacker-op-1');
+      expect(metrics).toMatch(/op="unknown",outcome="UNAUTHENTICATED"/);
+    });
+
+    it('counts a SKU listed twice once, and unsubscribes it whatever format the unsubscribe uses', async () => {
+      const sku = 'SUB-TWICE';
+      await stock(server, sku, 10);
+      const json = await TestClient.connect(server.ws, { key: TEST_KEYS.reader });
+      expect((await json.send('subscribe', { skus: [sku, sku] })).result.subscriptions).toEqual([sku]);
+      const binary = await TestClient.connect(server.ws, { key: TEST_KEYS.reader, binary: true });
+      await binary.send('subscribe', { skus: [sku] });
+      await binary.close();
+      // Same connection, other format: the JSON subscription must still be undone.
+      const unsubscribed = await new Promise<{ result: { subscriptions: string[] } }>((resolve) => {
+        json.ws.once('message', (data: Buffer) => resolve(msgpack.unpack(data)));
+        json.ws.send(msgpack.pack({ id: 'u1', op: 'unsubscribe', skus: [sku] }), { binary: true });
+      });
+      expect(unsubscribed.result.subscriptions).toEqual([]);
+      await call(server.http, 'POST', '/v1/reservations', { sku, quantity: 1, idempotencyKey: ikey(), orderId: 'o', customerId: 'c-st' }, TEST_KEYS.web);
+      await json.send('availability', { sku });
+      expect(json.pushes).toHaveLength(0);
+      await json.close();
+    });
+  });
+
   describe('auth matrix over HTTP', () => {
     it.each([
       { name: 'no key', key: null, method: 'POST', path: '/v1/reservations', status: 401 },
@@ -288,7 +360,7 @@ describe('gateway limits', () => {
     const codes = answers.map((a) => (a.ok ? 'ok' : a.error!.code));
     expect(codes.filter((c) => c === 'ok').length).toBeGreaterThanOrEqual(4);
     expect(codes).toContain('IN_FLIGHT_LIMIT');
-    expect((await client.send('subscribe', { skus: ['A1', 'A2', 'A3'] })).error?.code).toBe('VALIDATION_FAILED');
+    expect((await client.send('subscribe', { skus: ['A1', 'A2', 'A3'] })).error?.code).toBe('SUBSCRIPTION_LIMIT');
     expect((await client.send('subscribe', { skus: ['A1', 'A2'] })).ok).toBe(true);
     expect((await client.send('subscribe', { skus: ['A3'] })).error?.code).toBe('SUBSCRIPTION_LIMIT');
     await client.close();

@@ -233,12 +233,10 @@ export class Shard {
       flushed = this.lastFlush = this.store.whenFlushed();
       this.armExpiryTimer();
       const started = performance.now();
-      const changed = turn.watchedChanged;
-      void flushed.then(() => {
-        const changes: AvailabilityChange[] = [];
-        if (changed) for (const sku of changed) changes.push(availabilityOf(this.skus.get(sku)!, now));
-        this.onDurable(changes, performance.now() - started);
-      });
+      // Read now: by the time the flush lands, a later turn may have changed these SKUs.
+      const changes: AvailabilityChange[] = [];
+      if (turn.watchedChanged) for (const sku of turn.watchedChanged) changes.push(availabilityOf(this.skus.get(sku)!, now));
+      void flushed.then(() => this.onDurable(changes, performance.now() - started));
     }
     if (!storeReads) return flushed.then(() => replies);
     // Reads of ended reservations and histories go to LMDB, which shows only committed

@@ -183,6 +183,8 @@ function idempotencyHit(state: SkuState | undefined, key: string | undefined, co
         first.requested === command.quantity
       : first.reservationId === command.reservationId);
   if (!same) return { ok: false, error: errorBody('IDEMPOTENCY_KEY_REUSED', undefined, { idempotencyKey: key }) };
+  // A replay shows the reservation: only to its own channel.
+  if (command.type !== 'reserve' && command.asChannel !== undefined && first.channel !== command.asChannel) return otherChannel(first.reservationId);
   return { ok: true, cached: entry.reply, replayed: true };
 }
 
@@ -263,6 +265,7 @@ export function decide(state: SkuState | undefined, command: Command | ExpireCom
         activatedAt: granted ? now : 0,
         expiresAt: now + (granted ? holdTtlMs : (command.queueTtlMs ?? limits.queueTtlMsDefault)),
         endedAt: 0,
+        endReason: null,
       };
       return { ok: true, events: [{ type: 'ReservationPlaced', sku: state.sku, at: now, idem: command.idempotencyKey, reservation }] };
     }
@@ -450,6 +453,7 @@ function transitionReservation(r: Reservation, event: ReservationChange): void {
     case 'ReservationExpired':
       r.state = ENDED_STATE[event.type];
       r.endedAt = event.at;
+      if (event.type === 'ReservationReleased') r.endReason = event.reason ?? null;
       break;
   }
 }
@@ -668,6 +672,8 @@ export function reservationView(r: Reservation): ReservationView {
     createdAt: r.createdAt,
     expiresAt: r.expiresAt,
     endedAt: r.endedAt,
+    // ?? null: reservations written before endReason existed have none.
+    endReason: r.endReason ?? null,
   };
 }
 

@@ -36,6 +36,8 @@ export interface Reservation {
   /** When the ACTIVE hold expires, or when a PENDING request stops waiting. */
   expiresAt: number;
   endedAt: number;
+  /** Why a RELEASED reservation was released, as its caller said; null otherwise. */
+  endReason: string | null;
 }
 
 export interface Thresholds {
@@ -289,6 +291,7 @@ export interface ReservationView {
   createdAt: number;
   expiresAt: number;
   endedAt: number;
+  endReason: string | null;
 }
 
 export interface LocationView {

@@ -13,6 +13,9 @@ import type { Command, Reply, ReservationView } from '../actors/types.js';
 import { IDEMPOTENCY_KEY_PATTERN, SKU_PATTERN } from '../actors/validate.js';
 import { errorBody } from '../errors.js';
 
+/** The release reason of a rollback; clients may not use the `stockade:` prefix (operations.ts). */
+export const CART_ROLLBACK_REASON = 'stockade:cart-rollback';
+
 export interface CartLineOutcome {
   line: number;
   sku: string;
@@ -72,17 +75,19 @@ interface CartRequest {
   lines: { sku: string; quantity: number; locations?: string[]; allowPartial?: boolean }[];
 }
 
-export async function reserveCart(engine: Engine, args: Record<string, unknown>, cartLinesMax: number): Promise<Reply> {
+/** Reserve a cart; the caller (operations.ts) has checked its size against cartLinesMax. */
+export async function reserveCart(engine: Engine, args: Record<string, unknown>): Promise<Reply> {
   if (!validateCart(args)) {
     const first = validateCart.errors![0];
-    const field = first.instancePath.split('/')[1] || (first.params as { missingProperty?: string }).missingProperty || '';
-    const code = field === 'idempotencyKey' ? 'INVALID_IDEMPOTENCY_KEY' : 'VALIDATION_FAILED';
-    return { ok: false, error: errorBody(code, undefined, { field, problem: first.message }) };
+    const params = first.params as { missingProperty?: string; additionalProperty?: string };
+    const field = first.instancePath.split('/')[1] || params.missingProperty || '';
+    // As for a reserve: a missing key is a shape problem, a malformed one has its own code.
+    const code = field === 'idempotencyKey' && first.keyword !== 'required' ? 'INVALID_IDEMPOTENCY_KEY' : 'VALIDATION_FAILED';
+    const details: Record<string, unknown> = { field, problem: first.message };
+    if (params.additionalProperty) details.unknownField = params.additionalProperty;
+    return { ok: false, error: errorBody(code, undefined, details) };
   }
   const cart = args as unknown as CartRequest;
-  if (cart.lines.length > cartLinesMax) {
-    return { ok: false, error: errorBody('VALIDATION_FAILED', `a cart holds at most ${cartLinesMax} lines`, { cartLinesMax }) };
-  }
   const mode = cart.mode ?? 'allOrNothing';
   const replies = await Promise.all(
     cart.lines.map((line, i) =>
@@ -112,7 +117,11 @@ export async function reserveCart(engine: Engine, args: Record<string, unknown>,
   if (!rejected && replies.some((r) => r.ok && r.replayed)) {
     // Seen before: the first answer was a rejection if an earlier rollback released a line.
     const now = await Promise.all(outcomes.map((o) => engine.execute({ type: 'getReservation', reservationId: o.reservation!.reservationId })));
-    rejected = now.some((r) => r.ok && (r.value as ReservationView).state === 'RELEASED');
+    rejected = now.some((r) => {
+      if (!r.ok) return false;
+      const view = r.value as ReservationView;
+      return view.state === 'RELEASED' && view.endReason === CART_ROLLBACK_REASON;
+    });
   }
   if (!rejected) return { ok: true, value: { mode, lines: outcomes } as never };
 
@@ -123,11 +132,12 @@ export async function reserveCart(engine: Engine, args: Record<string, unknown>,
             type: 'release',
             reservationId: o.reservation!.reservationId,
             idempotencyKey: `${cart.idempotencyKey}.${o.line}.rollback`,
-            reason: 'cart rolled back',
+            reason: CART_ROLLBACK_REASON,
           })
         : null,
     ),
   );
-  const lines = outcomes.map((o) => (o.ok ? { line: o.line, sku: o.sku, ok: true, error: undefined, reservation: undefined, rolledBack: true } : o));
+  // Plain objects without undefined fields: msgpack clients must not meet extension types.
+  const lines = outcomes.map((o) => (o.ok ? { line: o.line, sku: o.sku, ok: true, rolledBack: true } : { line: o.line, sku: o.sku, ok: false, error: o.error }));
   return { ok: false, error: errorBody('CART_REJECTED', undefined, { lines }) };
 }

@@ -8,7 +8,7 @@ import type { Command } from '../actors/types.js';
 import type { HttpConfig } from '../config.js';
 import { errorBody, httpStatusOf, type ErrorBody } from '../errors.js';
 import { projectFile } from '../paths.js';
-import { isPrincipal, keyFromHeaders, requireScope, type KeyRing, type Principal } from './auth.js';
+import { isPrincipal, keyFromHeaders, requireScope, type KeyRing } from './auth.js';
 import type { Metrics } from './metrics.js';
 import type { OperationName, Operations } from './operations.js';
 
@@ -92,14 +92,29 @@ export function installHttpApi(app: uWS.TemplatedApp, operations: Operations, ke
       ex.aborted = true;
     });
     const params: string[] = [];
-    for (let i = 0; i < paramCount; i++) params.push(decodeURIComponent(req.getParameter(i) ?? ''));
+    let badParameter = false;
+    for (let i = 0; i < paramCount; i++) {
+      const raw = req.getParameter(i) ?? '';
+      try {
+        params.push(decodeURIComponent(raw));
+      } catch {
+        // A malformed percent-escape: answered as bad input, never thrown out of the handler.
+        badParameter = true;
+        params.push(raw);
+      }
+    }
     const principal = keys.authenticate(keyFromHeaders(req.getHeader('authorization'), req.getHeader('x-api-key')));
-    return { ex, params, principal };
+    return { ex, params, principal, badParameter };
   };
 
   const route = (method: Method, pattern: string, paramCount: number, op: OperationName, toArgs: ToArgs, okStatus = 200) => {
     app[method](pattern, (res, req) => {
-      const { ex, params, principal } = begin(res, req, paramCount);
+      const { ex, params, principal, badParameter } = begin(res, req, paramCount);
+      if (badParameter) {
+        metrics.request('http', op, 'VALIDATION_FAILED', 0);
+        sendError(ex, errorBody('VALIDATION_FAILED', 'a path parameter is not valid percent-encoding'));
+        return;
+      }
       if (!isPrincipal(principal)) {
         // Drain nothing: answer at once; uWS discards an unread body.
         metrics.request('http', op, principal.code, 0);
@@ -133,21 +148,25 @@ export function installHttpApi(app: uWS.TemplatedApp, operations: Operations, ke
   // Admin: several engine commands in one request, each answered on its own.
   app.post('/v1/batch', (res, req) => {
     const { ex, principal } = begin(res, req, 0);
-    const refused = isPrincipal(principal) ? requireScope(principal as Principal, 'admin') : principal;
-    if (refused) {
-      sendError(ex, refused);
-      return;
-    }
+    const started = performance.now();
+    const fail = (error: ErrorBody) => {
+      metrics.request('http', 'batch', error.code, performance.now() - started);
+      sendError(ex, error);
+    };
+    if (!isPrincipal(principal)) return fail(principal);
+    const denied = requireScope(principal, 'admin');
+    if (denied) return fail(denied);
     void readJson(ex, config.bodyBytesMax).then(async (body) => {
       if (!body) return;
-      if (!Array.isArray(body.commands)) {
-        sendError(ex, errorBody('VALIDATION_FAILED', 'a batch is { "commands": [ … ] }'));
-        return;
-      }
+      if (!Array.isArray(body.commands)) return fail(errorBody('VALIDATION_FAILED', 'a batch is { "commands": [ … ] }'));
+      // Each command costs a token, as it would sent one by one.
+      const refused = operations.admit(principal, 'admin', Math.max(1, body.commands.length));
+      if (refused) return fail(refused);
       const replies = await operations.engine.executeBatch(body.commands as Command[]);
       const first = replies[0];
-      if (first && !first.ok && first.error.code === 'BATCH_TOO_LARGE') sendError(ex, first.error);
-      else send(ex, 200, { replies });
+      if (first && !first.ok && first.error.code === 'BATCH_TOO_LARGE') return fail(first.error);
+      metrics.request('http', 'batch', 'ok', performance.now() - started);
+      send(ex, 200, { replies });
     });
   });
 

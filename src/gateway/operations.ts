@@ -2,7 +2,7 @@
 // caller's arguments become an engine command, and the channel rules. HTTP routes and WebSocket
 // frames both end in `Operations.run`, so auth, limits and metrics are enforced once.
 
-import type { Engine } from '../actors/engine.js';
+import type { Engine, EngineLogger } from '../actors/engine.js';
 import type { Command, Reply } from '../actors/types.js';
 import type { Scope, StockadeConfig } from '../config.js';
 import { errorBody, type ErrorBody } from '../errors.js';
@@ -56,6 +56,9 @@ export function isOperation(name: unknown): name is OperationName {
 
 export type Transport = 'http' | 'ws';
 
+/** Release reasons Stockade writes itself (cart rollbacks); callers may not forge them. */
+const RESERVED_REASON_PREFIX = 'stockade:';
+
 export class Operations {
   private readonly limiter: RateLimiter;
 
@@ -63,6 +66,7 @@ export class Operations {
     readonly engine: Engine,
     private readonly config: Readonly<StockadeConfig>,
     private readonly metrics: Metrics,
+    private readonly log: EngineLogger,
   ) {
     this.limiter = new RateLimiter(config.gateway.requestsPerSecondPerKey, config.gateway.requestBurstPerKey);
   }
@@ -78,7 +82,14 @@ export class Operations {
 
   async run(transport: Transport, principal: Principal, name: OperationName, args: Record<string, unknown>): Promise<Reply> {
     const started = performance.now();
-    const reply = await this.runUnmeasured(principal, name, args);
+    let reply: Reply;
+    try {
+      reply = await this.runUnmeasured(principal, name, args);
+    } catch (err) {
+      // A bug, not the caller's fault: answered, counted, never thrown into the socket layer.
+      this.log.error({ op: name, err: (err as Error).message }, 'operation failed');
+      reply = { ok: false, error: errorBody('INTERNAL') };
+    }
     this.metrics.request(transport, name, reply.ok ? 'ok' : reply.error.code, performance.now() - started);
     return reply;
   }
@@ -86,16 +97,22 @@ export class Operations {
   private async runUnmeasured(principal: Principal, name: OperationName, args: Record<string, unknown>): Promise<Reply> {
     const spec = OPERATIONS[name];
     const lines = name === 'reserveCart' && Array.isArray(args.lines) ? args.lines.length : 1;
+    if (lines > this.config.gateway.cartLinesMax) {
+      return { ok: false, error: errorBody('VALIDATION_FAILED', `a cart holds at most ${this.config.gateway.cartLinesMax} lines`, { cartLinesMax: this.config.gateway.cartLinesMax }) };
+    }
     const refused = this.admit(principal, spec.scope, Math.max(1, lines));
     if (refused) return { ok: false, error: refused };
     if ('asChannel' in args) return { ok: false, error: errorBody('VALIDATION_FAILED', 'asChannel is set by the gateway', { unknownField: 'asChannel' }) };
+    if (name === 'release' && typeof args.reason === 'string' && args.reason.startsWith(RESERVED_REASON_PREFIX)) {
+      return { ok: false, error: errorBody('VALIDATION_FAILED', `release reasons starting "${RESERVED_REASON_PREFIX}" are Stockade's own`, { field: 'reason' }) };
+    }
 
     if (name === 'reserve' || name === 'reserveCart') {
       const bound = bindChannel(principal, args);
       if (bound.error) return { ok: false, error: bound.error };
       args = bound.args;
     }
-    if (name === 'reserveCart') return reserveCart(this.engine, args, this.config.gateway.cartLinesMax);
+    if (name === 'reserveCart') return reserveCart(this.engine, args);
 
     const command = { ...args, type: spec.command } as Record<string, unknown>;
     // A channel's key acts only on its channel's reservations; admin keys on all.

@@ -1,13 +1,15 @@
 // The gateway: one uWS app serving the WebSocket API, the HTTP API, health and metrics.
 
 import uWS from 'uWebSockets.js';
-import type { Engine } from '../actors/engine.js';
+import type { Engine, EngineLogger } from '../actors/engine.js';
 import type { StockadeConfig } from '../config.js';
 import { KeyRing } from './auth.js';
 import { installHttpApi } from './http.js';
 import { Metrics } from './metrics.js';
 import { Operations } from './operations.js';
 import { WebSocketApi } from './ws.js';
+
+const SILENT: EngineLogger = { info() {}, error() {} };
 
 export interface Gateway {
   port: number;
@@ -16,11 +18,11 @@ export interface Gateway {
   close(): void;
 }
 
-export function startGateway(engine: Engine, config: Readonly<StockadeConfig>): Promise<Gateway> {
+export function startGateway(engine: Engine, config: Readonly<StockadeConfig>, log: EngineLogger = SILENT): Promise<Gateway> {
   const app = uWS.App();
   const metrics = new Metrics(engine);
   const keys = new KeyRing(config.apiKeys);
-  const operations = new Operations(engine, config, metrics);
+  const operations = new Operations(engine, config, metrics, log);
   const ws = new WebSocketApi(app, operations, keys, config.gateway, metrics);
   ws.install();
   installHttpApi(app, operations, keys, config.http, metrics);

@@ -16,7 +16,8 @@ import { isOperation, type Operations } from './operations.js';
 interface Connection {
   principal: Principal | null;
   inFlight: number;
-  subscriptions: Set<string>;
+  /** Watched SKUs and the topic (frame format) each was subscribed in. */
+  subscriptions: Map<string, string>;
   closed: boolean;
 }
 
@@ -73,7 +74,7 @@ export class WebSocketApi {
           principal = found;
         }
         res.upgrade<Connection>(
-          { principal, inFlight: 0, subscriptions: new Set(), closed: false },
+          { principal, inFlight: 0, subscriptions: new Map(), closed: false },
           req.getHeader('sec-websocket-key'),
           req.getHeader('sec-websocket-protocol'),
           req.getHeader('sec-websocket-extensions'),
@@ -85,7 +86,7 @@ export class WebSocketApi {
       close: (ws) => {
         const conn = ws.getUserData();
         conn.closed = true;
-        for (const sku of conn.subscriptions) this.unwatch(sku);
+        for (const sku of conn.subscriptions.keys()) this.unwatch(sku);
         conn.subscriptions.clear();
         this.metrics.connections.dec();
       },
@@ -114,8 +115,10 @@ export class WebSocketApi {
     else this.send(ws, { id, ok: false, error: reply.error }, binary);
   }
 
-  private fail(ws: Socket, id: RequestId, error: ErrorBody, binary: boolean, op = 'frame'): void {
-    this.metrics.request('ws', op, error.code, 0);
+  private fail(ws: Socket, id: RequestId, error: ErrorBody, binary: boolean, op: unknown = 'frame'): void {
+    // Metric labels come from a closed set: a client's made-up op must not create new series.
+    const label = op === 'frame' || op === 'auth' || op === 'subscribe' || op === 'unsubscribe' || isOperation(op) ? (op as string) : 'unknown';
+    this.metrics.request('ws', label, error.code, 0);
     this.send(ws, { id, ok: false, error }, binary);
   }
 
@@ -149,9 +152,9 @@ export class WebSocketApi {
       this.send(ws, { id, ok: true, result: { keyId: found.keyId, channel: found.channel, scopes: [...found.scopes] } }, binary);
       return;
     }
-    if (!conn.principal) return this.fail(ws, id, errorBody('UNAUTHENTICATED', 'send {"op":"auth","key":…} first or pass the key on upgrade'), binary, String(op));
+    if (!conn.principal) return this.fail(ws, id, errorBody('UNAUTHENTICATED', 'send {"op":"auth","key":…} first or pass the key on upgrade'), binary, op);
     if (op === 'subscribe' || op === 'unsubscribe') return this.onSubscription(ws, conn, id, op, args, binary);
-    if (!isOperation(op)) return this.fail(ws, id, errorBody('VALIDATION_FAILED', 'unknown op', { op }), binary);
+    if (!isOperation(op)) return this.fail(ws, id, errorBody('VALIDATION_FAILED', 'unknown op', { op }), binary, op);
     if (conn.inFlight >= this.config.inFlightPerConnectionMax) {
       return this.fail(ws, id, errorBody('IN_FLIGHT_LIMIT', undefined, { inFlightPerConnectionMax: this.config.inFlightPerConnectionMax }), binary, op);
     }
@@ -165,32 +168,37 @@ export class WebSocketApi {
   private onSubscription(ws: Socket, conn: Connection, id: number | string, op: 'subscribe' | 'unsubscribe', args: Record<string, unknown>, binary: boolean): void {
     const refused = this.operations.admit(conn.principal!, 'read', 1);
     if (refused) return this.fail(ws, id, refused, binary, op);
-    const skus = args.skus;
-    if (!Array.isArray(skus) || skus.length === 0 || skus.length > this.config.subscriptionsPerConnectionMax || !skus.every((s) => typeof s === 'string' && SKU_RE.test(s))) {
+    const listed = args.skus;
+    if (!Array.isArray(listed) || listed.length === 0 || !listed.every((s) => typeof s === 'string' && SKU_RE.test(s))) {
       return this.fail(ws, id, errorBody('VALIDATION_FAILED', 'skus is a non-empty array of SKU ids', { field: 'skus' }), binary, op);
     }
+    const skus = [...new Set(listed as string[])];
     if (op === 'unsubscribe') {
-      for (const sku of skus as string[]) {
-        if (!conn.subscriptions.delete(sku)) continue;
-        ws.unsubscribe(topicOf(sku, binary));
+      for (const sku of skus) {
+        const topic = conn.subscriptions.get(sku);
+        if (topic === undefined) continue;
+        // The topic it was subscribed in, whatever format this request came in.
+        ws.unsubscribe(topic);
+        conn.subscriptions.delete(sku);
         this.unwatch(sku);
       }
-      this.send(ws, { id, ok: true, result: { subscriptions: [...conn.subscriptions] } }, binary);
+      this.send(ws, { id, ok: true, result: { subscriptions: [...conn.subscriptions.keys()] } }, binary);
       return;
     }
-    const fresh = (skus as string[]).filter((sku) => !conn.subscriptions.has(sku));
+    const fresh = skus.filter((sku) => !conn.subscriptions.has(sku));
     if (conn.subscriptions.size + fresh.length > this.config.subscriptionsPerConnectionMax) {
       return this.fail(ws, id, errorBody('SUBSCRIPTION_LIMIT', undefined, { subscriptionsPerConnectionMax: this.config.subscriptionsPerConnectionMax }), binary, op);
     }
     for (const sku of fresh) {
-      conn.subscriptions.add(sku);
-      ws.subscribe(topicOf(sku, binary));
+      const topic = topicOf(sku, binary);
+      conn.subscriptions.set(sku, topic);
+      ws.subscribe(topic);
       this.watch(sku);
     }
     // Answer with the current availability, so the subscriber starts from a known state.
-    void Promise.all((skus as string[]).map((sku) => this.operations.engine.execute({ type: 'getSku', sku }))).then((replies) => {
-      const availability = replies.map((r, i) => (r.ok ? r.value : { sku: (skus as string[])[i], error: r.error }));
-      this.send(ws, { id, ok: true, result: { subscriptions: [...conn.subscriptions], availability } }, binary);
+    void Promise.all(skus.map((sku) => this.operations.engine.execute({ type: 'getSku', sku }))).then((replies) => {
+      const availability = replies.map((r, i) => (r.ok ? r.value : { sku: skus[i], error: r.error }));
+      this.send(ws, { id, ok: true, result: { subscriptions: [...conn.subscriptions.keys()], availability } }, binary);
     });
   }
 
