@@ -9,6 +9,7 @@ import type { HttpConfig } from '../config.js';
 import { errorBody, httpStatusOf, type ErrorBody } from '../errors.js';
 import { projectFile } from '../paths.js';
 import { isPrincipal, keyFromHeaders, requireScope, type KeyRing } from './auth.js';
+import type { StreamsService } from '../streams/service.js';
 import type { Metrics } from './metrics.js';
 import type { OperationName, Operations } from './operations.js';
 
@@ -84,7 +85,14 @@ function readJson(ex: Exchange, bytesMax: number): Promise<Record<string, unknow
 type Method = 'get' | 'post' | 'put' | 'del';
 type ToArgs = (body: Record<string, unknown>, params: string[]) => Record<string, unknown>;
 
-export function installHttpApi(app: uWS.TemplatedApp, operations: Operations, keys: KeyRing, config: HttpConfig, metrics: Metrics): void {
+export function installHttpApi(
+  app: uWS.TemplatedApp,
+  operations: Operations,
+  keys: KeyRing,
+  config: HttpConfig,
+  metrics: Metrics,
+  streams: StreamsService | null,
+): void {
   /** Authenticate from headers (synchronously: uWS requests are valid only in the handler). */
   const begin = (res: uWS.HttpResponse, req: uWS.HttpRequest, paramCount: number) => {
     const ex: Exchange = { res, aborted: false };
@@ -171,9 +179,23 @@ export function installHttpApi(app: uWS.TemplatedApp, operations: Operations, ke
   });
 
   app.get('/health/live', (res) => send({ res, aborted: false }, 200, { status: 'live' }));
+  // Ready means every shard has recovered: reserves are served even while NATS is away, so the
+  // streams' state (connection, consumer lag, last applied sequence) is reported, not gated on.
   app.get('/health/ready', (res) => {
+    const ex: Exchange = { res, aborted: false };
+    res.onAborted(() => {
+      ex.aborted = true;
+    });
     const ready = operations.engine.ready;
-    send({ res, aborted: false }, ready ? 200 : 503, { status: ready ? 'ready' : 'recovering', shards: operations.engine.shardCount, depths: operations.engine.depths() });
+    const body = { status: ready ? 'ready' : 'recovering', shards: operations.engine.shardCount, depths: operations.engine.depths() };
+    if (!streams) {
+      send(ex, ready ? 200 : 503, { ...body, streams: 'disabled' });
+      return;
+    }
+    void streams.stockLag().then((lag) => {
+      const { connected, stock } = streams.status();
+      send(ex, ready ? 200 : 503, { ...body, streams: { connected, stock: stock && { ...stock, lagMessages: lag } } });
+    });
   });
   app.get('/metrics', (res) => {
     const ex: Exchange = { res, aborted: false };

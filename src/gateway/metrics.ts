@@ -3,6 +3,7 @@
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Engine } from '../actors/engine.js';
+import type { StreamsService } from '../streams/service.js';
 
 // Reserve latencies live well under a millisecond: buckets start at 50 µs.
 const LATENCY_BUCKETS_S = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
@@ -54,6 +55,57 @@ export class Metrics {
         this.set(engine.ready ? 1 : 0);
       },
     });
+  }
+
+  /** Stream consumer gauges: lag, last applied sequence, dead letters, connection. */
+  observeStreams(streams: StreamsService): void {
+    new Gauge({
+      name: 'stockade_nats_connected',
+      help: '1 while the NATS connection is up',
+      registers: [this.registry],
+      collect() {
+        this.set(streams.status().connected ? 1 : 0);
+      },
+    });
+    const stockStatus = () => streams.status().stock;
+    new Gauge({
+      name: 'stockade_stream_last_applied_sequence',
+      help: 'Every stream sequence up to this one is applied (or dead-lettered)',
+      labelNames: ['consumer'],
+      registers: [this.registry],
+      collect() {
+        const status = stockStatus();
+        if (status) this.set({ consumer: status.consumer }, status.lastAppliedSequence);
+      },
+    });
+    new Gauge({
+      name: 'stockade_stream_lag_messages',
+      help: 'Messages of the stream not yet acknowledged by the consumer',
+      labelNames: ['consumer'],
+      registers: [this.registry],
+      async collect() {
+        const status = stockStatus();
+        const lag = await streams.stockLag();
+        if (status && lag !== null) this.set({ consumer: status.consumer }, lag);
+      },
+    });
+    for (const [name, help, field] of [
+      ['stockade_stream_applied_total', 'Stream messages applied', 'applied'],
+      ['stockade_stream_duplicates_total', 'Stream messages found already applied (redeliveries, repeats)', 'duplicates'],
+      ['stockade_stream_dead_letters_total', 'Stream messages moved to the dead-letter stream', 'deadLettered'],
+      ['stockade_stream_redeliveries_total', 'Stream messages delivered more than once', 'redeliveries'],
+    ] as const) {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['consumer'],
+        registers: [this.registry],
+        collect() {
+          const status = stockStatus();
+          if (status) this.set({ consumer: status.consumer }, status[field]);
+        },
+      });
+    }
   }
 
   request(transport: string, op: string, outcome: string, ms: number): void {

@@ -8,6 +8,7 @@ import { installHttpApi } from './http.js';
 import { Metrics } from './metrics.js';
 import { Operations } from './operations.js';
 import { WebSocketApi } from './ws.js';
+import type { StreamsService } from '../streams/service.js';
 
 const SILENT: EngineLogger = { info() {}, error() {} };
 
@@ -18,14 +19,20 @@ export interface Gateway {
   close(): void;
 }
 
-export function startGateway(engine: Engine, config: Readonly<StockadeConfig>, log: EngineLogger = SILENT): Promise<Gateway> {
+export function startGateway(
+  engine: Engine,
+  config: Readonly<StockadeConfig>,
+  log: EngineLogger = SILENT,
+  streams: StreamsService | null = null,
+): Promise<Gateway> {
   const app = uWS.App();
   const metrics = new Metrics(engine);
   const keys = new KeyRing(config.apiKeys);
   const operations = new Operations(engine, config, metrics, log);
   const ws = new WebSocketApi(app, operations, keys, config.gateway, metrics);
   ws.install();
-  installHttpApi(app, operations, keys, config.http, metrics);
+  if (streams) metrics.observeStreams(streams);
+  installHttpApi(app, operations, keys, config.http, metrics, streams);
   engine.observe({
     walFlushed: (shardId, ms) => metrics.walFlushed(shardId, ms),
     availabilityChanged: (changes) => ws.publish(changes),

@@ -1,0 +1,70 @@
+// The streams side of the process: the NATS connection and the consumers, started in the
+// background so the gateway serves reserves while NATS is still being reached. Its status feeds
+// /health/ready and /metrics.
+
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Engine, EngineLogger } from '../actors/engine.js';
+import type { NatsConfig } from '../config.js';
+import { connectNats } from './nats.js';
+import { StockEventConsumer, type StockConsumerStatus } from './stock-consumer.js';
+
+export interface StreamsStatus {
+  connected: boolean;
+  stock: StockConsumerStatus | null;
+}
+
+export class StreamsService {
+  private nc: NatsConnection | null = null;
+  private consumer: StockEventConsumer | null = null;
+  private connected = false;
+  private stopped = false;
+  private started: Promise<void> | null = null;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly config: NatsConfig,
+    private readonly log: EngineLogger,
+  ) {}
+
+  /** Connect (retrying until NATS answers), create streams and consumers, start consuming. */
+  start(): void {
+    this.started = this.run().catch((err: Error) => this.log.error({ err: err.message }, 'streams failed to start'));
+  }
+
+  private async run(): Promise<void> {
+    const { nc, jsm } = await connectNats(this.config, 'stockade');
+    if (this.stopped) {
+      await nc.close();
+      return;
+    }
+    this.nc = nc;
+    this.connected = true;
+    void (async () => {
+      for await (const event of nc.status()) {
+        if (event.type === 'disconnect') this.connected = false;
+        if (event.type === 'reconnect') this.connected = true;
+        if (event.type === 'disconnect' || event.type === 'reconnect') this.log.info({ nats: event.type }, 'nats connection');
+      }
+    })();
+    this.consumer = new StockEventConsumer(this.engine, nc, jsm, this.config, this.log);
+    await this.consumer.start();
+    this.log.info({ servers: this.config.servers }, 'streams consuming');
+  }
+
+  status(): StreamsStatus {
+    return { connected: this.connected, stock: this.consumer?.snapshot() ?? null };
+  }
+
+  /** Messages not yet applied by the stock consumer, or null when unknown (not connected). */
+  async stockLag(): Promise<number | null> {
+    if (!this.consumer || !this.connected) return null;
+    return this.consumer.pending().catch(() => null);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.started;
+    await this.consumer?.stop();
+    await this.nc?.close();
+  }
+}
