@@ -25,6 +25,7 @@ import {
   forgetExpiredIdempotency,
   otherChannel,
   react,
+  replayEvent,
   reservationIdOfEvent,
   skuView,
   skuOfCommand,
@@ -149,13 +150,13 @@ export class Shard {
     let records = 0;
     let events = 0;
     for (const record of this.store.recordsAfter(checkpoint.seq)) {
-      assert.equal(record.seq, this.seq + 1, `WAL gap before record ${record.seq}`);
+      if (record.seq !== this.seq + 1) assert.fail(`WAL gap before record ${record.seq}`);
       const list = record.events;
       for (let i = 0; i < list.length; i++) {
         const event = list[i];
         let state = this.skus.get(event.sku);
         if (!state) this.skus.set(event.sku, (state = emptySku(event.sku)));
-        evolve(state, event, limits);
+        replayEvent(state, event, limits);
         this.dirty.add(event.sku);
       }
       this.seq = record.seq;
@@ -164,7 +165,7 @@ export class Shard {
     }
     let openReservations = 0;
     for (const state of this.skus.values()) {
-      assert.equal(shardOf(state.sku, this.options.shardCount), this.options.shardId, `SKU ${state.sku} recovered on the wrong shard`);
+      if (shardOf(state.sku, this.options.shardCount) !== this.options.shardId) assert.fail(`SKU ${state.sku} recovered on the wrong shard`);
       assertInvariantsFull(state);
       if (state.open) {
         for (const r of state.open.values()) this.expiry.push(r.expiresAt, r.id);
@@ -255,7 +256,7 @@ export class Shard {
       if (invalid) return { ok: false, error: invalid };
     }
     const sku = skuOfCommand(command)!;
-    assert.equal(shardOf(sku, this.options.shardCount), this.options.shardId, `command for ${sku} routed to the wrong shard`);
+    if (shardOf(sku, this.options.shardCount) !== this.options.shardId) assert.fail(`command for ${sku} routed to the wrong shard`);
     if (command.type === 'getReservationHistory') return READ_FROM_STORE;
     let state = this.skus.get(sku);
     const decision = decide(state, command, now, this.options.limits);
@@ -272,7 +273,7 @@ export class Shard {
     // Settle: bump reservations a low count left uncovered, serve waiting requests freed units.
     let guard = (state.open?.size ?? 0) * 2 + 16;
     for (let next = react(state, now); next; next = react(state, now)) {
-      assert.ok(--guard > 0, `SKU ${sku} does not settle`);
+      if (--guard <= 0) assert.fail(`SKU ${sku} does not settle`);
       this.apply(state, next, turn);
     }
     assertInvariants(state, true);

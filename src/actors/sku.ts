@@ -9,6 +9,10 @@
 // copying them per command would cost more than the whole durable reserve path.
 
 import assert from 'node:assert/strict';
+
+// Invariant checks are written `if (broken) assert.fail(message)` rather than
+// `assert.ok(ok, message)`: a template-literal message is built on every call otherwise, on
+// every command and every replayed event.
 import type { DomainLimits } from '../config.js';
 import { errorBody, type ErrorBody } from '../errors.js';
 import type {
@@ -42,11 +46,34 @@ export interface LocationStock {
   sourceSeq: number;
 }
 
-/** The first answer to a mutating call, kept under its idempotency key. */
+/**
+ * The first answer to a mutating call, kept under its idempotency key. A reserve keeps its
+ * reservation and the fields of it that change later, and rebuilds the answer on a retry:
+ * holding a full answer object per reservation was a quarter of the heap with a million open.
+ */
 export interface IdempotencyEntry {
   kind: IdempotentKind;
-  reply: ReplyValue;
   at: number;
+  /** reserve: the reservation, and its state, quantity, allocations and expiry when placed. */
+  reservation?: Reservation;
+  placed?: { state: Reservation['state']; quantity: number; allocations: Allocation[]; expiresAt: number };
+  /** release, commit, and entries restored from a snapshot: the answer itself. */
+  reply?: ReplyValue;
+}
+
+/** The answer an idempotency entry stands for. */
+export function firstAnswer(entry: IdempotencyEntry): ReplyValue {
+  if (entry.reply) return entry.reply;
+  const placed = entry.placed!;
+  return {
+    ...reservationView(entry.reservation!),
+    state: placed.state,
+    quantity: placed.quantity,
+    allocations: copyAllocations(placed.allocations),
+    expiresAt: placed.expiresAt,
+    endedAt: 0,
+    endReason: null,
+  };
 }
 
 export type IdempotentKind = 'reserve' | 'release' | 'commit';
@@ -172,7 +199,7 @@ function idempotencyHit(state: SkuState | undefined, key: string | undefined, co
   if (!key || !state?.idem) return null;
   const entry = state.idem.get(key);
   if (!entry) return null;
-  const first = entry.reply as ReservationView;
+  const first = (entry.reservation ? reservationView(entry.reservation) : entry.reply) as ReservationView;
   const same =
     entry.kind === command.type &&
     (command.type === 'reserve'
@@ -185,7 +212,7 @@ function idempotencyHit(state: SkuState | undefined, key: string | undefined, co
   if (!same) return { ok: false, error: errorBody('IDEMPOTENCY_KEY_REUSED', undefined, { idempotencyKey: key }) };
   // A replay shows the reservation: only to its own channel.
   if (command.type !== 'reserve' && command.asChannel !== undefined && first.channel !== command.asChannel) return otherChannel(first.reservationId);
-  return { ok: true, cached: entry.reply, replayed: true };
+  return { ok: true, cached: firstAnswer(entry), replayed: true };
 }
 
 function fail(code: Parameters<typeof errorBody>[0], details?: unknown): Decision {
@@ -365,7 +392,7 @@ export function react(state: SkuState, now: number): SkuEvent | null {
       if (r.state !== 'ACTIVE' || !r.allocations.some((a) => a.location === loc.location)) continue;
       if (!victim || r.priority < victim.priority || (r.priority === victim.priority && r.arrival > victim.arrival)) victim = r;
     }
-    assert.ok(victim, `reserved exceeds on hand at ${state.sku}/${loc.location} with no reservation there`);
+    if (!victim) assert.fail(`reserved exceeds on hand at ${state.sku}/${loc.location} with no reservation there`);
     return { type: 'ReservationBumped', sku: state.sku, at: now, reservationId: victim.id, expiresAt: now + QUEUE_TTL_AFTER_BUMP_MS };
   }
   const head = state.pending?.[0];
@@ -398,7 +425,7 @@ function insertPending(state: SkuState, r: Reservation): void {
 function removePending(state: SkuState, r: Reservation): void {
   const pending = state.pending!;
   const index = pending.indexOf(r);
-  assert.ok(index >= 0, `pending reservation ${r.id} missing from its queue`);
+  if (index < 0) assert.fail(`pending reservation ${r.id} missing from its queue`);
   pending.splice(index, 1);
 }
 
@@ -406,9 +433,9 @@ function removePending(state: SkuState, r: Reservation): void {
 function hold(state: SkuState, r: Reservation): void {
   for (const a of r.allocations) {
     const loc = findLocation(state, a.location);
-    assert.ok(loc, `allocation at unknown location ${a.location}`);
+    if (!loc) assert.fail(`allocation at unknown location ${a.location}`);
     assert.ok(a.quantity > 0, 'allocation quantity must be positive');
-    assert.ok(a.quantity <= available(loc), `reserve beyond available at ${state.sku}/${a.location}`);
+    if (a.quantity > available(loc)) assert.fail(`reserve beyond available at ${state.sku}/${a.location}`);
     loc.reserved += a.quantity;
   }
   state.activeQuantity += r.quantity;
@@ -464,7 +491,7 @@ const ENDED_STATE = {
   ReservationExpired: 'EXPIRED',
 } as const;
 
-function end(state: SkuState, event: ReservationReleased | ReservationCommitted | ReservationExpired): ReservationView {
+function end(state: SkuState, event: ReservationReleased | ReservationCommitted | ReservationExpired): Reservation {
   const r = state.open!.get(event.reservationId)!;
   if (r.state === 'ACTIVE') unhold(state, r, event.type === 'ReservationCommitted');
   else removePending(state, r);
@@ -473,7 +500,7 @@ function end(state: SkuState, event: ReservationReleased | ReservationCommitted 
   const left = state.customers!.get(r.customerId)! - 1;
   if (left === 0) state.customers!.delete(r.customerId);
   else state.customers!.set(r.customerId, left);
-  return reservationView(r);
+  return r;
 }
 
 function locationFor(state: SkuState, location: string): LocationStock {
@@ -503,12 +530,18 @@ function rememberEventId(state: SkuState, eventId: string, limits: Limits): void
   if (ids.size > limits.stockEventIdsPerSkuMax) ids.delete(ids.values().next().value as string);
 }
 
-function rememberIdempotency(state: SkuState, event: SkuEvent, reply: ReplyValue, limits: Limits): void {
+function rememberIdempotency(state: SkuState, event: SkuEvent, reply: ReplyValue | undefined, limits: Limits): void {
   const idem = (state.idem ??= new Map());
   // Oldest first (insertion order): over the cap, forget the oldest. Age is swept separately
   // (forgetExpiredIdempotency) so this hot path never walks the map.
   if (idem.size >= limits.idempotencyKeysPerSkuMax) idem.delete(idem.keys().next().value as string);
-  idem.set(event.idem!, { kind: KIND_OF_EVENT[event.type]!, reply, at: event.at });
+  const kind = KIND_OF_EVENT[event.type]!;
+  if (event.type === 'ReservationPlaced') {
+    const r = state.open!.get(event.reservation.id)!;
+    idem.set(event.idem!, { kind, at: event.at, reservation: r, placed: { state: r.state, quantity: r.quantity, allocations: r.allocations, expiresAt: r.expiresAt } });
+  } else {
+    idem.set(event.idem!, { kind, at: event.at, reply: reply! });
+  }
 }
 
 /**
@@ -526,10 +559,24 @@ export function forgetExpiredIdempotency(state: SkuState, now: number, limits: L
   if (state.idem.size === 0) state.idem = null;
 }
 
-/** Apply one event to the state; returns what the event answers to the caller. */
+/** Apply one event to the state (a live turn); returns what the event answers to the caller. */
 export function evolve(state: SkuState, event: SkuEvent, limits: Limits): ReplyValue {
+  return applyEvent(state, event, limits, false)!;
+}
+
+/**
+ * Apply one event read back from the WAL (recovery). The decoded event is the caller's to give
+ * away, so its objects become the state's, and no answer is built unless an idempotency entry
+ * needs one: measured on 300k replayed reserves, the copies and answers were a third of replay.
+ */
+export function replayEvent(state: SkuState, event: SkuEvent, limits: Limits): void {
+  applyEvent(state, event, limits, true);
+}
+
+function applyEvent(state: SkuState, event: SkuEvent, limits: Limits, replaying: boolean): ReplyValue | undefined {
+  const answer = !replaying || (event.idem !== undefined && event.type !== 'ReservationPlaced');
   assert.equal(event.sku, state.sku, 'event routed to the wrong SKU');
-  let reply: ReplyValue;
+  let reply: ReplyValue | undefined;
   switch (event.type) {
     case 'SkuDefined':
       if (event.locationOrder) state.locationOrder = event.locationOrder;
@@ -559,17 +606,18 @@ export function evolve(state: SkuState, event: SkuEvent, limits: Limits): ReplyV
       reply = stockView(state, event.location, event.why);
       break;
     case 'ReservationPlaced': {
-      // A copy: the event object is also queued for the WAL and must not change under it.
-      const r: Reservation = { ...event.reservation, allocations: copyAllocations(event.reservation.allocations) };
+      // Live, a copy: the event is queued for the WAL (encoded at the end of the turn) and must
+      // not change under it. In replay nothing else holds the decoded event: adopt it.
+      const r: Reservation = replaying ? event.reservation : { ...event.reservation, allocations: copyAllocations(event.reservation.allocations) };
       const open = (state.open ??= new Map());
-      assert.ok(!open.has(r.id), `reservation ${r.id} placed twice`);
+      if (open.has(r.id)) assert.fail(`reservation ${r.id} placed twice`);
       open.set(r.id, r);
       const customers = (state.customers ??= new Map());
       customers.set(r.customerId, (customers.get(r.customerId) ?? 0) + 1);
       if (r.state === 'ACTIVE') hold(state, r);
       else insertPending(state, r);
       state.nextReservationNo = Math.max(state.nextReservationNo, r.arrival + 1);
-      reply = reservationView(r);
+      if (answer) reply = reservationView(r);
       break;
     }
     case 'ReservationActivated': {
@@ -578,7 +626,7 @@ export function evolve(state: SkuState, event: SkuEvent, limits: Limits): ReplyV
       removePending(state, r);
       transitionReservation(r, event);
       hold(state, r);
-      reply = reservationView(r);
+      if (answer) reply = reservationView(r);
       break;
     }
     case 'ReservationBumped': {
@@ -587,14 +635,16 @@ export function evolve(state: SkuState, event: SkuEvent, limits: Limits): ReplyV
       unhold(state, r, false);
       transitionReservation(r, event);
       insertPending(state, r);
-      reply = reservationView(r);
+      if (answer) reply = reservationView(r);
       break;
     }
     case 'ReservationReleased':
     case 'ReservationCommitted':
-    case 'ReservationExpired':
-      reply = end(state, event);
+    case 'ReservationExpired': {
+      const r = end(state, event);
+      if (answer) reply = reservationView(r);
       break;
+    }
     case 'ThresholdsSet':
       state.thresholds = event.thresholds;
       reply = { sku: state.sku, ok: true };
@@ -620,12 +670,12 @@ export function evolve(state: SkuState, event: SkuEvent, limits: Limits): ReplyV
 export function assertInvariants(state: SkuState, settled: boolean): void {
   let reserved = 0;
   for (const loc of state.locations) {
-    assert.ok(loc.onHand >= 0, `on hand below zero at ${state.sku}/${loc.location}`);
-    assert.ok(loc.reserved >= 0, `reserved below zero at ${state.sku}/${loc.location}`);
-    if (settled) assert.ok(loc.reserved <= loc.onHand, `reserved above on hand at ${state.sku}/${loc.location}`);
+    if (loc.onHand < 0) assert.fail(`on hand below zero at ${state.sku}/${loc.location}`);
+    if (loc.reserved < 0) assert.fail(`reserved below zero at ${state.sku}/${loc.location}`);
+    if (settled && loc.reserved > loc.onHand) assert.fail(`reserved above on hand at ${state.sku}/${loc.location}`);
     reserved += loc.reserved;
   }
-  assert.equal(reserved, state.activeQuantity, `reserved total differs from ACTIVE quantity for ${state.sku}`);
+  if (reserved !== state.activeQuantity) assert.fail(`reserved total differs from ACTIVE quantity for ${state.sku}`);
 }
 
 /** O(open reservations): reserved per location equals the ACTIVE allocations there. */
@@ -634,10 +684,10 @@ export function assertInvariantsFull(state: SkuState): void {
   const byLocation = new Map<string, number>();
   let pending = 0;
   for (const r of state.open?.values() ?? []) {
-    assert.ok(r.state === 'ACTIVE' || r.state === 'PENDING', `ended reservation ${r.id} still open`);
+    if (r.state !== 'ACTIVE' && r.state !== 'PENDING') assert.fail(`ended reservation ${r.id} still open`);
     if (r.state === 'PENDING') {
       pending++;
-      assert.equal(r.quantity, 0, `pending reservation ${r.id} holds units`);
+      if (r.quantity !== 0) assert.fail(`pending reservation ${r.id} holds units`);
       continue;
     }
     let sum = 0;
@@ -645,15 +695,18 @@ export function assertInvariantsFull(state: SkuState): void {
       byLocation.set(a.location, (byLocation.get(a.location) ?? 0) + a.quantity);
       sum += a.quantity;
     }
-    assert.equal(sum, r.quantity, `reservation ${r.id} quantity differs from its allocations`);
-    assert.ok(r.quantity <= r.requested, `reservation ${r.id} holds more than requested`);
+    if (sum !== r.quantity) assert.fail(`reservation ${r.id} quantity differs from its allocations`);
+    if (r.quantity > r.requested) assert.fail(`reservation ${r.id} holds more than requested`);
   }
-  assert.equal(pending, state.pending?.length ?? 0, `pending queue of ${state.sku} out of step`);
+  if (pending !== (state.pending?.length ?? 0)) assert.fail(`pending queue of ${state.sku} out of step`);
   const customers = new Map<string, number>();
   for (const r of state.open?.values() ?? []) customers.set(r.customerId, (customers.get(r.customerId) ?? 0) + 1);
-  assert.deepEqual(customers, state.customers ?? new Map(), `open reservations per customer of ${state.sku} out of step`);
+  if (customers.size !== (state.customers?.size ?? 0)) assert.fail(`customers with open reservations of ${state.sku} out of step`);
+  for (const [customer, count] of customers) {
+    if (state.customers!.get(customer) !== count) assert.fail(`open reservations of customer ${customer} on ${state.sku} out of step`);
+  }
   for (const loc of state.locations) {
-    assert.equal(loc.reserved, byLocation.get(loc.location) ?? 0, `reserved at ${state.sku}/${loc.location} differs from ACTIVE allocations`);
+    if (loc.reserved !== (byLocation.get(loc.location) ?? 0)) assert.fail(`reserved at ${state.sku}/${loc.location} differs from ACTIVE allocations`);
   }
 }
 

@@ -4,7 +4,7 @@
 
 import { Packr } from 'msgpackr';
 import type { SkuEvent, Reservation, Thresholds, ReplyValue } from '../actors/types.js';
-import type { IdempotentKind, LocationStock, SkuState } from '../actors/sku.js';
+import { firstAnswer, type IdempotentKind, type LocationStock, type SkuState } from '../actors/sku.js';
 
 /** One WAL record: everything one shard turn decided, written in one transaction. */
 export interface WalRecord {
@@ -79,7 +79,7 @@ export class RecordCodec {
 
 export function snapshotOf(state: SkuState): SkuSnapshot {
   const idem: SkuSnapshot['idem'] = [];
-  if (state.idem) for (const [key, e] of state.idem) idem.push([key, e.kind, e.reply, e.at]);
+  if (state.idem) for (const [key, e] of state.idem) idem.push([key, e.kind, firstAnswer(e), e.at]);
   return {
     sku: state.sku,
     locations: state.locations,
