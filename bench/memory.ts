@@ -1,0 +1,135 @@
+// Heap bytes per idle SKU: N SKUs, each created by one setStock at one location, held by one
+// in-process Shard (timers off). Target: ≤ 1024 bytes per idle SKU.
+//
+// Each size runs in a fresh child process started with --expose-gc, so sizes do not share a heap
+// and the script works however it is started:
+//   npx tsx bench/memory.ts
+//   node --expose-gc --import tsx bench/memory.ts
+//   BENCH_QUICK=1 (100k only); BENCH_MEMORY_SIZES=100000,1000000; BENCH_DIR as elsewhere.
+//
+// Measured: heapUsed after a full GC with the SKUs loaded, minus heapUsed after a full GC with
+// the shard open and empty, over N. That covers the shard's SKU map and every SKU's state,
+// including its strings: SKU id, location name and stock event id are distinct strings per SKU,
+// as they are when commands arrive over the wire. checkpointWalRecordsMax is 1, so each turn
+// checkpoints what it changed and the shard ends idle (nothing dirty), as it would be once the
+// periodic checkpoint has run.
+
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Shard } from '../src/actors/shard.js';
+import type { Command } from '../src/actors/types.js';
+import { buildConfig } from '../src/config.js';
+import { fmt, fullGc, machineInfo, machineLine, makeTempDir, markdownTable, QUICK, removeTempDir, ROOT_DIR, skuName, writeResult } from './common.js';
+
+const TARGET_BYTES = 1024;
+const BATCH = 4096;
+const SCRIPT = fileURLToPath(import.meta.url);
+
+function sizes(): number[] {
+  const raw = process.env.BENCH_MEMORY_SIZES;
+  if (raw) return raw.split(',').map((s) => Number(s.trim()));
+  return QUICK ? [100_000] : [100_000, 1_000_000];
+}
+
+interface Measurement {
+  skus: number;
+  heapBeforeBytes: number;
+  heapAfterBytes: number;
+  bytesPerSku: number;
+  rssDeltaBytes: number;
+  externalDeltaBytes: number;
+  loadSeconds: number;
+  checkpoints: number;
+  dirtyAtEnd: boolean;
+}
+
+// ---- child: one size -------------------------------------------------------------------------
+
+async function measure(n: number): Promise<void> {
+  const dataDir = makeTempDir('memory');
+  const config = buildConfig({ shards: 1, shard: { checkpointWalRecordsMax: 1 } });
+  const { shard } = Shard.open({ shardId: 0, shardCount: 1, dataDir, limits: config.limits, shard: config.shard, timers: false });
+  fullGc();
+  const before = process.memoryUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < n; i += BATCH) {
+    const commands: Command[] = [];
+    for (let j = i; j < Math.min(n, i + BATCH); j++) {
+      const sku = skuName(j);
+      // Template literals with a runtime part: a fresh string per SKU, never a shared literal.
+      commands.push({ type: 'setStock', sku, location: `dc-${(j % 1) + 1}`, onHand: 100 + (j % 50), eventId: `${sku}-stock-1` });
+    }
+    const replies = await shard.execute(commands);
+    for (const r of replies) if (!r.ok) throw new Error(`setStock failed: ${JSON.stringify(r.error)}`);
+  }
+  const loadSeconds = (performance.now() - t0) / 1000;
+  fullGc();
+  const after = process.memoryUsage();
+  const stats = shard.stats();
+  if (stats.skus !== n) throw new Error(`shard holds ${stats.skus} SKUs, expected ${n}`);
+  const result: Measurement = {
+    skus: n,
+    heapBeforeBytes: before.heapUsed,
+    heapAfterBytes: after.heapUsed,
+    bytesPerSku: (after.heapUsed - before.heapUsed) / n,
+    rssDeltaBytes: after.rss - before.rss,
+    externalDeltaBytes: after.external + after.arrayBuffers - (before.external + before.arrayBuffers),
+    loadSeconds,
+    checkpoints: stats.checkpoints,
+    // The last turn checkpointed: its commands are covered, so nothing is waiting to be snapshotted.
+    dirtyAtEnd: stats.lastCheckpointSeq !== stats.walSeq,
+  };
+  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+  // The shard stays referenced until here, so the GC above could not collect it.
+  await shard.close();
+  removeTempDir(dataDir);
+}
+
+// ---- parent ----------------------------------------------------------------------------------
+
+function runChild(n: number): Promise<Measurement> {
+  const args = ['--expose-gc', ...process.execArgv.filter((a) => a !== '--expose-gc'), SCRIPT, 'child', String(n)];
+  const proc = spawn(process.execPath, args, { cwd: ROOT_DIR, env: process.env, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    proc.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    proc.on('exit', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+      if (code === 0 && line) resolve(JSON.parse(line.slice('RESULT '.length)) as Measurement);
+      else reject(new Error(`memory child for ${n} SKUs exited with ${code}: ${out}`));
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const machine = machineInfo();
+  console.log(`# memory (${QUICK ? 'quick' : 'full'}) — ${machineLine(machine)}\n`);
+  const results: Measurement[] = [];
+  for (const n of sizes()) {
+    const m = await runChild(n);
+    console.error(`  ${fmt(n)} SKUs: ${fmt(m.bytesPerSku, 0)} bytes/SKU (loaded in ${fmt(m.loadSeconds, 1)} s)`);
+    results.push(m);
+  }
+  const MiB = (b: number) => fmt(b / 2 ** 20, 1);
+  console.log(
+    markdownTable(
+      ['idle SKUs', 'heap before MiB', 'heap after MiB', 'bytes / idle SKU', `≤ ${TARGET_BYTES}?`, 'RSS delta MiB', 'load s', 'checkpoints'],
+      results.map((m) => [
+        m.skus,
+        MiB(m.heapBeforeBytes),
+        MiB(m.heapAfterBytes),
+        fmt(m.bytesPerSku, 0),
+        m.bytesPerSku <= TARGET_BYTES ? 'yes' : 'NO',
+        MiB(m.rssDeltaBytes),
+        fmt(m.loadSeconds, 1),
+        m.checkpoints,
+      ]),
+    ),
+  );
+  console.log('\nheapUsed after full GC (global.gc twice), loaded minus empty shard, over the SKU count. One setStock per SKU, one location.');
+  const path = writeResult('memory', { targetBytesPerSku: TARGET_BYTES, results });
+  console.log(`\nresults: ${path}`);
+}
+
+if (process.argv[2] === 'child') await measure(Number(process.argv[3]));
+else await main();

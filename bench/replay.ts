@@ -1,0 +1,241 @@
+// Recovery speed: how fast a shard replays its WAL after a crash.
+//
+// A writer child process fills a shard's WAL with ~1M ReservationPlaced events (turns × reserves
+// through Shard.execute, no checkpoint: checkpointWalRecordsMax is huge and timers are off), says
+// when its last turn is flushed, and is then killed with SIGKILL: nothing is closed and no
+// checkpoint is written, as in a crash. Fresh child processes then time:
+//   scan     ShardStore.open + read and decode every WAL record (the I/O and msgpack share)
+//   recover  Shard.open: the same, plus evolve of every event, full invariant checks, expiry heap
+// Each in its own process, so no run inherits another's heap or JIT state. The WAL was just
+// written, so it is in the OS page cache: these are warm-cache figures.
+//
+//   npx tsx bench/replay.ts
+//   BENCH_QUICK=1                  smoke run (200 turns)
+//   BENCH_REPLAY_TURNS, BENCH_REPLAY_PER_TURN, BENCH_REPLAY_SKUS, BENCH_REPLAY_RUNS
+//   BENCH_DIR                      base of the temporary data directory (default os.tmpdir())
+
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Shard, type RecoveryStats } from '../src/actors/shard.js';
+import type { Command } from '../src/actors/types.js';
+import { buildConfig } from '../src/config.js';
+import { ShardStore } from '../src/persistence/shard-store.js';
+import { cpuSample, cpuSince, envNumber, fmt, machineInfo, machineLine, makeTempDir, markdownTable, QUICK, removeTempDir, ROOT_DIR, skuName, writeResult, type CpuWindow } from './common.js';
+
+const TURNS = Math.round(envNumber('BENCH_REPLAY_TURNS', 2000, 200));
+const PER_TURN = Math.round(envNumber('BENCH_REPLAY_PER_TURN', 500));
+const SKUS = Math.round(envNumber('BENCH_REPLAY_SKUS', 10_000, 1_000));
+const RUNS = Math.round(envNumber('BENCH_REPLAY_RUNS', 3, 1));
+/** Turns the writer keeps in flight: only to write faster; each turn is its own WAL record. */
+const WRITER_PIPELINE = 8;
+const STOCK = 1_000_000;
+
+const SCRIPT = fileURLToPath(import.meta.url);
+
+function shardOptions(dataDir: string) {
+  // No checkpoint may cover the reserves: recovery must replay every one of them.
+  const config = buildConfig({ shards: 1, shard: { checkpointWalRecordsMax: 1_000_000_000 } });
+  return { shardId: 0, shardCount: 1, dataDir, limits: config.limits, shard: config.shard, timers: false };
+}
+
+// ---- children ----------------------------------------------------------------------------------
+
+/** Write the WAL, report, then wait to be killed. */
+async function writer(dataDir: string): Promise<void> {
+  const { shard } = Shard.open(shardOptions(dataDir));
+  const skus = Array.from({ length: SKUS }, (_, i) => skuName(i));
+  for (let i = 0; i < skus.length; i += 4096) {
+    const replies = await shard.execute(
+      skus.slice(i, i + 4096).map((sku): Command => ({ type: 'setStock', sku, location: 'dc-1', onHand: STOCK, eventId: `stock-${sku}` })),
+    );
+    if (replies.some((r) => !r.ok)) throw new Error('setStock failed');
+  }
+  let n = 0;
+  let granted = 0;
+  const turn = async (): Promise<void> => {
+    const commands: Command[] = [];
+    for (let i = 0; i < PER_TURN; i++, n++) {
+      commands.push({
+        type: 'reserve',
+        sku: skus[n % skus.length],
+        idempotencyKey: `replay-key-${n.toString(36).padStart(6, '0')}`,
+        orderId: `order-${n}`,
+        customerId: `customer-${n}`, // one each: the per-customer cap never applies
+        channel: 'web',
+        quantity: 1,
+      });
+    }
+    const replies = await shard.execute(commands);
+    for (const r of replies) if (r.ok) granted++;
+  };
+  let started = 0;
+  const lane = async (): Promise<void> => {
+    while (started < TURNS) {
+      started++;
+      await turn();
+    }
+  };
+  await Promise.all(Array.from({ length: WRITER_PIPELINE }, lane));
+  const stats = shard.stats();
+  // Every execute() above resolved after its flush: the whole WAL is durable now.
+  process.stdout.write(`FLUSHED ${JSON.stringify({ granted, walSeq: stats.walSeq, checkpoints: stats.checkpoints })}\n`);
+  setInterval(() => {}, 60_000); // stay alive until the parent's SIGKILL
+}
+
+/** Read and decode every WAL record, nothing else. */
+function scan(dataDir: string): void {
+  const cpu = cpuSample();
+  const t0 = performance.now();
+  const store = ShardStore.open(Shard.directoryOf(dataDir, 0));
+  let records = 0;
+  let events = 0;
+  for (const record of store.recordsAfter(0)) {
+    records++;
+    events += record.events.length;
+  }
+  const ms = performance.now() - t0;
+  process.stdout.write(`RESULT ${JSON.stringify({ records, events, ms, cpu: cpuSince(cpu) })}\n`);
+  process.exit(0);
+}
+
+/** Shard.open on the crashed data directory: recovery by replay. */
+function recover(dataDir: string): void {
+  const cpu = cpuSample();
+  const t0 = performance.now();
+  const { recovery } = Shard.open(shardOptions(dataDir));
+  const wallMs = performance.now() - t0;
+  const usage = cpuSince(cpu);
+  const heapUsedBytes = process.memoryUsage().heapUsed;
+  process.stdout.write(`RESULT ${JSON.stringify({ recovery, wallMs, heapUsedBytes, rssBytes: process.memoryUsage().rss, cpu: usage })}\n`);
+  // Exit without close(): close would write a checkpoint, and the next run must replay too.
+  process.exit(0);
+}
+
+// ---- parent ------------------------------------------------------------------------------------
+
+interface Child {
+  line: string;
+  ms: number;
+}
+
+/** Run this script in a child process until it prints a line starting with `marker`. */
+function child(mode: string, dataDir: string, marker: string, kill: boolean): Promise<Child> {
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, [...process.execArgv, SCRIPT, 'child', mode, dataDir], {
+    cwd: ROOT_DIR,
+    env: process.env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let line: string | null = null;
+    proc.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const at = out.indexOf(marker);
+      if (line === null && at >= 0 && out.indexOf('\n', at) > 0) {
+        line = out.slice(at + marker.length, out.indexOf('\n', at)).trim();
+        if (kill) proc.kill('SIGKILL');
+      }
+    });
+    proc.on('exit', (code, signal) => {
+      if (line !== null && (kill ? signal === 'SIGKILL' : code === 0)) resolve({ line, ms: performance.now() - t0 });
+      else reject(new Error(`${mode} child ended with ${signal ?? code} before reporting: ${out}`));
+    });
+  });
+}
+
+function sizeOf(dir: string): number {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    total += entry.isDirectory() ? sizeOf(path) : statSync(path).size;
+  }
+  return total;
+}
+
+interface RecoverResult {
+  recovery: RecoveryStats;
+  wallMs: number;
+  heapUsedBytes: number;
+  rssBytes: number;
+  cpu: CpuWindow;
+}
+
+async function main(): Promise<void> {
+  const machine = machineInfo();
+  console.log(`# replay (${QUICK ? 'quick' : 'full'}) — ${machineLine(machine)}\n`);
+  const dataDir = makeTempDir('replay');
+  try {
+    const write = await child('write', dataDir, 'FLUSHED', true);
+    const written = JSON.parse(write.line) as { granted: number; walSeq: number; checkpoints: number };
+    if (written.granted !== TURNS * PER_TURN || written.checkpoints !== 0) {
+      throw new Error(`writer: ${written.granted} of ${TURNS * PER_TURN} reserves granted, ${written.checkpoints} checkpoints`);
+    }
+    const walBytes = sizeOf(dataDir);
+    console.error(`  wrote ${fmt(written.walSeq)} WAL records (${fmt(written.granted)} reserves) in ${fmt(write.ms / 1000, 1)} s, ${fmt(walBytes / 2 ** 20)} MiB; killed with SIGKILL`);
+
+    const scanned = JSON.parse((await child('scan', dataDir, 'RESULT', false)).line) as { records: number; events: number; ms: number; cpu: CpuWindow };
+    console.error(`  scan: ${fmt(scanned.records)} records, ${fmt(scanned.events)} events in ${fmt(scanned.ms)} ms`);
+    const runs: RecoverResult[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const r = JSON.parse((await child('recover', dataDir, 'RESULT', false)).line) as RecoverResult;
+      if (r.recovery.checkpointSeq !== 0 || r.recovery.records !== written.walSeq) {
+        throw new Error(`recovery replayed ${r.recovery.records} of ${written.walSeq} records from checkpoint ${r.recovery.checkpointSeq}`);
+      }
+      console.error(`  recover #${i + 1}: ${fmt(r.recovery.events)} events in ${fmt(r.recovery.ms)} ms (Shard.open ${fmt(r.wallMs)} ms)`);
+      runs.push(r);
+    }
+
+    const othersOf = (cpu: CpuWindow) => (cpu.othersPercent === null ? '?' : fmt(cpu.othersPercent, 0));
+    const rows = [
+      ['scan (LMDB read + decode)', scanned.records, scanned.events, scanned.ms, (scanned.records / scanned.ms) * 1000, (scanned.events / scanned.ms) * 1000, '-', '-', '-', othersOf(scanned.cpu)],
+      ...runs.map((r, i) => [
+        `recover #${i + 1} (Shard.open)`,
+        r.recovery.records,
+        r.recovery.events,
+        r.recovery.ms,
+        (r.recovery.records / r.recovery.ms) * 1000,
+        (r.recovery.events / r.recovery.ms) * 1000,
+        r.wallMs,
+        r.recovery.openReservations,
+        fmt(r.heapUsedBytes / 2 ** 20),
+        othersOf(r.cpu),
+      ]),
+    ];
+    console.log(markdownTable(['run', 'records', 'events', 'ms', 'records/s', 'events/s', 'Shard.open ms', 'open reservations', 'heap MiB', 'others CPU %'], rows as (string | number)[][]));
+    const best = runs.reduce((a, b) => (b.recovery.ms < a.recovery.ms ? b : a));
+    const median = [...runs].sort((a, b) => a.recovery.ms - b.recovery.ms)[Math.floor(runs.length / 2)];
+    console.log(
+      `\nWAL: ${fmt(written.walSeq)} records (${fmt(TURNS)} turns × ${PER_TURN} reserves + ${Math.ceil(SKUS / 4096)} setStock turns over ${fmt(SKUS)} SKUs), ` +
+        `${fmt(walBytes / 2 ** 20)} MiB on disk, page cache warm. ms: recovery's own timer (replay, invariant checks, expiry heap); ` +
+        `Shard.open ms adds opening LMDB. others CPU %: other processes meanwhile (100 = one core).`,
+    );
+    console.log(`median recovery: ${fmt((median.recovery.events / median.recovery.ms) * 1000)} events/s (best ${fmt((best.recovery.events / best.recovery.ms) * 1000)})`);
+    const path = writeResult('replay', {
+      settings: { turns: TURNS, reservesPerTurn: PER_TURN, skus: SKUS, runs: RUNS, writerPipeline: WRITER_PIPELINE },
+      written: { ...written, walBytes, writeMs: write.ms },
+      scan: { ...scanned, recordsPerSec: (scanned.records / scanned.ms) * 1000, eventsPerSec: (scanned.events / scanned.ms) * 1000 },
+      recoveries: runs.map((r) => ({
+        ...r,
+        recordsPerSec: (r.recovery.records / r.recovery.ms) * 1000,
+        eventsPerSec: (r.recovery.events / r.recovery.ms) * 1000,
+      })),
+      medianEventsPerSec: (median.recovery.events / median.recovery.ms) * 1000,
+    });
+    console.log(`\nresults: ${path}`);
+  } finally {
+    removeTempDir(dataDir);
+  }
+}
+
+if (process.argv[2] === 'child') {
+  const [, , , mode, dataDir] = process.argv;
+  if (mode === 'write') await writer(dataDir);
+  else if (mode === 'scan') scan(dataDir);
+  else if (mode === 'recover') recover(dataDir);
+  else throw new Error(`unknown child mode ${mode}`);
+} else {
+  await main();
+}
