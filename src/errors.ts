@@ -31,6 +31,8 @@ export const ERRORS = {
   RATE_LIMITED: { status: 429, message: 'the API key exceeded its request rate; retry after details.retryAfterMs' },
   SUBSCRIPTION_LIMIT: { status: 429, message: 'the connection watches gateway.subscriptionsPerConnectionMax SKUs' },
   CART_REJECTED: { status: 409, message: 'a cart line could not be reserved; no line of the cart is held' },
+  STREAMS_UNAVAILABLE: { status: 503, message: 'NATS is disabled or not reached yet' },
+  DEAD_LETTER_NOT_FOUND: { status: 404, message: 'no dead letter at that sequence' },
   NOT_FOUND: { status: 404, message: 'no such route' },
   INTERNAL: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;

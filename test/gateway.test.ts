@@ -231,6 +231,14 @@ describe('gateway', () => {
       await client.close();
     });
 
+    it('guards the dead-letter routes: admin only, and a clear code when NATS is off', async () => {
+      expect((await call(server.http, 'GET', '/v1/dead-letters', undefined, TEST_KEYS.reader)).status).toBe(403);
+      const off = await call(server.http, 'GET', '/v1/dead-letters', undefined, TEST_KEYS.admin);
+      expect(off.status).toBe(503);
+      expect(off.body.error.code).toBe('STREAMS_UNAVAILABLE');
+      expect((await call(server.http, 'POST', '/v1/dead-letters/7/replay', {}, TEST_KEYS.web)).status).toBe(403);
+    });
+
     it('keeps made-up op names out of the metric labels', async () => {
       const client = await TestClient.connect(server.ws);
       await client.send('attacker-op-1', {});

@@ -11,6 +11,7 @@ import { buildConfig, type StockadeConfig } from '../src/config.js';
 import { EngineLogger } from '../src/actors/engine.js';
 import { connectNats, DEAD_LETTER_STREAM, STOCK_STREAM } from '../src/streams/nats.js';
 import { parseStockEvent } from '../src/streams/stock-events.js';
+import { listDeadLetters, replayDeadLetter } from '../src/streams/dead-letters.js';
 import { StockEventConsumer } from '../src/streams/stock-consumer.js';
 import { removeTempDirs, tempDir } from './helpers.js';
 import { NATS_USERS, NatsServer } from './nats-server.js';
@@ -172,6 +173,29 @@ describe('stock events from JetStream', () => {
     expect(byReason.get('VALIDATION_FAILED')!.header.get('Stockade-Original-Subject')).toBe('wms.stock.dc.POISON');
     expect(Buffer.from(byReason.get('VALIDATION_FAILED')!.data).toString()).toBe('{oops');
     expect(byReason.get('STOCK_WOULD_BE_NEGATIVE')).toBeDefined();
+  });
+
+  it('lists dead letters and replays one once its cause is fixed, applying it once', async () => {
+    const dead = await rig.publish('wms.stock.dc.DLQ-R', { delta: -3 }, 'dlq-r-1');
+    await rig.consumer.whenSettled(dead);
+    const jsm = await jetstreamManager(rig.service);
+    const [letter, ...others] = await listDeadLetters(jsm, 0, 10);
+    expect(others).toHaveLength(0);
+    expect(letter).toMatchObject({
+      reason: 'STOCK_WOULD_BE_NEGATIVE',
+      original: { subject: 'wms.stock.dc.DLQ-R', stream: 'STOCK_EVENTS', sequence: dead },
+      payload: '{"delta":-3}',
+    });
+    const stocked = await rig.publish('wms.stock.dc.DLQ-R', { onHand: 10 }, 'dlq-r-2');
+    await rig.consumer.whenSettled(stocked);
+
+    const outcome = await replayDeadLetter(rig.service, jsm, letter.seq);
+    expect(outcome).toMatchObject({ replayed: true, subject: 'wms.stock.dc.DLQ-R' });
+    await rig.consumer.whenSettled((outcome as { streamSequence: number }).streamSequence);
+    expect(await rig.onHand('DLQ-R')).toBe(7);
+    expect(await listDeadLetters(jsm, 0, 10)).toEqual([]);
+    expect(await replayDeadLetter(rig.service, jsm, letter.seq)).toEqual({ replayed: false, reason: 'NOT_FOUND' });
+    expect(await rig.onHand('DLQ-R')).toBe(7);
   });
 
   it('does not apply a redelivered event twice (applied, then the ack was lost)', async () => {

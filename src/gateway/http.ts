@@ -178,6 +178,47 @@ export function installHttpApi(
     });
   });
 
+  // Admin: dead letters of the stream consumers, listed and replayed.
+  const admin = (method: 'get' | 'post', pattern: string, paramCount: number, op: string, handle: (ex: Exchange, params: string[], query: URLSearchParams) => Promise<void>) => {
+    app[method](pattern, (res, req) => {
+      const { ex, params, principal, badParameter } = begin(res, req, paramCount);
+      const query = new URLSearchParams(req.getQuery() ?? '');
+      const started = performance.now();
+      const fail = (error: ErrorBody) => {
+        metrics.request('http', op, error.code, performance.now() - started);
+        sendError(ex, error);
+      };
+      if (badParameter) return fail(errorBody('VALIDATION_FAILED', 'a path parameter is not valid percent-encoding'));
+      if (!isPrincipal(principal)) return fail(principal);
+      const refused = operations.admit(principal, 'admin', 1);
+      if (refused) return fail(refused);
+      if (!streams) return fail(errorBody('STREAMS_UNAVAILABLE'));
+      handle(ex, params, query).then(
+        () => metrics.request('http', op, 'ok', performance.now() - started),
+        (err: Error) => fail(errorBody('INTERNAL', undefined, { reason: err.message })),
+      );
+    });
+  };
+  const sequenceOf = (text: string | null, fallback: number) => (text !== null && /^\d{1,15}$/.test(text) ? Number(text) : text === null ? fallback : NaN);
+  admin('get', '/v1/dead-letters', 0, 'deadLetters', async (ex, _params, query) => {
+    const after = sequenceOf(query.get('after'), 0);
+    const limit = sequenceOf(query.get('limit'), 100);
+    if (Number.isNaN(after) || Number.isNaN(limit) || limit < 1) {
+      return sendError(ex, errorBody('VALIDATION_FAILED', 'after and limit are whole numbers, limit at least 1'));
+    }
+    const letters = await streams!.deadLetters(after, limit);
+    if (!letters) return sendError(ex, errorBody('STREAMS_UNAVAILABLE'));
+    send(ex, 200, { deadLetters: letters });
+  });
+  admin('post', '/v1/dead-letters/:seq/replay', 1, 'replayDeadLetter', async (ex, [seqText]) => {
+    const seq = sequenceOf(seqText, NaN);
+    if (Number.isNaN(seq) || seq < 1) return sendError(ex, errorBody('VALIDATION_FAILED', 'the sequence is a whole number'));
+    const outcome = await streams!.replay(seq);
+    if (!outcome) return sendError(ex, errorBody('STREAMS_UNAVAILABLE'));
+    if (!outcome.replayed) return sendError(ex, errorBody('DEAD_LETTER_NOT_FOUND', undefined, { seq, reason: outcome.reason }));
+    send(ex, 200, outcome);
+  });
+
   app.get('/health/live', (res) => send({ res, aborted: false }, 200, { status: 'live' }));
   // Ready means every shard has recovered: reserves are served even while NATS is away, so the
   // streams' state (connection, consumer lag, last applied sequence) is reported, not gated on.

@@ -2,9 +2,11 @@
 // background so the gateway serves reserves while NATS is still being reached. Its status feeds
 // /health/ready and /metrics.
 
+import type { JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Engine, EngineLogger } from '../actors/engine.js';
 import type { NatsConfig } from '../config.js';
+import { listDeadLetters, replayDeadLetter, type DeadLetter, type ReplayOutcome } from './dead-letters.js';
 import { connectNats } from './nats.js';
 import { StockEventConsumer, type StockConsumerStatus } from './stock-consumer.js';
 
@@ -15,6 +17,7 @@ export interface StreamsStatus {
 
 export class StreamsService {
   private nc: NatsConnection | null = null;
+  private jsm: JetStreamManager | null = null;
   private consumer: StockEventConsumer | null = null;
   private connected = false;
   private stopped = false;
@@ -38,6 +41,7 @@ export class StreamsService {
       return;
     }
     this.nc = nc;
+    this.jsm = jsm;
     this.connected = true;
     void (async () => {
       for await (const event of nc.status()) {
@@ -59,6 +63,18 @@ export class StreamsService {
   async stockLag(): Promise<number | null> {
     if (!this.consumer || !this.connected) return null;
     return this.consumer.pending().catch(() => null);
+  }
+
+  /** Dead letters after a sequence; null while NATS has not been reached. */
+  async deadLetters(after: number, limit: number): Promise<DeadLetter[] | null> {
+    if (!this.jsm) return null;
+    return listDeadLetters(this.jsm, after, limit);
+  }
+
+  /** Replay one dead letter to its original subject; null while NATS has not been reached. */
+  async replay(seq: number): Promise<ReplayOutcome | null> {
+    if (!this.nc || !this.jsm) return null;
+    return replayDeadLetter(this.nc, this.jsm, seq);
   }
 
   async stop(): Promise<void> {

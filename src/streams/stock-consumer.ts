@@ -198,6 +198,8 @@ export class StockEventConsumer {
     h.set('Stockade-Original-Sequence', String(m.seq));
     h.set('Stockade-Deliveries', String(m.info.deliveryCount));
     // Keyed by the original position, so a redelivered poison message is dead-lettered once.
+    const originalMsgId = m.headers?.get('Nats-Msg-Id');
+    if (originalMsgId) h.set('Stockade-Original-Msg-Id', originalMsgId);
     h.set('Nats-Msg-Id', `${m.info.stream}:${m.seq}`);
     try {
       await jetstream(this.nc).publish(DEAD_LETTER_SUBJECT, m.data, { headers: h });
