@@ -52,15 +52,19 @@ export interface MachineInfo {
   dataDirFs: string;
 }
 
+/** The file system a path lives on (best effort: the figure is informative, not a result). */
+export function fileSystemOf(path: string): string {
+  try {
+    const type = statfsSync(path).type;
+    return FS_TYPES[type] ?? `0x${type.toString(16)}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
 export function machineInfo(): MachineInfo {
   const base = tempBase();
-  let fs = 'unknown';
-  try {
-    const type = statfsSync(base).type;
-    fs = FS_TYPES[type] ?? `0x${type.toString(16)}`;
-  } catch {
-    // statfs is best effort: the figure is informative, not part of any result.
-  }
+  const fs = fileSystemOf(base);
   return {
     cpuModel: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
@@ -223,6 +227,7 @@ export interface LatencySummary {
 
 export function summarize(h: Histogram): LatencySummary {
   const ms = (us: number) => Math.round(us) / 1000;
+  if (h.totalCount === 0) return { count: 0, meanMs: NaN, p50Ms: NaN, p90Ms: NaN, p99Ms: NaN, p999Ms: NaN, maxMs: NaN };
   return {
     count: h.totalCount,
     meanMs: ms(h.mean),

@@ -14,7 +14,7 @@ import { Redis } from 'ioredis';
 import { Packr } from 'msgpackr';
 import pg from 'pg';
 import WebSocket from 'ws';
-import { busiestBetween, cpuTicksBetween, cpuTicksByPid, cpuTicksByThread, machineBusyTicks, Rng, sleep, TICKS_PER_SECOND, type FromGenerator, type Job, type JobResult, type LatencySummary, type Target, type ToGenerator } from './shared.js';
+import { busiestBetween, cpuTicksBetween, cpuTicksByPid, cpuTicksByThread, machineBusyTicks, Rng, sleep, summarize, TICKS_PER_SECOND, type FromGenerator, type Job, type JobResult, type LatencySummary, type Target, type ToGenerator } from './shared.js';
 
 /** 0 granted, 1 refused for want of stock, a string: any other answer (its code). */
 type Outcome = 0 | 1 | string;
@@ -209,19 +209,6 @@ function histogram(): Histogram {
   return build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
 }
 
-function summarize(h: Histogram): LatencySummary {
-  const ms = (us: number) => Math.round(us) / 1000;
-  if (h.totalCount === 0) return { count: 0, meanMs: NaN, p50Ms: NaN, p90Ms: NaN, p99Ms: NaN, p999Ms: NaN, maxMs: NaN };
-  return {
-    count: h.totalCount,
-    meanMs: ms(h.mean),
-    p50Ms: ms(h.getValueAtPercentile(50)),
-    p90Ms: ms(h.getValueAtPercentile(90)),
-    p99Ms: ms(h.getValueAtPercentile(99)),
-    p999Ms: ms(h.getValueAtPercentile(99.9)),
-    maxMs: ms(h.maxValue),
-  };
-}
 
 async function runJob(job: Job): Promise<JobResult> {
   const driver = driverFor(job);

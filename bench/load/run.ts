@@ -42,13 +42,14 @@
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { AdminClient, startStockade, type StockadeServer } from './stockade.js';
+import { fileSystemOf } from '../common.js';
 import { fmt, fmtMs, markdownTable, type FromGenerator, type Job, type JobResult, type ServerProcess, type SystemName, type Target } from './shared.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -146,23 +147,6 @@ interface Row {
 
 // ---- machine and environment ----------------------------------------------------------------------
 
-const FS_TYPES: Record<number, string> = {
-  0x01021994: 'tmpfs',
-  0xef53: 'ext2/3/4',
-  0x58465342: 'xfs',
-  0x9123683e: 'btrfs',
-  0x794c7630: 'overlayfs',
-  0x2fc12fc1: 'zfs',
-};
-
-function fsType(path: string): string {
-  try {
-    const type = statfsSync(path).type;
-    return FS_TYPES[type] ?? `0x${type.toString(16)}`;
-  } catch {
-    return 'unknown';
-  }
-}
 
 function machine() {
   return {
@@ -172,7 +156,7 @@ function machine() {
     node: process.version,
     platform: `${platform()} ${release()}`,
     tmpdir: tmpdir(),
-    tmpdirFs: fsType(tmpdir()),
+    tmpdirFs: fileSystemOf(tmpdir()),
   };
 }
 
@@ -683,7 +667,7 @@ async function main(): Promise<void> {
         version: (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version,
         shards: SHARDS,
         restart: STOCKADE_RESTART,
-        dataDirFs: fsType(tmpdir()),
+        dataDirFs: fileSystemOf(tmpdir()),
         config: { ...configOut.config, apiKeys: '(one admin key, sha256 only)' },
         processes: records,
       };
@@ -831,7 +815,7 @@ function report(a: {
   if (a.pgInfo) {
     const s = a.pgInfo.settings;
     out.push(
-      `- PostgreSQL ${a.pgInfo.version} (user ${a.pgInfo.user}): synchronous_commit=${s.synchronous_commit}, fsync=${s.fsync}, wal_sync_method=${s.wal_sync_method}, full_page_writes=${s.full_page_writes}, commit_delay=${s.commit_delay}, data in ${s.data_directory} (${fsType(s.data_directory ?? '/')}). ` +
+      `- PostgreSQL ${a.pgInfo.version} (user ${a.pgInfo.user}): synchronous_commit=${s.synchronous_commit}, fsync=${s.fsync}, wal_sync_method=${s.wal_sync_method}, full_page_writes=${s.full_page_writes}, commit_delay=${s.commit_delay}, data in ${s.data_directory} (${fileSystemOf(s.data_directory ?? '/')}). ` +
         `One reserve = \`UPDATE ${PG_TABLE} SET available = available - $1 WHERE sku = $2 AND available >= $1\` (prepared, autocommit), granted when rowCount = 1; pg.Pool of ${PG_POOL}, as many in flight as connections.`,
     );
   }

@@ -3,6 +3,10 @@
 // nothing another script may change.
 
 import { readdirSync, readFileSync } from 'node:fs';
+import type { LatencySummary } from '../common.js';
+
+// Shared with the other benchmarks: one definition each.
+export { fmt, Rng, sleep, summarize, type LatencySummary } from '../common.js';
 
 export type SystemName = 'stockade' | 'postgres' | 'redis';
 export type Mode = 'closed' | 'open';
@@ -36,16 +40,6 @@ export interface Job {
   seed: number;
   /** The server's process(es), whose CPU time the generator samples around the load. */
   serverProcess: ServerProcess | null;
-}
-
-export interface LatencySummary {
-  count: number;
-  meanMs: number;
-  p50Ms: number;
-  p90Ms: number;
-  p99Ms: number;
-  p999Ms: number;
-  maxMs: number;
 }
 
 export interface JobResult {
@@ -100,33 +94,6 @@ export interface JobResult {
 export type ToGenerator = { type: 'job'; job: Job } | { type: 'exit' };
 export type FromGenerator = { type: 'ready' } | { type: 'result'; result: JobResult } | { type: 'failed'; label: string; error: string };
 
-/** xorshift32: fast and seeded, so every run draws the same SKU sequence. */
-export class Rng {
-  private s: number;
-  constructor(seed = 0x9e3779b9) {
-    this.s = seed >>> 0 || 1;
-  }
-  /** An integer in [0, n). */
-  int(n: number): number {
-    let x = this.s;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.s = x >>> 0;
-    return this.s % n;
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Thousands separators; `digits` decimals (default: 0 at 100 and above, else 1 or 2). */
-export function fmt(n: number, digits?: number): string {
-  if (!Number.isFinite(n)) return String(n);
-  const d = digits ?? (Number.isInteger(n) || Math.abs(n) >= 100 ? 0 : Math.abs(n) >= 10 ? 1 : 2);
-  return n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
-}
 
 /** Latency in ms with three decimals below 10 ms, so microsecond precision shows. */
 export function fmtMs(ms: number): string {
