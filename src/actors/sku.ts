@@ -1,18 +1,19 @@
-// The SKU actor. Three functions and nothing else touches a SKU's state:
+// The SKU actor. These functions, and nothing else, touch a SKU's state:
 //
 //   decide(state, command, now)  -> events or an error        (pure: reads state, never writes)
-//   evolve(state, event)         -> the reply value of that event (the only writer; replay uses it)
+//   evolve(state, event)         -> the reply value of that event (the only writer, live turns)
+//   replayEvent(state, event)    -> the same change, from the WAL at recovery
 //   react(state, now)            -> one follow-up event or null (bumps after a stock shortfall,
 //                                   waiting requests served when units free up)
 //
 // evolve mutates in place rather than copying: a hot SKU may hold a million open reservations and
 // copying them per command would cost more than the whole durable reserve path.
-
-import assert from 'node:assert/strict';
-
+//
 // Invariant checks are written `if (broken) assert.fail(message)` rather than
 // `assert.ok(ok, message)`: a template-literal message is built on every call otherwise, on
 // every command and every replayed event.
+
+import assert from 'node:assert/strict';
 import type { DomainLimits } from '../config.js';
 import { errorBody, type ErrorBody } from '../errors.js';
 import type {
