@@ -12,6 +12,9 @@
 //   npx tsx bench/replay.ts
 //   BENCH_QUICK=1                  smoke run (200 turns)
 //   BENCH_REPLAY_TURNS, BENCH_REPLAY_PER_TURN, BENCH_REPLAY_SKUS, BENCH_REPLAY_RUNS
+//   BENCH_REPLAY_MIX=open          every reservation stays open (default: the worst case for memory)
+//   BENCH_REPLAY_MIX=lifecycle     each turn also commits or releases the reservations granted by
+//                                  earlier turns, so the live set stays small (a sale's usual WAL)
 //   BENCH_DIR                      base of the temporary data directory (default os.tmpdir())
 
 import { spawn } from 'node:child_process';
@@ -26,6 +29,7 @@ import { cpuSample, cpuSince, envNumber, fmt, machineInfo, machineLine, makeTemp
 
 const TURNS = Math.round(envNumber('BENCH_REPLAY_TURNS', 2000, 200));
 const PER_TURN = Math.round(envNumber('BENCH_REPLAY_PER_TURN', 500));
+const MIX = process.env.BENCH_REPLAY_MIX === 'lifecycle' ? 'lifecycle' : 'open';
 const SKUS = Math.round(envNumber('BENCH_REPLAY_SKUS', 10_000, 1_000));
 const RUNS = Math.round(envNumber('BENCH_REPLAY_RUNS', 3, 1));
 /** Turns the writer keeps in flight: only to write faster; each turn is its own WAL record. */
@@ -54,6 +58,7 @@ async function writer(dataDir: string): Promise<void> {
   }
   let n = 0;
   let granted = 0;
+  const toEnd: string[] = [];
   const turn = async (): Promise<void> => {
     const commands: Command[] = [];
     for (let i = 0; i < PER_TURN; i++, n++) {
@@ -67,8 +72,19 @@ async function writer(dataDir: string): Promise<void> {
         quantity: 1,
       });
     }
+    // Lifecycle mix: end what earlier turns granted (alternately commit and release).
+    const ending = MIX === 'lifecycle' ? toEnd.splice(0, PER_TURN) : [];
+    for (let i = 0; i < ending.length; i++) {
+      commands.push(i % 2 === 0 ? { type: 'commit', reservationId: ending[i] } : { type: 'release', reservationId: ending[i] });
+    }
     const replies = await shard.execute(commands);
-    for (const r of replies) if (r.ok) granted++;
+    for (let i = 0; i < PER_TURN; i++) {
+      const r = replies[i];
+      if (!r.ok) continue;
+      granted++;
+      if (MIX === 'lifecycle') toEnd.push((r.value as { reservationId: string }).reservationId);
+    }
+    for (let i = PER_TURN; i < replies.length; i++) if (!replies[i].ok) throw new Error(`ending a reservation failed: ${JSON.stringify(replies[i])}`);
   };
   let started = 0;
   const lane = async (): Promise<void> => {
@@ -208,13 +224,13 @@ async function main(): Promise<void> {
     const best = runs.reduce((a, b) => (b.recovery.ms < a.recovery.ms ? b : a));
     const median = [...runs].sort((a, b) => a.recovery.ms - b.recovery.ms)[Math.floor(runs.length / 2)];
     console.log(
-      `\nWAL: ${fmt(written.walSeq)} records (${fmt(TURNS)} turns × ${PER_TURN} reserves + ${Math.ceil(SKUS / 4096)} setStock turns over ${fmt(SKUS)} SKUs), ` +
+      `\nWAL (${MIX} mix): ${fmt(written.walSeq)} records (${fmt(TURNS)} turns × ${PER_TURN} reserves${MIX === 'lifecycle' ? ' plus commits/releases of earlier turns\' reservations' : ''} + ${Math.ceil(SKUS / 4096)} setStock turns over ${fmt(SKUS)} SKUs), ` +
         `${fmt(walBytes / 2 ** 20)} MiB on disk, page cache warm. ms: recovery's own timer (replay, invariant checks, expiry heap); ` +
         `Shard.open ms adds opening LMDB. others CPU %: other processes meanwhile (100 = one core).`,
     );
     console.log(`median recovery: ${fmt((median.recovery.events / median.recovery.ms) * 1000)} events/s (best ${fmt((best.recovery.events / best.recovery.ms) * 1000)})`);
-    const path = writeResult('replay', {
-      settings: { turns: TURNS, reservesPerTurn: PER_TURN, skus: SKUS, runs: RUNS, writerPipeline: WRITER_PIPELINE },
+    const path = writeResult(MIX === 'lifecycle' ? 'replay-lifecycle' : 'replay', {
+      settings: { mix: MIX, turns: TURNS, reservesPerTurn: PER_TURN, skus: SKUS, runs: RUNS, writerPipeline: WRITER_PIPELINE },
       written: { ...written, walBytes, writeMs: write.ms },
       scan: { ...scanned, recordsPerSec: (scanned.records / scanned.ms) * 1000, eventsPerSec: (scanned.events / scanned.ms) * 1000 },
       recoveries: runs.map((r) => ({
