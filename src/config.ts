@@ -323,6 +323,10 @@ export function buildConfig(overrides: unknown = {}): Readonly<StockadeConfig> {
   if (new Set(config.apiKeys.map((k) => k.sha256)).size !== config.apiKeys.length) {
     throw new ConfigError('invalid configuration: /apiKeys: two keys share one sha256');
   }
+  if (config.shard.walRetentionMs > 0 && config.shard.walRetentionMs < config.limits.idempotencyTtlMs) {
+    // A retried call's first answer is read from the WAL: it must outlive the idempotency key.
+    throw new ConfigError('invalid configuration: /shard/walRetentionMs: must be 0 (keep all) or at least limits.idempotencyTtlMs');
+  }
   if (config.limits.holdTtlMsDefault > config.limits.holdTtlMsMax) {
     throw new ConfigError('invalid configuration: /limits: holdTtlMsDefault exceeds holdTtlMsMax');
   }

@@ -26,8 +26,10 @@ import {
   otherChannel,
   react,
   replayEvent,
+  replayedAnswer,
   reservationIdOfEvent,
   skuView,
+  type IdempotentReplay,
   skuOfCommand,
   type Limits,
   type SkuState,
@@ -35,8 +37,11 @@ import {
 import type {
   Command,
   ExpireCommand,
+  CommitCommand,
   GetReservationCommand,
   GetReservationHistoryCommand,
+  ReleaseCommand,
+  ReserveCommand,
   Reply,
   ReservationView,
   SkuEvent,
@@ -89,8 +94,8 @@ function availabilityOf(state: SkuState, at: number): AvailabilityChange {
   return { sku: view.sku, onHand: view.onHand, reserved: view.reserved, available: view.available, pending: view.pending, at };
 }
 
-/** Marks a query answered from LMDB after the turn's flush (see `turn`). */
-const READ_FROM_STORE = Symbol('read-from-store');
+/** A command answered from LMDB after the turn's flush (see `turn`). */
+type StoreRead = { read: 'history' } | { read: 'ended' } | { read: 'replay'; replay: IdempotentReplay };
 
 /** Longest setTimeout delay Node accepts. */
 const TIMER_DELAY_MS_MAX = 2 ** 31 - 1;
@@ -215,13 +220,13 @@ export class Shard {
     const now = this.clock();
     const turn: Turn = { now, events: [], historyIds: [], historyIndexes: [], watchedChanged: null };
     const replies: Reply[] = new Array(commands.length);
-    let storeReads: number[] | null = null;
+    let storeReads: { index: number; read: StoreRead }[] | null = null;
     const seq = this.seq + 1;
     this.expireDue(turn);
     for (let i = 0; i < commands.length; i++) {
       const reply = this.one(commands[i], turn);
-      if (reply === READ_FROM_STORE) (storeReads ??= []).push(i);
-      else replies[i] = reply;
+      if ('ok' in reply) replies[i] = reply;
+      else (storeReads ??= []).push({ index: i, read: reply });
     }
     this.turns++;
     this.commands += commands.length;
@@ -240,16 +245,16 @@ export class Shard {
       void flushed.then(() => this.onDurable(changes, performance.now() - started));
     }
     if (!storeReads) return flushed.then(() => replies);
-    // Reads of ended reservations and histories go to LMDB, which shows only committed
-    // transactions: run them once this turn (and every earlier one) is flushed.
+    // Reads of ended reservations, histories and first answers go to LMDB, which shows only
+    // committed transactions: run them once this turn (and every earlier one) is flushed.
     const reads = storeReads;
     return flushed.then(() => {
-      for (const i of reads) replies[i] = this.readFromStore(commands[i] as GetReservationCommand | GetReservationHistoryCommand);
+      for (const { index, read } of reads) replies[index] = this.readFromStore(commands[index], read);
       return replies;
     });
   }
 
-  private one(command: Command | ExpireCommand, turn: Turn): Reply | typeof READ_FROM_STORE {
+  private one(command: Command | ExpireCommand, turn: Turn): Reply | StoreRead {
     const now = turn.now;
     if (command.type !== 'expire') {
       const invalid = validateCommand(command);
@@ -257,14 +262,15 @@ export class Shard {
     }
     const sku = skuOfCommand(command)!;
     if (shardOf(sku, this.options.shardCount) !== this.options.shardId) assert.fail(`command for ${sku} routed to the wrong shard`);
-    if (command.type === 'getReservationHistory') return READ_FROM_STORE;
+    if (command.type === 'getReservationHistory') return { read: 'history' };
     let state = this.skus.get(sku);
     const decision = decide(state, command, now, this.options.limits);
     if (!decision.ok) {
-      if (command.type === 'getReservation' && decision.error.code === 'RESERVATION_NOT_ACTIVE') return READ_FROM_STORE;
+      if (command.type === 'getReservation' && decision.error.code === 'RESERVATION_NOT_ACTIVE') return { read: 'ended' };
       return decision;
     }
-    if ('cached' in decision) return decision.replayed ? { ok: true, value: decision.cached, replayed: true } : { ok: true, value: decision.cached };
+    if ('replay' in decision) return { read: 'replay', replay: decision.replay };
+    if ('cached' in decision) return { ok: true, value: decision.cached };
     const produced = decision.events;
     if (produced.length === 0) return { ok: true, value: { sku, ok: true } };
     if (!state) this.skus.set(sku, (state = emptySku(sku)));
@@ -305,14 +311,15 @@ export class Shard {
     }
   }
 
-  /** A reservation's history, or an ended reservation as its last history line left it. */
-  private readFromStore(command: GetReservationCommand | GetReservationHistoryCommand): Reply {
-    const entries = foldHistory(this.store.eventsOf(command.reservationId));
-    if (entries.length === 0) {
-      return { ok: false, error: errorBody('RESERVATION_NOT_FOUND', undefined, { reservationId: command.reservationId }) };
-    }
-    if (command.asChannel !== undefined && entries[0].reservation.channel !== command.asChannel) return otherChannel(command.reservationId);
-    if (command.type === 'getReservationHistory') return { ok: true, value: entries };
+  /** A reservation's history, an ended reservation as its last line left it, or a first answer. */
+  private readFromStore(command: Command, read: StoreRead): Reply {
+    const reservationId = read.read === 'replay' ? read.replay.reservationId : (command as GetReservationCommand | GetReservationHistoryCommand).reservationId;
+    const entries = foldHistory(this.store.eventsOf(reservationId));
+    if (read.read === 'replay') return replayedAnswer(command as ReserveCommand | ReleaseCommand | CommitCommand, read.replay, entries);
+    const query = command as GetReservationCommand | GetReservationHistoryCommand;
+    if (entries.length === 0) return { ok: false, error: errorBody('RESERVATION_NOT_FOUND', undefined, { reservationId }) };
+    if (query.asChannel !== undefined && entries[0].reservation.channel !== query.asChannel) return otherChannel(reservationId);
+    if (read.read === 'history') return { ok: true, value: entries };
     return { ok: true, value: entries[entries.length - 1].reservation };
   }
 

@@ -3,8 +3,8 @@
 // msgpackr extension settings.
 
 import { Packr } from 'msgpackr';
-import type { SkuEvent, Reservation, Thresholds, ReplyValue } from '../actors/types.js';
-import { firstAnswer, type IdempotentKind, type LocationStock, type SkuState } from '../actors/sku.js';
+import type { SkuEvent, Reservation, Thresholds } from '../actors/types.js';
+import type { IdempotentKind, LocationStock, SkuState } from '../actors/sku.js';
 
 /** One WAL record: everything one shard turn decided, written in one transaction. */
 export interface WalRecord {
@@ -19,7 +19,7 @@ export interface SkuSnapshot {
   locations: LocationStock[];
   locationOrder: string[] | null;
   open: Reservation[];
-  idem: [key: string, kind: IdempotentKind, reply: ReplyValue, at: number][];
+  idem: [key: string, kind: IdempotentKind, reservationId: string, at: number][];
   eventIds: string[];
   thresholds: Thresholds | null;
   flag: SkuState['flag'];
@@ -79,7 +79,7 @@ export class RecordCodec {
 
 export function snapshotOf(state: SkuState): SkuSnapshot {
   const idem: SkuSnapshot['idem'] = [];
-  if (state.idem) for (const [key, e] of state.idem) idem.push([key, e.kind, firstAnswer(e), e.at]);
+  if (state.idem) for (const [key, e] of state.idem) idem.push([key, e.kind, e.reservationId, e.at]);
   return {
     sku: state.sku,
     locations: state.locations,
@@ -112,7 +112,7 @@ export function stateOf(snapshot: SkuSnapshot): SkuState {
     open,
     pending: pending.length ? pending : null,
     customers: customers.size ? customers : null,
-    idem: snapshot.idem.length ? new Map(snapshot.idem.map(([key, kind, reply, at]) => [key, { kind, reply, at }] as const)) : null,
+    idem: snapshot.idem.length ? new Map(snapshot.idem.map(([key, kind, reservationId, at]) => [key, { kind, reservationId, at }] as const)) : null,
     eventIds: snapshot.eventIds.length ? new Set(snapshot.eventIds) : null,
     thresholds: snapshot.thresholds,
     flag: snapshot.flag,
