@@ -87,6 +87,11 @@ describe('configuration', () => {
     expect(() => buildConfig({ limits: { quantityMax: 'lots' } })).toThrow(/\/limits\/quantityMax/);
   });
 
+  it('refuses a WAL retention shorter than the idempotency TTL (retries read first answers from the WAL)', () => {
+    expect(() => buildConfig({ shard: { walRetentionMs: 1000 }, limits: { idempotencyTtlMs: 60_000 } })).toThrow(/walRetentionMs/);
+    expect(() => buildConfig({ shard: { walRetentionMs: 60_000 }, limits: { idempotencyTtlMs: 60_000 } })).not.toThrow();
+  });
+
   it('is frozen', () => {
     const config = buildConfig({});
     expect(Object.isFrozen(config) && Object.isFrozen(config.limits)).toBe(true);
