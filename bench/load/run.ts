@@ -171,6 +171,18 @@ function otherBenchmarks(): string[] {
   }
 }
 
+/** The code under test: the commit, and any uncommitted changes in src/ (a figure is only as good as this). */
+function sourceState(): { commit: string; changedInSrc: string[] } {
+  const git = (...args: string[]) => {
+    try {
+      return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+    } catch {
+      return '';
+    }
+  };
+  return { commit: git('rev-parse', '--short', 'HEAD') || 'unknown', changedInSrc: git('status', '--short', '--', 'src').split('\n').filter((l) => l !== '') };
+}
+
 function commandLine(): string {
   const env = Object.keys(process.env)
     .filter((k) => k.startsWith('BENCH_'))
@@ -644,6 +656,7 @@ async function main(): Promise<void> {
   const loadAtStart = loadavg();
   const othersAtStart = otherBenchmarks();
   const m = machine();
+  const source = sourceState();
   process.stderr.write(`load benchmark (${QUICK ? 'quick' : 'full'}), run tag ${RUN_TAG}\n`);
   if (othersAtStart.length > 0) process.stderr.write(`warning: other benchmark processes are running:\n  ${othersAtStart.join('\n  ')}\n`);
 
@@ -714,7 +727,7 @@ async function main(): Promise<void> {
   const othersAtEnd = otherBenchmarks();
   const loadAtEnd = loadavg();
   const elapsedSeconds = (performance.now() - startedMs) / 1000;
-  const md = report({ started, m, rows, skipped, pgInfo, redisInfo, stockadeInfo, othersAtStart, othersAtEnd, loadAtStart, loadAtEnd, elapsedSeconds });
+  const md = report({ source, started, m, rows, skipped, pgInfo, redisInfo, stockadeInfo, othersAtStart, othersAtEnd, loadAtStart, loadAtEnd, elapsedSeconds });
   process.stdout.write(md + '\n');
   mkdirSync(RESULTS_DIR, { recursive: true });
   const base = process.env.BENCH_OUT || join(RESULTS_DIR, QUICK ? 'load.quick' : 'load');
@@ -728,6 +741,7 @@ async function main(): Promise<void> {
         date: started.toISOString(),
         mode: QUICK ? 'quick' : 'full',
         command: commandLine(),
+        source,
         machine: m,
         loadAverage: { atStart: loadAtStart, atEnd: loadAtEnd },
         otherBenchmarkProcesses: { atStart: othersAtStart, atEnd: othersAtEnd },
@@ -774,6 +788,7 @@ function isRedisDurable(info: RedisInfo): boolean {
 }
 
 function report(a: {
+  source: ReturnType<typeof sourceState>;
   started: Date;
   m: ReturnType<typeof machine>;
   rows: Row[];
@@ -793,6 +808,9 @@ function report(a: {
   out.push('');
   out.push(`- Date: ${a.started.toISOString()}; whole run ${Math.round(a.elapsedSeconds)} s`);
   out.push(`- Command: \`${commandLine()}\``);
+  out.push(
+    `- Code: commit ${a.source.commit}` + (a.source.changedInSrc.length === 0 ? ', src/ unchanged' : `, with uncommitted changes in src/ (${a.source.changedInSrc.map((l) => l.slice(3)).join(', ')})`),
+  );
   out.push(`- Machine: ${a.m.cpuModel}, ${a.m.cores} cores, ${a.m.totalMemoryGiB} GiB RAM, Node ${a.m.node}, ${a.m.platform}`);
   out.push(
     `- Other load: load average ${load(a.loadAtStart)} at start, ${load(a.loadAtEnd)} at end; other benchmark processes ` +
