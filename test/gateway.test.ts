@@ -231,6 +231,12 @@ describe('gateway', () => {
       await client.close();
     });
 
+    it('runs an admin batch command by command', async () => {
+      const batch = await call(server.http, 'POST', '/v1/batch', { commands: [{ type: 'setStock', sku: 'BATCH', location: 'dc', onHand: 3, eventId: ikey() }, { type: 'getSku', sku: 'NOPE' }] });
+      expect(batch.status).toBe(200);
+      expect(batch.body.replies.map((r: { ok: boolean; error?: { code: string } }) => (r.ok ? 'ok' : r.error!.code))).toEqual(['ok', 'SKU_NOT_FOUND']);
+    });
+
     it('guards the dead-letter routes: admin only, and a clear code when NATS is off', async () => {
       expect((await call(server.http, 'GET', '/v1/dead-letters', undefined, TEST_KEYS.reader)).status).toBe(403);
       const off = await call(server.http, 'GET', '/v1/dead-letters', undefined, TEST_KEYS.admin);
@@ -325,11 +331,18 @@ describe('gateway limits', () => {
         backpressureBytesMax: 64 * 1024,
         subscriptionsPerConnectionMax: 2,
       },
+      shard: { batchCommandsMax: 4 },
     });
   });
   afterAll(async () => {
     await stopServer(server);
     removeTempDirs();
+  });
+
+  it('refuses an oversize batch whole, before charging the rate limit', async () => {
+    const oversize = await call(server.http, 'POST', '/v1/batch', { commands: Array.from({ length: 5 }, () => ({ type: 'getSku', sku: 'X' })) });
+    expect(oversize.status).toBe(413);
+    expect(oversize.body.error.code).toBe('BATCH_TOO_LARGE');
   });
 
   it('answers malformed frames with an error and keeps the connection working', async () => {

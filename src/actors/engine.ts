@@ -16,7 +16,7 @@ import { shardOf } from './placement.js';
 import type { RecoveryStats, ShardStats } from './shard.js';
 import { skuOfCommand } from './sku.js';
 import type { Command, Reply } from './types.js';
-import { validateCommand } from './validate.js';
+import { oversizeBatch, validateCommand } from './validate.js';
 
 /** What the engine reports as it runs (metrics and live pushes subscribe here). */
 export interface EngineObserver {
@@ -340,11 +340,8 @@ export class Engine {
    * otherwise each command is answered on its own (a batch is not a transaction: see carts).
    */
   executeBatch(commands: Command[]): Promise<Reply[]> {
-    const max = this.config.shard.batchCommandsMax;
-    if (commands.length > max) {
-      const error = errorBody('BATCH_TOO_LARGE', undefined, { commands: commands.length, batchCommandsMax: max });
-      return Promise.resolve(commands.map(() => ({ ok: false, error }) as Reply));
-    }
+    const oversize = oversizeBatch(commands.length, this.config.shard.batchCommandsMax);
+    if (oversize) return Promise.resolve(commands.map(() => ({ ok: false, error: oversize }) as Reply));
     return Promise.all(commands.map((c) => this.execute(c)));
   }
 

@@ -46,7 +46,7 @@ import type {
   ReservationView,
   SkuEvent,
 } from './types.js';
-import { validateCommand } from './validate.js';
+import { oversizeBatch, validateCommand } from './validate.js';
 
 export interface ShardOptions {
   shardId: number;
@@ -197,11 +197,9 @@ export class Shard {
   execute(commands: readonly Command[]): Promise<Reply[]> {
     if (this.failure) return Promise.reject(this.failure);
     assert.ok(!this.closed, 'shard is closed');
-    if (commands.length > this.options.shard.batchCommandsMax) {
-      // Refused whole, before anything is decided: no partial batch is ever applied.
-      const error = errorBody('BATCH_TOO_LARGE', undefined, { commands: commands.length, batchCommandsMax: this.options.shard.batchCommandsMax });
-      return Promise.resolve(commands.map(() => ({ ok: false, error }) as Reply));
-    }
+    // Refused whole, before anything is decided: no partial batch is ever applied.
+    const oversize = oversizeBatch(commands.length, this.options.shard.batchCommandsMax);
+    if (oversize) return Promise.resolve(commands.map(() => ({ ok: false, error: oversize }) as Reply));
     try {
       return this.turn(commands);
     } catch (err) {

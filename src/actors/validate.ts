@@ -149,4 +149,7 @@ export function validateCommand(input: unknown): ErrorBody | null {
   return errorBody(code, undefined, detail);
 }
 
-export const COMMAND_TYPES = Object.keys(schemas) as Command['type'][];
+/** BATCH_TOO_LARGE when a batch holds more than batchCommandsMax commands, else null. */
+export function oversizeBatch(count: number, batchCommandsMax: number): ErrorBody | null {
+  return count > batchCommandsMax ? errorBody('BATCH_TOO_LARGE', undefined, { commands: count, batchCommandsMax }) : null;
+}

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import uWS from 'uWebSockets.js';
 import type { Command } from '../actors/types.js';
+import { oversizeBatch } from '../actors/validate.js';
 import type { HttpConfig } from '../config.js';
 import { errorBody, httpStatusOf, type ErrorBody } from '../errors.js';
 import { projectFile } from '../paths.js';
@@ -167,12 +168,12 @@ export function installHttpApi(
     void readJson(ex, config.bodyBytesMax).then(async (body) => {
       if (!body) return;
       if (!Array.isArray(body.commands)) return fail(errorBody('VALIDATION_FAILED', 'a batch is { "commands": [ … ] }'));
+      const oversize = oversizeBatch(body.commands.length, operations.engine.config.shard.batchCommandsMax);
+      if (oversize) return fail(oversize);
       // Each command costs a token, as it would sent one by one.
       const refused = operations.admit(principal, 'admin', Math.max(1, body.commands.length));
       if (refused) return fail(refused);
       const replies = await operations.engine.executeBatch(body.commands as Command[]);
-      const first = replies[0];
-      if (first && !first.ok && first.error.code === 'BATCH_TOO_LARGE') return fail(first.error);
       metrics.request('http', 'batch', 'ok', performance.now() - started);
       send(ex, 200, { replies });
     });
