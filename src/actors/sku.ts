@@ -68,11 +68,6 @@ export interface IdempotentReplay {
 
 export type IdempotentKind = 'reserve' | 'release' | 'commit';
 
-const KIND_OF_EVENT: Partial<Record<SkuEvent['type'], IdempotentKind>> = {
-  ReservationPlaced: 'reserve',
-  ReservationReleased: 'release',
-  ReservationCommitted: 'commit',
-};
 
 export interface SkuState {
   sku: string;
@@ -195,11 +190,15 @@ function idempotencyHit(state: SkuState | undefined, key: string | undefined, co
   return { ok: true, replay: { key, reservationId: entry.reservationId } };
 }
 
+/** The event an idempotent call leaves, and back: one table, read both ways. */
 const FIRST_EVENT_OF: Record<IdempotentKind, SkuEvent['type']> = {
   reserve: 'ReservationPlaced',
   release: 'ReservationReleased',
   commit: 'ReservationCommitted',
 };
+const KIND_OF_EVENT = Object.fromEntries(Object.entries(FIRST_EVENT_OF).map(([kind, event]) => [event, kind])) as Partial<
+  Record<SkuEvent['type'], IdempotentKind>
+>;
 
 /**
  * The answer to a retried call, from the reservation's history in the WAL: the first answer
@@ -579,7 +578,6 @@ export function replayEvent(state: SkuState, event: SkuEvent, limits: Limits): v
 }
 
 function applyEvent(state: SkuState, event: SkuEvent, limits: Limits, replaying: boolean): ReplyValue | undefined {
-  const answer = !replaying;
   assert.equal(event.sku, state.sku, 'event routed to the wrong SKU');
   let reply: ReplyValue | undefined;
   switch (event.type) {
@@ -622,7 +620,7 @@ function applyEvent(state: SkuState, event: SkuEvent, limits: Limits, replaying:
       if (r.state === 'ACTIVE') hold(state, r);
       else insertPending(state, r);
       state.nextReservationNo = Math.max(state.nextReservationNo, r.arrival + 1);
-      if (answer) reply = reservationView(r);
+      if (!replaying) reply = reservationView(r);
       break;
     }
     case 'ReservationActivated': {
@@ -631,7 +629,7 @@ function applyEvent(state: SkuState, event: SkuEvent, limits: Limits, replaying:
       removePending(state, r);
       transitionReservation(r, event);
       hold(state, r);
-      if (answer) reply = reservationView(r);
+      if (!replaying) reply = reservationView(r);
       break;
     }
     case 'ReservationBumped': {
@@ -640,14 +638,14 @@ function applyEvent(state: SkuState, event: SkuEvent, limits: Limits, replaying:
       unhold(state, r, false);
       transitionReservation(r, event);
       insertPending(state, r);
-      if (answer) reply = reservationView(r);
+      if (!replaying) reply = reservationView(r);
       break;
     }
     case 'ReservationReleased':
     case 'ReservationCommitted':
     case 'ReservationExpired': {
       const r = end(state, event);
-      if (answer) reply = reservationView(r);
+      if (!replaying) reply = reservationView(r);
       break;
     }
     case 'ThresholdsSet':
@@ -683,6 +681,13 @@ export function assertInvariants(state: SkuState, settled: boolean): void {
   if (reserved !== state.activeQuantity) assert.fail(`reserved total differs from ACTIVE quantity for ${state.sku}`);
 }
 
+/** Open reservations per customer, counted from the reservations themselves. */
+export function customersOf(open: Iterable<Reservation>): Map<string, number> {
+  const customers = new Map<string, number>();
+  for (const r of open) customers.set(r.customerId, (customers.get(r.customerId) ?? 0) + 1);
+  return customers;
+}
+
 /** O(open reservations): reserved per location equals the ACTIVE allocations there. */
 export function assertInvariantsFull(state: SkuState): void {
   assertInvariants(state, true);
@@ -704,8 +709,7 @@ export function assertInvariantsFull(state: SkuState): void {
     if (r.quantity > r.requested) assert.fail(`reservation ${r.id} holds more than requested`);
   }
   if (pending !== (state.pending?.length ?? 0)) assert.fail(`pending queue of ${state.sku} out of step`);
-  const customers = new Map<string, number>();
-  for (const r of state.open?.values() ?? []) customers.set(r.customerId, (customers.get(r.customerId) ?? 0) + 1);
+  const customers = customersOf(state.open?.values() ?? []);
   if (customers.size !== (state.customers?.size ?? 0)) assert.fail(`customers with open reservations of ${state.sku} out of step`);
   for (const [customer, count] of customers) {
     if (state.customers!.get(customer) !== count) assert.fail(`open reservations of customer ${customer} on ${state.sku} out of step`);
@@ -725,7 +729,7 @@ export function reservationView(r: Reservation): ReservationView {
     channel: r.channel,
     requested: r.requested,
     quantity: r.quantity,
-    allocations: r.allocations.map((a) => ({ location: a.location, quantity: a.quantity })),
+    allocations: copyAllocations(r.allocations),
     priority: r.priority,
     createdAt: r.createdAt,
     expiresAt: r.expiresAt,

@@ -4,7 +4,7 @@
 
 import { Packr } from 'msgpackr';
 import type { SkuEvent, Reservation, Thresholds } from '../actors/types.js';
-import type { IdempotentKind, LocationStock, SkuState } from '../actors/sku.js';
+import { customersOf, type IdempotentKind, type LocationStock, type SkuState } from '../actors/sku.js';
 
 /** One WAL record: everything one shard turn decided, written in one transaction. */
 export interface WalRecord {
@@ -100,11 +100,8 @@ export function stateOf(snapshot: SkuSnapshot): SkuState {
   const pending = snapshot.open.filter((r) => r.state === 'PENDING');
   pending.sort((a, b) => b.priority - a.priority || a.arrival - b.arrival);
   let activeQuantity = 0;
-  const customers = new Map<string, number>();
-  for (const r of snapshot.open) {
-    if (r.state === 'ACTIVE') activeQuantity += r.quantity;
-    customers.set(r.customerId, (customers.get(r.customerId) ?? 0) + 1);
-  }
+  for (const r of snapshot.open) if (r.state === 'ACTIVE') activeQuantity += r.quantity;
+  const customers = customersOf(snapshot.open);
   return {
     sku: snapshot.sku,
     locations: snapshot.locations,
