@@ -94,12 +94,18 @@ export function installHttpApi(
   metrics: Metrics,
   streams: StreamsService | null,
 ): void {
-  /** Authenticate from headers (synchronously: uWS requests are valid only in the handler). */
-  const begin = (res: uWS.HttpResponse, req: uWS.HttpRequest, paramCount: number) => {
+  /** A response that notes when the client goes away, so nothing is written to it after. */
+  const exchange = (res: uWS.HttpResponse): Exchange => {
     const ex: Exchange = { res, aborted: false };
     res.onAborted(() => {
       ex.aborted = true;
     });
+    return ex;
+  };
+
+  /** Authenticate from headers (synchronously: uWS requests are valid only in the handler). */
+  const begin = (res: uWS.HttpResponse, req: uWS.HttpRequest, paramCount: number) => {
+    const ex = exchange(res);
     const params: string[] = [];
     let badParameter = false;
     for (let i = 0; i < paramCount; i++) {
@@ -179,7 +185,7 @@ export function installHttpApi(
     });
   });
 
-  // Admin: dead letters of the stream consumers, listed and replayed.
+  // Admin routes answered by a handler of their own (dead letters).
   const admin = (method: 'get' | 'post', pattern: string, paramCount: number, op: string, handle: (ex: Exchange, params: string[], query: URLSearchParams) => Promise<void>) => {
     app[method](pattern, (res, req) => {
       const { ex, params, principal, badParameter } = begin(res, req, paramCount);
@@ -193,7 +199,6 @@ export function installHttpApi(
       if (!isPrincipal(principal)) return fail(principal);
       const refused = operations.admit(principal, 'admin', 1);
       if (refused) return fail(refused);
-      if (!streams) return fail(errorBody('STREAMS_UNAVAILABLE'));
       handle(ex, params, query).then(
         () => metrics.request('http', op, 'ok', performance.now() - started),
         (err: Error) => fail(errorBody('INTERNAL', undefined, { reason: err.message })),
@@ -207,14 +212,14 @@ export function installHttpApi(
     if (Number.isNaN(after) || Number.isNaN(limit) || limit < 1) {
       return sendError(ex, errorBody('VALIDATION_FAILED', 'after and limit are whole numbers, limit at least 1'));
     }
-    const letters = await streams!.deadLetters(after, limit);
+    const letters = streams && (await streams.deadLetters(after, limit));
     if (!letters) return sendError(ex, errorBody('STREAMS_UNAVAILABLE'));
     send(ex, 200, { deadLetters: letters });
   });
   admin('post', '/v1/dead-letters/:seq/replay', 1, 'replayDeadLetter', async (ex, [seqText]) => {
     const seq = sequenceOf(seqText, NaN);
     if (Number.isNaN(seq) || seq < 1) return sendError(ex, errorBody('VALIDATION_FAILED', 'the sequence is a whole number'));
-    const outcome = await streams!.replay(seq);
+    const outcome = streams && (await streams.replay(seq));
     if (!outcome) return sendError(ex, errorBody('STREAMS_UNAVAILABLE'));
     if (!outcome.replayed) return sendError(ex, errorBody('DEAD_LETTER_NOT_FOUND', undefined, { seq, reason: outcome.reason }));
     send(ex, 200, outcome);
@@ -224,10 +229,7 @@ export function installHttpApi(
   // Ready means every shard has recovered: reserves are served even while NATS is away, so the
   // streams' state (connection, consumer lag, last applied sequence) is reported, not gated on.
   app.get('/health/ready', (res) => {
-    const ex: Exchange = { res, aborted: false };
-    res.onAborted(() => {
-      ex.aborted = true;
-    });
+    const ex = exchange(res);
     const ready = operations.engine.ready;
     const body = { status: ready ? 'ready' : 'recovering', shards: operations.engine.shardCount, depths: operations.engine.depths() };
     if (!streams) {
@@ -240,10 +242,7 @@ export function installHttpApi(
     });
   });
   app.get('/metrics', (res) => {
-    const ex: Exchange = { res, aborted: false };
-    res.onAborted(() => {
-      ex.aborted = true;
-    });
+    const ex = exchange(res);
     void metrics.registry.metrics().then((text) => send(ex, 200, text, metrics.registry.contentType));
   });
   app.get('/openapi.json', (res) => send({ res, aborted: false }, 200, OPENAPI));
