@@ -23,6 +23,18 @@ export interface DeadLetter {
 }
 
 export const DEAD_LETTERS_LIST_MAX = 1000;
+
+/** The headers a dead letter carries beside its original ones (written by the consumers). */
+export const DEAD_LETTER_HEADERS = {
+  reason: 'Stockade-Reason',
+  detail: 'Stockade-Reason-Detail',
+  subject: 'Stockade-Original-Subject',
+  stream: 'Stockade-Original-Stream',
+  sequence: 'Stockade-Original-Sequence',
+  msgId: 'Stockade-Original-Msg-Id',
+  deliveries: 'Stockade-Deliveries',
+} as const;
+const H = DEAD_LETTER_HEADERS;
 const STOCKADE_HEADER = /^Stockade-/i;
 
 function describe(m: StoredMsg): DeadLetter {
@@ -30,17 +42,17 @@ function describe(m: StoredMsg): DeadLetter {
   for (const [key, values] of m.header) headers[key] = [...values];
   const text = Buffer.from(m.data).toString('utf8');
   const utf8 = Buffer.from(text, 'utf8').equals(Buffer.from(m.data));
-  const sequence = m.header.get('Stockade-Original-Sequence');
-  const deliveries = m.header.get('Stockade-Deliveries');
+  const sequence = m.header.get(H.sequence);
+  const deliveries = m.header.get(H.deliveries);
   return {
     seq: m.seq,
     time: m.time.toISOString(),
     subject: m.subject,
-    reason: m.header.get('Stockade-Reason') || null,
-    detail: m.header.get('Stockade-Reason-Detail') || null,
+    reason: m.header.get(H.reason) || null,
+    detail: m.header.get(H.detail) || null,
     original: {
-      subject: m.header.get('Stockade-Original-Subject') || null,
-      stream: m.header.get('Stockade-Original-Stream') || null,
+      subject: m.header.get(H.subject) || null,
+      stream: m.header.get(H.stream) || null,
       sequence: sequence ? Number(sequence) : null,
     },
     deliveries: deliveries ? Number(deliveries) : null,
@@ -85,14 +97,14 @@ export type ReplayOutcome = { replayed: true; subject: string; streamSequence: n
 export async function replayDeadLetter(nc: NatsConnection, jsm: JetStreamManager, seq: number): Promise<ReplayOutcome> {
   const m = await storedAt(jsm, seq);
   if (!m) return { replayed: false, reason: 'NOT_FOUND' };
-  const subject = m.header.get('Stockade-Original-Subject');
+  const subject = m.header.get(H.subject);
   if (!subject) return { replayed: false, reason: 'NO_ORIGINAL_SUBJECT' };
   const h = natsHeaders();
   for (const [key, values] of m.header) {
     if (STOCKADE_HEADER.test(key) || key === 'Nats-Msg-Id') continue;
     for (const value of values) h.append(key, value);
   }
-  const originalId = m.header.get('Stockade-Original-Msg-Id') || m.header.get('Nats-Msg-Id');
+  const originalId = m.header.get(H.msgId) || m.header.get('Nats-Msg-Id');
   const ack = await jetstream(nc).publish(subject, m.data, { headers: h, msgID: `${originalId}:replay:${m.seq}` });
   await jsm.streams.deleteMessage(DEAD_LETTER_STREAM, m.seq);
   return { replayed: true, subject, streamSequence: ack.seq };

@@ -15,6 +15,7 @@ import type { Reply } from '../actors/types.js';
 import type { NatsConfig } from '../config.js';
 import type { ErrorBody, ErrorCode } from '../errors.js';
 import { DEAD_LETTER_SUBJECT_PREFIX, ensureStreams, nanos, STOCK_STREAM } from './nats.js';
+import { DEAD_LETTER_HEADERS } from './dead-letters.js';
 import { parseStockEvent } from './stock-events.js';
 
 export const STOCK_CONSUMER = 'stockade-stock';
@@ -191,15 +192,15 @@ export class StockEventConsumer {
   private async deadLetter(m: JsMsg, error: ErrorBody): Promise<void> {
     const h = natsHeaders();
     if (m.headers) for (const [key, values] of m.headers) for (const value of values) h.append(key, value);
-    h.set('Stockade-Reason', error.code);
-    h.set('Stockade-Reason-Detail', error.message + (error.details ? ` ${JSON.stringify(error.details)}` : ''));
-    h.set('Stockade-Original-Subject', m.subject);
-    h.set('Stockade-Original-Stream', m.info.stream);
-    h.set('Stockade-Original-Sequence', String(m.seq));
-    h.set('Stockade-Deliveries', String(m.info.deliveryCount));
+    h.set(DEAD_LETTER_HEADERS.reason, error.code);
+    h.set(DEAD_LETTER_HEADERS.detail, error.message + (error.details ? ` ${JSON.stringify(error.details)}` : ''));
+    h.set(DEAD_LETTER_HEADERS.subject, m.subject);
+    h.set(DEAD_LETTER_HEADERS.stream, m.info.stream);
+    h.set(DEAD_LETTER_HEADERS.sequence, String(m.seq));
+    h.set(DEAD_LETTER_HEADERS.deliveries, String(m.info.deliveryCount));
     // Keyed by the original position, so a redelivered poison message is dead-lettered once.
     const originalMsgId = m.headers?.get('Nats-Msg-Id');
-    if (originalMsgId) h.set('Stockade-Original-Msg-Id', originalMsgId);
+    if (originalMsgId) h.set(DEAD_LETTER_HEADERS.msgId, originalMsgId);
     h.set('Nats-Msg-Id', `${m.info.stream}:${m.seq}`);
     try {
       await jetstream(this.nc).publish(DEAD_LETTER_SUBJECT, m.data, { headers: h });
