@@ -23,6 +23,7 @@ import {
   evolve,
   foldHistory,
   forgetExpiredIdempotency,
+  hiddenFrom,
   otherChannel,
   react,
   replayEvent,
@@ -316,7 +317,7 @@ export class Shard {
     if (read.read === 'replay') return replayedAnswer(command as ReserveCommand | ReleaseCommand | CommitCommand, read.replay, entries);
     const query = command as GetReservationCommand | GetReservationHistoryCommand;
     if (entries.length === 0) return { ok: false, error: errorBody('RESERVATION_NOT_FOUND', undefined, { reservationId }) };
-    if (query.asChannel !== undefined && entries[0].reservation.channel !== query.asChannel) return otherChannel(reservationId);
+    if (hiddenFrom(query.asChannel, entries[0].reservation.channel)) return otherChannel(reservationId);
     if (read.read === 'history') return { ok: true, value: entries };
     return { ok: true, value: entries[entries.length - 1].reservation };
   }

@@ -218,7 +218,7 @@ export function replayedAnswer(command: ReserveCommand | ReleaseCommand | Commit
       first.channel === command.channel &&
       first.requested === command.quantity;
     if (!same) return { ok: false, error: errorBody('IDEMPOTENCY_KEY_REUSED', undefined, { idempotencyKey: replay.key }) };
-  } else if (command.asChannel !== undefined && first.channel !== command.asChannel) {
+  } else if (hiddenFrom(command.asChannel, first.channel)) {
     // A replay shows the reservation: only to its own channel.
     return otherChannel(first.reservationId);
   }
@@ -227,6 +227,11 @@ export function replayedAnswer(command: ReserveCommand | ReleaseCommand | Commit
 
 function fail(code: Parameters<typeof errorBody>[0], details?: unknown): Decision {
   return { ok: false, error: errorBody(code, undefined, details) };
+}
+
+/** The channel rule: a caller acting for a channel (asChannel) sees only that channel's reservations. */
+export function hiddenFrom(asChannel: string | undefined, reservationChannel: string): boolean {
+  return asChannel !== undefined && reservationChannel !== asChannel;
 }
 
 export function otherChannel(reservationId: string): Decision & { ok: false } {
@@ -313,7 +318,7 @@ export function decide(state: SkuState | undefined, command: Command | ExpireCom
       if (hit) return hit;
       const r = state?.open?.get(command.reservationId);
       if (!state || !r) return missingReservation(state, command.reservationId);
-      if (command.asChannel !== undefined && r.channel !== command.asChannel) return otherChannel(r.id);
+      if (hiddenFrom(command.asChannel, r.channel)) return otherChannel(r.id);
       const base = { sku: state.sku, at: now, reservationId: r.id, idem: command.idempotencyKey };
       if (command.type === 'release') {
         return { ok: true, events: [{ type: 'ReservationReleased', ...base, reason: command.reason }] };
@@ -384,7 +389,7 @@ export function decide(state: SkuState | undefined, command: Command | ExpireCom
     case 'getReservationHistory': {
       // Open reservations answer from memory; ended ones from the history store (the runtime).
       const r = state?.open?.get(command.reservationId);
-      if (r && command.asChannel !== undefined && r.channel !== command.asChannel) return otherChannel(r.id);
+      if (r && hiddenFrom(command.asChannel, r.channel)) return otherChannel(r.id);
       if (r && command.type === 'getReservation') return { ok: true, cached: reservationView(r) };
       return missingReservation(state, command.reservationId);
     }

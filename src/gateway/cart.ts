@@ -13,8 +13,10 @@ import type { Command, Reply, ReservationView } from '../actors/types.js';
 import { IDEMPOTENCY_KEY_PATTERN, SKU_PATTERN } from '../actors/validate.js';
 import { errorBody } from '../errors.js';
 
-/** The release reason of a rollback; clients may not use the `stockade:` prefix (operations.ts). */
-export const CART_ROLLBACK_REASON = 'stockade:cart-rollback';
+/** Release reasons Stockade writes itself; callers may not forge them (operations.ts). */
+export const RESERVED_REASON_PREFIX = 'stockade:';
+/** The release reason of a cart rollback. */
+export const CART_ROLLBACK_REASON = `${RESERVED_REASON_PREFIX}cart-rollback`;
 
 export interface CartLineOutcome {
   line: number;

@@ -7,7 +7,7 @@ import type { Command, Reply } from '../actors/types.js';
 import type { Scope, StockadeConfig } from '../config.js';
 import { errorBody, type ErrorBody } from '../errors.js';
 import { requireScope, type Principal } from './auth.js';
-import { reserveCart } from './cart.js';
+import { RESERVED_REASON_PREFIX, reserveCart } from './cart.js';
 import type { Metrics } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
 
@@ -55,9 +55,6 @@ export function isOperation(name: unknown): name is OperationName {
 }
 
 export type Transport = 'http' | 'ws';
-
-/** Release reasons Stockade writes itself (cart rollbacks); callers may not forge them. */
-const RESERVED_REASON_PREFIX = 'stockade:';
 
 export class Operations {
   private readonly limiter: RateLimiter;
