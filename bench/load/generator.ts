@@ -9,11 +9,11 @@
 // latency runs from the scheduled send time (so a stalled server or a late client timer shows up
 // as latency: no coordinated omission). Sends go out from a 1 ms timer in bursts of those due.
 
-import { build, type Histogram } from 'hdr-histogram-js';
 import { Redis } from 'ioredis';
 import { Packr } from 'msgpackr';
 import pg from 'pg';
 import WebSocket from 'ws';
+import { latencyHistogram } from '../common.js';
 import { busiestBetween, cpuTicksBetween, cpuTicksByPid, cpuTicksByThread, machineBusyTicks, Rng, sleep, summarize, TICKS_PER_SECOND, type FromGenerator, type Job, type JobResult, type LatencySummary, type Target, type ToGenerator } from './shared.js';
 
 /** 0 granted, 1 refused for want of stock, a string: any other answer (its code). */
@@ -205,10 +205,6 @@ function driverFor(job: Job): Driver {
 
 // ---- the run ------------------------------------------------------------------------------------
 
-function histogram(): Histogram {
-  return build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
-}
-
 
 async function runJob(job: Job): Promise<JobResult> {
   const driver = driverFor(job);
@@ -217,8 +213,8 @@ async function runJob(job: Job): Promise<JobResult> {
   const attemptsPerSku = new Int32Array(job.skuCount);
   const grantedPerSku = new Int32Array(job.skuCount);
   const errors: Record<string, number> = {};
-  const hist = histogram();
-  const lagHist = histogram();
+  const hist = latencyHistogram();
+  const lagHist = latencyHistogram();
   const rng = new Rng(job.seed);
   let sent = 0;
   let answered = 0;

@@ -49,7 +49,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { AdminClient, startStockade, type StockadeServer } from './stockade.js';
-import { fileSystemOf } from '../common.js';
+import { envNumber, fileSystemOf, QUICK } from '../common.js';
 import { fmt, fmtMs, markdownTable, type FromGenerator, type Job, type JobResult, type ServerProcess, type SystemName, type Target } from './shared.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -57,16 +57,6 @@ const ROOT = join(HERE, '..', '..');
 const RESULTS_DIR = join(ROOT, 'bench', 'results');
 
 // ---- settings -----------------------------------------------------------------------------------
-
-const QUICK = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';
-
-function envNumber(name: string, full: number, quick: number = full): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return QUICK ? quick : full;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got "${raw}"`);
-  return value;
-}
 
 const PEAK_WARMUP_S = envNumber('BENCH_WARMUP_SECONDS', 2, 0.5);
 const PEAK_MEASURE_S = envNumber('BENCH_SECONDS', 8, 1.5);
