@@ -11,22 +11,22 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { StockadeConfig } from '../config.js';
 import { errorBody, type ErrorBody } from '../errors.js';
-import type { AvailabilityChange, FromShard, ShardWorkerData, ToShard } from './messages.js';
+import type { AvailabilityChange, DemandEvent, FromShard, ShardWorkerData, ToShard } from './messages.js';
 import { shardOf } from './placement.js';
 import type { RecoveryStats, ShardStats } from './shard.js';
 import { skuOfCommand } from './sku.js';
 import type { Command, Reply } from './types.js';
 import { oversizeBatch, validateCommand } from './validate.js';
 
-/** What the engine reports as it runs (metrics and live pushes subscribe here). */
+/** What the engine reports as it runs (metrics, live pushes, demand windows subscribe here). */
 export interface EngineObserver {
   /** A shard turn's WAL flush took this long. */
-  walFlushed(shardId: number, ms: number): void;
+  walFlushed?(shardId: number, ms: number): void;
   /** Watched SKUs changed durably. */
-  availabilityChanged(changes: AvailabilityChange[]): void;
+  availabilityChanged?(changes: AvailabilityChange[]): void;
+  /** Sales (commits) and reservation attempts, after their turn is durable. */
+  demand?(events: DemandEvent[]): void;
 }
-
-const NO_OBSERVER: EngineObserver = { walFlushed() {}, availabilityChanged() {} };
 
 export interface EngineLogger {
   info(obj: object, msg: string): void;
@@ -94,7 +94,7 @@ class ShardHandle {
   private statsWaiters = new Map<number, (s: ShardStats) => void>();
   private stopWaiter: (() => void) | null = null;
   recovery: RecoveryStats | null = null;
-  observer: EngineObserver = NO_OBSERVER;
+  observers: EngineObserver[] = [];
   /** Watched SKUs of this shard, re-sent to a restarted worker. */
   private readonly watched = new Set<string>();
 
@@ -153,8 +153,11 @@ class ShardHandle {
         this.scheduleSend();
         break;
       case 'replies':
-        for (const ms of message.flushMs) this.observer.walFlushed(this.data.shardId, ms);
-        if (message.changes.length > 0) this.observer.availabilityChanged(message.changes);
+        for (const o of this.observers) {
+          if (o.walFlushed) for (const ms of message.flushMs) o.walFlushed(this.data.shardId, ms);
+          if (message.changes.length > 0) o.availabilityChanged?.(message.changes);
+          if (message.demand.length > 0) o.demand?.(message.demand);
+        }
         for (const batch of message.batches) {
           const resolvers = this.inflight.get(batch.id)!;
           this.inflight.delete(batch.id);
@@ -269,6 +272,9 @@ class ShardHandle {
 }
 
 export class Engine {
+  /** Watchers per SKU (see watch). */
+  private readonly watchers = new Map<string, number>();
+
   private constructor(
     private readonly handles: ShardHandle[],
     readonly config: Readonly<StockadeConfig>,
@@ -320,13 +326,22 @@ export class Engine {
     return shardOf(sku, this.handles.length);
   }
 
-  /** Start or stop live reports of a SKU's availability (see EngineObserver). */
+  /**
+   * Start or stop live reports of a SKU's availability (see EngineObserver). Counted: several
+   * watchers (WebSocket subscribers, the order flow) may watch one SKU, and it stays watched
+   * until the last one stops.
+   */
   watch(sku: string, on: boolean): void {
-    this.handles[shardOf(sku, this.handles.length)].watch(sku, on);
+    const count = (this.watchers.get(sku) ?? 0) + (on ? 1 : -1);
+    if (count < 0) return;
+    if (count === 0) this.watchers.delete(sku);
+    else this.watchers.set(sku, count);
+    if (count === (on ? 1 : 0)) this.handles[shardOf(sku, this.handles.length)].watch(sku, on);
   }
 
+  /** Add an observer; every observer hears every report. */
   observe(observer: EngineObserver): void {
-    for (const h of this.handles) h.observer = observer;
+    for (const h of this.handles) h.observers.push(observer);
   }
 
   execute(command: Command): Promise<Reply> {

@@ -24,6 +24,15 @@ export interface AvailabilityChange {
   at: number;
 }
 
+/** A sale (a reservation committed) or a reservation attempt, for the demand windows. */
+export interface DemandEvent {
+  sku: string;
+  kind: 'sale' | 'attempt';
+  quantity: number;
+  /** Shard clock, epoch milliseconds. */
+  at: number;
+}
+
 export type ToShard =
   | { kind: 'batch'; id: number; commands: Command[] }
   | { kind: 'watch'; sku: string; on: boolean }
@@ -32,7 +41,7 @@ export type ToShard =
 
 export type FromShard =
   | { kind: 'ready'; recovery: RecoveryStats }
-  | { kind: 'replies'; batches: { id: number; replies: Reply[] }[]; flushMs: number[]; changes: AvailabilityChange[] }
+  | { kind: 'replies'; batches: { id: number; replies: Reply[] }[]; flushMs: number[]; changes: AvailabilityChange[]; demand: DemandEvent[] }
   | { kind: 'stats'; id: number; stats: ShardStats }
   | { kind: 'stopped' }
   | { kind: 'failed'; message: string; stack?: string };

@@ -2,7 +2,7 @@
 // Replies that become durable together leave together (one postMessage per turn).
 
 import { parentPort, workerData } from 'node:worker_threads';
-import type { AvailabilityChange, FromShard, ShardWorkerData, ToShard } from './messages.js';
+import type { AvailabilityChange, DemandEvent, FromShard, ShardWorkerData, ToShard } from './messages.js';
 import { Shard } from './shard.js';
 import type { Reply } from './types.js';
 
@@ -22,6 +22,7 @@ function die(err: Error): never {
 let outgoing: { id: number; replies: Reply[] }[] = [];
 let flushMs: number[] = [];
 let changes: AvailabilityChange[] = [];
+let demand: DemandEvent[] = [];
 let sendScheduled = false;
 
 function scheduleSend(): void {
@@ -29,10 +30,11 @@ function scheduleSend(): void {
   sendScheduled = true;
   setImmediate(() => {
     sendScheduled = false;
-    send({ kind: 'replies', batches: outgoing, flushMs, changes });
+    send({ kind: 'replies', batches: outgoing, flushMs, changes, demand });
     outgoing = [];
     flushMs = [];
     changes = [];
+    demand = [];
   });
 }
 
@@ -46,9 +48,10 @@ try {
   const opened = Shard.open({ ...data });
   shard = opened.shard;
   shard.onBackgroundFailure = die;
-  shard.onDurable = (changed, ms) => {
-    flushMs.push(ms);
+  shard.onDurable = (changed, ms, demanded) => {
+    if (ms !== null) flushMs.push(ms);
     for (const change of changed) changes.push(change);
+    for (const event of demanded) demand.push(event);
     scheduleSend();
   };
   send({ kind: 'ready', recovery: opened.recovery });

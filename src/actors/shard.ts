@@ -13,7 +13,7 @@ import { errorBody } from '../errors.js';
 import { snapshotOf, stateOf } from '../persistence/codec.js';
 import { ShardStore } from '../persistence/shard-store.js';
 import { ExpiryHeap } from './expiry-heap.js';
-import type { AvailabilityChange } from './messages.js';
+import type { AvailabilityChange, DemandEvent } from './messages.js';
 import { shardOf } from './placement.js';
 import {
   assertInvariants,
@@ -88,6 +88,7 @@ interface Turn {
   historyIds: string[];
   historyIndexes: number[];
   watchedChanged: Set<string> | null;
+  demand: DemandEvent[];
 }
 
 function availabilityOf(state: SkuState, at: number): AvailabilityChange {
@@ -120,8 +121,8 @@ export class Shard {
   private closed = false;
   /** SKUs someone watches live; their changes are reported after each flush. */
   private readonly watched = new Set<string>();
-  /** Set by the host: watched SKUs changed by a durable turn, and how long its flush took. */
-  onDurable: (changes: AvailabilityChange[], flushMs: number) => void = () => {};
+  /** Set by the host: watched SKUs changed by a durable turn, how long its flush took (null when it wrote nothing), its demand. */
+  onDurable: (changes: AvailabilityChange[], flushMs: number | null, demand: DemandEvent[]) => void = () => {};
 
   private constructor(
     private readonly options: ShardOptions,
@@ -217,7 +218,7 @@ export class Shard {
 
   private turn(commands: readonly Command[]): Promise<Reply[]> {
     const now = this.clock();
-    const turn: Turn = { now, events: [], historyIds: [], historyIndexes: [], watchedChanged: null };
+    const turn: Turn = { now, events: [], historyIds: [], historyIndexes: [], watchedChanged: null, demand: [] };
     const replies: Reply[] = new Array(commands.length);
     let storeReads: { index: number; read: StoreRead }[] | null = null;
     const seq = this.seq + 1;
@@ -241,7 +242,13 @@ export class Shard {
       // Read now: by the time the flush lands, a later turn may have changed these SKUs.
       const changes: AvailabilityChange[] = [];
       if (turn.watchedChanged) for (const sku of turn.watchedChanged) changes.push(availabilityOf(this.skus.get(sku)!, now));
-      void flushed.then(() => this.onDurable(changes, performance.now() - started));
+      const demand = turn.demand;
+      void flushed.then(() => this.onDurable(changes, performance.now() - started, demand));
+    }
+    else if (turn.demand.length > 0) {
+      // Refused attempts only: nothing to write, but they are demand all the same.
+      const demand = turn.demand;
+      void flushed.then(() => this.onDurable([], null, demand));
     }
     if (!storeReads) return flushed.then(() => replies);
     // Reads of ended reservations, histories and first answers go to LMDB, which shows only
@@ -264,6 +271,7 @@ export class Shard {
     if (command.type === 'getReservationHistory') return { read: 'history' };
     let state = this.skus.get(sku);
     const decision = decide(state, command, now, this.options.limits);
+    if (command.type === 'reserve' && state) turn.demand.push({ sku, kind: 'attempt', quantity: command.quantity, at: now });
     if (!decision.ok) {
       if (command.type === 'getReservation' && decision.error.code === 'RESERVATION_NOT_ACTIVE') return { read: 'ended' };
       return decision;
@@ -298,6 +306,7 @@ export class Shard {
       const r = reply as ReservationView;
       if (r.state === 'ACTIVE' || r.state === 'PENDING') this.expiry.push(r.expiresAt, reservationId);
     }
+    if (event.type === 'ReservationCommitted') turn.demand.push({ sku: event.sku, kind: 'sale', quantity: (reply as ReservationView).quantity, at: event.at });
     turn.events.push(event);
     return reply;
   }

@@ -1,0 +1,4 @@
+// Connector factories of this group; src/notifier/connectors/index.ts joins the groups.
+import type { ConnectorFactory } from '../connector.js';
+
+export const moreBConnectors: ConnectorFactory<any>[] = [];

@@ -1,0 +1,49 @@
+// The canonical order: what every channel adapter (src/streams/adapters/) produces from its
+// native payload and what the order flow (src/orders/) consumes. JSON Schema:
+// docs/schemas/canonical-order.schema.json; both change together.
+
+export interface CanonicalOrderLine {
+  /** The line's id in the channel (Shopify line item id, Amazon OrderItemId, Square uid …). */
+  lineId: string;
+  sku: string;
+  quantity: number;
+  /** Unit price in minor units (cents) of the order's currency, when the channel gives one. */
+  unitPriceMinor: number | null;
+  title: string | null;
+}
+
+export interface CanonicalOrder {
+  /** The channel the order came from: shopify, amazon, pos, web … (the subject's token). */
+  channel: string;
+  /** The account (shop, seller, merchant/location) within the channel. */
+  account: string;
+  /** The order's id in the channel; (channel, account, externalId) is unique. */
+  externalId: string;
+  customer: {
+    id: string;
+    email: string | null;
+    name: string | null;
+    /** Priority tier: vip is served before standard when stock is short. */
+    tier: 'vip' | 'standard';
+  };
+  currency: string | null;
+  /** Total in minor units, when the channel gives one. */
+  totalMinor: number | null;
+  lines: CanonicalOrderLine[];
+  payment: {
+    /** The payment authorisation to keep while the order is held. */
+    authorizationId: string | null;
+    status: 'authorized' | 'captured' | 'pending' | 'none';
+  };
+  shippingAddress: {
+    name: string | null;
+    line1: string | null;
+    city: string | null;
+    postalCode: string | null;
+    country: string | null;
+  } | null;
+  /** ISO-8601 time the customer placed the order. */
+  placedAt: string;
+  /** The customer asked for a pre-order (an item not yet available). */
+  preOrder: boolean;
+}
