@@ -29,6 +29,8 @@ export interface DemandEvent {
   sku: string;
   kind: 'sale' | 'attempt';
   quantity: number;
+  /** The SKU's total available units after the turn that recorded it. */
+  available: number;
   /** Shard clock, epoch milliseconds. */
   at: number;
 }

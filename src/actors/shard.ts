@@ -30,6 +30,7 @@ import {
   replayedAnswer,
   reservationIdOfEvent,
   skuView,
+  totalAvailable,
   type IdempotentReplay,
   skuOfCommand,
   type Limits,
@@ -228,6 +229,8 @@ export class Shard {
       if ('ok' in reply) replies[i] = reply;
       else (storeReads ??= []).push({ index: i, read: reply });
     }
+    // Available after the turn, filled in once rather than per event.
+    for (const d of turn.demand) d.available = totalAvailable(this.skus.get(d.sku)!);
     this.turns++;
     this.commands += commands.length;
     let flushed = this.lastFlush;
@@ -271,7 +274,7 @@ export class Shard {
     if (command.type === 'getReservationHistory') return { read: 'history' };
     let state = this.skus.get(sku);
     const decision = decide(state, command, now, this.options.limits);
-    if (command.type === 'reserve' && state) turn.demand.push({ sku, kind: 'attempt', quantity: command.quantity, at: now });
+    if (command.type === 'reserve' && state) turn.demand.push({ sku, kind: 'attempt', quantity: command.quantity, available: 0, at: now });
     if (!decision.ok) {
       if (command.type === 'getReservation' && decision.error.code === 'RESERVATION_NOT_ACTIVE') return { read: 'ended' };
       return decision;
@@ -306,7 +309,7 @@ export class Shard {
       const r = reply as ReservationView;
       if (r.state === 'ACTIVE' || r.state === 'PENDING') this.expiry.push(r.expiresAt, reservationId);
     }
-    if (event.type === 'ReservationCommitted') turn.demand.push({ sku: event.sku, kind: 'sale', quantity: (reply as ReservationView).quantity, at: event.at });
+    if (event.type === 'ReservationCommitted') turn.demand.push({ sku: event.sku, kind: 'sale', quantity: (reply as ReservationView).quantity, available: 0, at: event.at });
     turn.events.push(event);
     return reply;
   }

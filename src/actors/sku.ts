@@ -147,6 +147,13 @@ function available(loc: LocationStock): number {
   return free > 0 ? free : 0;
 }
 
+/** Units free to reserve across every location. */
+export function totalAvailable(state: SkuState): number {
+  let total = 0;
+  for (const loc of state.locations) total += available(loc);
+  return total;
+}
+
 function findLocation(state: SkuState, location: string): LocationStock | undefined {
   const locations = state.locations;
   for (let i = 0; i < locations.length; i++) if (locations[i].location === location) return locations[i];

@@ -31,12 +31,12 @@ const STATUS_TEXT: Record<number, string> = {
 
 const OPENAPI = readFileSync(projectFile('docs/openapi.json'), 'utf8');
 
-interface Exchange {
+export interface Exchange {
   res: uWS.HttpResponse;
   aborted: boolean;
 }
 
-function send(ex: Exchange, status: number, body: unknown, contentType = 'application/json', headers: Record<string, string> = {}): void {
+export function send(ex: Exchange, status: number, body: unknown, contentType = 'application/json', headers: Record<string, string> = {}): void {
   if (ex.aborted) return;
   ex.res.cork(() => {
     ex.res.writeStatus(STATUS_TEXT[status] ?? `${status} Status`).writeHeader('content-type', contentType);
@@ -45,7 +45,7 @@ function send(ex: Exchange, status: number, body: unknown, contentType = 'applic
   });
 }
 
-function sendError(ex: Exchange, error: ErrorBody): void {
+export function sendError(ex: Exchange, error: ErrorBody): void {
   const headers: Record<string, string> = {};
   const retry = (error.details as { retryAfterMs?: number } | undefined)?.retryAfterMs;
   if (error.code === 'RATE_LIMITED' && retry) headers['retry-after'] = String(Math.ceil(retry / 1000));
@@ -53,7 +53,7 @@ function sendError(ex: Exchange, error: ErrorBody): void {
 }
 
 /** Read a bounded JSON object body; answers the error itself and resolves null on failure. */
-function readJson(ex: Exchange, bytesMax: number): Promise<Record<string, unknown> | null> {
+export function readJson(ex: Exchange, bytesMax: number): Promise<Record<string, unknown> | null> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;

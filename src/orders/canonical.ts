@@ -2,6 +2,8 @@
 // native payload and what the order flow (src/orders/) consumes. JSON Schema:
 // docs/schemas/canonical-order.schema.json; both change together.
 
+import type { ErrorBody } from '../errors.js';
+
 export interface CanonicalOrderLine {
   /** The line's id in the channel (Shopify line item id, Amazon OrderItemId, Square uid …). */
   lineId: string;
@@ -46,4 +48,16 @@ export interface CanonicalOrder {
   placedAt: string;
   /** The customer asked for a pre-order (an item not yet available). */
   preOrder: boolean;
+}
+
+/** What the order flow answers when an order enters it. */
+export type PlaceOrderResult = { ok: true; orderId: string; state: string; replayed?: true } | { ok: false; error: ErrorBody };
+
+/**
+ * The order flow's entry point, for the HTTP API and the channel-order consumer alike. Idempotent
+ * on (channel, account, externalId): a repeat answers the first result and changes nothing.
+ * Resolves once the order's first state is durable.
+ */
+export interface OrderSink {
+  placeOrder(order: CanonicalOrder): Promise<PlaceOrderResult>;
 }

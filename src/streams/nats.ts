@@ -9,6 +9,18 @@ export const STOCK_STREAM = 'STOCK_EVENTS';
 export const DEAD_LETTER_STREAM = 'DEAD_LETTERS';
 export const STOCK_SUBJECTS = 'wms.stock.>';
 export const DEAD_LETTER_SUBJECT_PREFIX = 'dlq.';
+/**
+ * One stream for every order subject: channel orders on `orders.<channel>.created` and the order
+ * flow's own events on `orders.events.>`. Two streams cannot hold them, because JetStream refuses
+ * overlapping subjects and `orders.*.created` matches `orders.events.created`; consumers filter.
+ * A channel may therefore not be named `events`.
+ */
+export const ORDERS_STREAM = 'ORDERS';
+export const ORDERS_SUBJECTS = 'orders.>';
+export const CHANNEL_ORDER_SUBJECTS = 'orders.*.created';
+export const ORDER_EVENT_SUBJECTS = 'orders.events.>';
+export const ALERTS_STREAM = 'ALERTS';
+export const ALERTS_SUBJECTS = 'alerts.>';
 
 const NANOS_PER_MS = 1_000_000;
 export const nanos = (ms: number): number => ms * NANOS_PER_MS;
@@ -18,6 +30,26 @@ export function streamConfigs(config: NatsConfig): (Partial<StreamConfig> & { na
     {
       name: STOCK_STREAM,
       subjects: [STOCK_SUBJECTS],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      duplicate_window: nanos(config.duplicateWindowMs),
+      max_age: nanos(config.streamMaxAgeMs),
+      max_bytes: config.streamMaxBytes,
+      max_msg_size: 64 * 1024,
+    },
+    {
+      name: ORDERS_STREAM,
+      subjects: [ORDERS_SUBJECTS],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      duplicate_window: nanos(config.duplicateWindowMs),
+      max_age: nanos(config.streamMaxAgeMs),
+      max_bytes: config.streamMaxBytes,
+      max_msg_size: 256 * 1024,
+    },
+    {
+      name: ALERTS_STREAM,
+      subjects: [ALERTS_SUBJECTS],
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       duplicate_window: nanos(config.duplicateWindowMs),
