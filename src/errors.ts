@@ -33,6 +33,13 @@ export const ERRORS = {
   CART_REJECTED: { status: 409, message: 'a cart line could not be reserved; no line of the cart is held' },
   STREAMS_UNAVAILABLE: { status: 503, message: 'NATS is disabled or not reached yet' },
   DEAD_LETTER_NOT_FOUND: { status: 404, message: 'no dead letter at that sequence' },
+  ORDER_NOT_FOUND: { status: 404, message: 'no such order' },
+  ILLEGAL_ORDER_TRANSITION: { status: 409, message: 'the order is not in a state that allows this' },
+  ORDER_ON_HOLD: { status: 409, message: 'a line of the order is out of stock or flagged: the order is held, its payment authorisation kept, and cannot be confirmed' },
+  ORDER_LINES_UNAVAILABLE: { status: 409, message: 'a line of the order cannot be served now; see details for availability and substitutes' },
+  PREORDER_NOT_OFFERED: { status: 409, message: 'the SKU does not take pre-orders' },
+  PREORDER_CAPACITY_EXHAUSTED: { status: 409, message: 'the pre-order capacity (production run) of the SKU is taken' },
+  ORDER_LIMIT: { status: 429, message: 'the order flow holds its configured maximum of open orders, queue entries or unpublished events' },
   NOT_FOUND: { status: 404, message: 'no such route' },
   INTERNAL: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
