@@ -49,6 +49,8 @@ export const ERRORS = {
   ORDER_CURRENCY_INVALID: { status: 400, message: 'not an ISO 4217 currency code, or an amount with more decimals than the currency has' },
   ORDER_CURRENCY_NOT_ALLOWED: { status: 422, message: "the currency is not in the account's currenciesAllowed" },
   ORDER_NOT_PLACEABLE: { status: 422, message: 'the channel reports the order cancelled, voided or still a draft' },
+  WEBHOOK_SIGNATURE_INVALID: { status: 401, message: 'the webhook request has no valid X-Stockade-Timestamp or no X-Stockade-Signature matching its body' },
+  WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE: { status: 401, message: 'the webhook X-Stockade-Timestamp is outside the tolerance window (a replay or a skewed clock)' },
   NOT_FOUND: { status: 404, message: 'no such route' },
   INTERNAL: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
