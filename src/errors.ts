@@ -33,6 +33,8 @@ export const ERRORS = {
   CART_REJECTED: { status: 409, message: 'a cart line could not be reserved; no line of the cart is held' },
   STREAMS_UNAVAILABLE: { status: 503, message: 'NATS is disabled or not reached yet' },
   DEAD_LETTER_NOT_FOUND: { status: 404, message: 'no dead letter at that sequence' },
+  ALERT_NOT_FOUND: { status: 404, message: 'the notifier has no history for that alert id' },
+  ALERT_NOT_OPEN: { status: 404, message: 'no open (firing, tracked) alert with that id to acknowledge' },
   ORDER_NOT_FOUND: { status: 404, message: 'no such order' },
   ILLEGAL_ORDER_TRANSITION: { status: 409, message: 'the order is not in a state that allows this' },
   ORDER_ON_HOLD: { status: 409, message: 'a line of the order is out of stock or flagged: the order is held, its payment authorisation kept, and cannot be confirmed' },
