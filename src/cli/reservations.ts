@@ -1,0 +1,72 @@
+// `stockade reservations <sku>`: GET /v1/skus/{sku}/reservations, open holds and the waiting queue.
+
+import type { ReservationView } from '../actors/types.js';
+import { HTTP_OPTIONS, HTTP_OPTIONS_HELP, parse, positionals } from './args.js';
+import type { CliCommand } from './command.js';
+import { CommandFailed } from './exit.js';
+import { StockadeClient, segment } from './http-client.js';
+import { isoTime, printJson, printLine, table } from './output.js';
+
+export interface SkuReservations {
+  sku: string;
+  reservations: ReservationView[];
+  pending: ReservationView[];
+}
+
+function rows(list: ReservationView[]): (string | number)[][] {
+  return list.map((r) => [
+    r.reservationId,
+    r.state,
+    r.quantity,
+    r.requested,
+    r.allocations.map((a) => `${a.location}:${a.quantity}`).join(' ') || '-',
+    r.priority,
+    r.channel,
+    r.orderId,
+    r.customerId,
+    isoTime(r.expiresAt),
+  ]);
+}
+
+const HEADERS = ['reservation', 'state', 'held', 'requested', 'allocations', 'prio', 'channel', 'order', 'customer', 'expires'];
+
+export const reservations: CliCommand = {
+  name: 'reservations',
+  summary: "list a SKU's open reservations and its pending (waiting) queue",
+  help: `Usage: stockade reservations <sku> [options]
+
+List a SKU's open reservations (ACTIVE holds) and its pending queue in the order it is served
+(GET /v1/skus/{sku}/reservations; needs the read scope).
+
+Options:
+${HTTP_OPTIONS_HELP}
+
+Exit status: 0 listed, 1 refused (SKU_NOT_FOUND, ROUTE_MISSING on a server without the route) or no
+answer, 2 usage.`,
+  async run(args) {
+    const { values, positionals: given } = parse(args, HTTP_OPTIONS);
+    const [sku] = positionals(given, ['sku']);
+    const client = StockadeClient.from(values);
+    const answer = await client.exchange('GET', `/v1/skus/${segment(sku)}/reservations`);
+    if (!answer.ok) {
+      // NOT_FOUND is the gateway's answer for a route it does not have, unlike SKU_NOT_FOUND.
+      if (answer.error.code === 'NOT_FOUND') {
+        throw new CommandFailed('ROUTE_MISSING', `the server at ${client.baseUrl} has no GET /v1/skus/{sku}/reservations route; it predates this CLI — upgrade the server`);
+      }
+      throw new CommandFailed(answer.error.code, `${answer.error.code}: ${answer.error.message}`, answer.error.details);
+    }
+    const body = answer.body as SkuReservations;
+    if (values.json) {
+      printJson(body);
+      return 0;
+    }
+    printLine(`SKU ${body.sku}: ${body.reservations.length} open, ${body.pending.length} pending`);
+    printLine();
+    printLine('Open reservations');
+    printLine(body.reservations.length ? table(HEADERS, rows(body.reservations)) : '(none)');
+    printLine();
+    printLine('Pending queue (served top first)');
+    printLine(body.pending.length ? table(HEADERS, rows(body.pending)) : '(none)');
+    return 0;
+  },
+};
