@@ -291,7 +291,7 @@ describe('canonical form', () => {
   });
 
   it('lets one account take what another refuses: currency, required fields and line count', () => {
-    const body = { ...fixture('canonical-order.json'), account: 'us-storefront', currency: 'USD', shippingAddress: null };
+    const body: Record<string, any> = { ...fixture('canonical-order.json'), account: 'us-storefront', currency: 'USD', shippingAddress: null };
     expect(err(adaptOrder(raw('web', body), channels))).toEqual({ code: 'ORDER_TOO_MANY_LINES', field: 'lines' });
     body.lines = body.lines.slice(0, 1);
     expect(ok(adaptOrder(raw('web', body), channels))).toMatchObject({ account: 'us-storefront', currency: 'USD', shippingAddress: null });
