@@ -43,6 +43,15 @@ export interface ShardConfig {
   invariantsFullEveryTransition: boolean;
   /** Restarts of a failed shard before the process gives up. */
   restartsMax: number;
+  /**
+   * Every SKU with thresholds is evaluated this often even when nothing changes it: time-of-day
+   * minimums move with the clock (the scheduled batch check). 0 turns the check off.
+   */
+  thresholdCheckIntervalMs: number;
+  /** SKUs evaluated per turn of that check, so a large catalogue never stalls the shard. */
+  thresholdCheckSkusPerTurnMax: number;
+  /** Unconfirmed alert notices handed to the publisher at once (at start and on request). */
+  outboxResendMax: number;
 }
 
 export interface HttpConfig {
@@ -117,6 +126,7 @@ export const HOLD_TTL_MS_MAX = 24 * 60 * 60_000;
 export const QUEUE_TTL_MS_DEFAULT = 5 * 60_000;
 export const IDEMPOTENCY_TTL_MS = 60 * 60_000;
 export const CHECKPOINT_INTERVAL_MS = 30_000;
+export const THRESHOLD_CHECK_INTERVAL_MS = 60_000;
 
 export const DEFAULT_LIMITS: DomainLimits = Object.freeze({
   quantityMax: QUANTITY_MAX,
@@ -142,6 +152,9 @@ export const DEFAULT_SHARD_CONFIG: ShardConfig = Object.freeze({
   walPruneRecordsPerCheckpointMax: 100_000,
   invariantsFullEveryTransition: false,
   restartsMax: 5,
+  thresholdCheckIntervalMs: THRESHOLD_CHECK_INTERVAL_MS,
+  thresholdCheckSkusPerTurnMax: 2_000,
+  outboxResendMax: 10_000,
 });
 
 export const DEFAULT_GATEWAY: GatewayConfig = Object.freeze({
@@ -247,6 +260,9 @@ const schema = {
         walPruneRecordsPerCheckpointMax: positiveInt,
         invariantsFullEveryTransition: { type: 'boolean' },
         restartsMax: nonNegativeInt,
+        thresholdCheckIntervalMs: nonNegativeInt,
+        thresholdCheckSkusPerTurnMax: positiveInt,
+        outboxResendMax: positiveInt,
       },
     },
     limits: {

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { Alert } from '../alerts/alert.js';
 import type { StockadeConfig } from '../config.js';
 import { errorBody, type ErrorBody } from '../errors.js';
 import type { AvailabilityChange, DemandEvent, FromShard, ShardWorkerData, ToShard } from './messages.js';
@@ -26,6 +27,11 @@ export interface EngineObserver {
   availabilityChanged?(changes: AvailabilityChange[]): void;
   /** Sales (commits) and reservation attempts, after their turn is durable. */
   demand?(events: DemandEvent[]): void;
+  /**
+   * Alert notices in a shard's outbox: decided by a durable turn, or left unconfirmed before a
+   * restart. Publish them, then call `engine.alertsPublished(shardId, noticeIds)`.
+   */
+  alerts?(shardId: number, notices: Alert[]): void;
 }
 
 export interface EngineLogger {
@@ -112,6 +118,11 @@ class ShardHandle {
     if (this.state === 'ready') this.worker.postMessage({ kind: 'watch', sku, on } satisfies ToShard);
   }
 
+  /** Messages for the worker that matter only while it runs (a restarted one resends its outbox). */
+  tell(message: ToShard): void {
+    if (this.state === 'ready') this.worker.postMessage(message);
+  }
+
   get isReady(): boolean {
     return this.state === 'ready';
   }
@@ -157,6 +168,7 @@ class ShardHandle {
           if (o.walFlushed) for (const ms of message.flushMs) o.walFlushed(this.data.shardId, ms);
           if (message.changes.length > 0) o.availabilityChanged?.(message.changes);
           if (message.demand.length > 0) o.demand?.(message.demand);
+          if (message.alerts.length > 0) o.alerts?.(this.data.shardId, message.alerts);
         }
         for (const batch of message.batches) {
           const resolvers = this.inflight.get(batch.id)!;
@@ -164,6 +176,9 @@ class ShardHandle {
           this.inflightCommands -= resolvers.length;
           for (let i = 0; i < resolvers.length; i++) resolvers[i](batch.replies[i]);
         }
+        break;
+      case 'outbox':
+        for (const o of this.observers) o.alerts?.(this.data.shardId, message.alerts);
         break;
       case 'stats':
         this.statsWaiters.get(message.id)?.(message.stats);
@@ -337,6 +352,16 @@ export class Engine {
     if (count === 0) this.watchers.delete(sku);
     else this.watchers.set(sku, count);
     if (count === (on ? 1 : 0)) this.handles[shardOf(sku, this.handles.length)].watch(sku, on);
+  }
+
+  /** The publisher stored these notices: the shard drops them from its outbox. */
+  alertsPublished(shardId: number, noticeIds: string[]): void {
+    this.handles[shardId]?.tell({ kind: 'alertsPublished', noticeIds });
+  }
+
+  /** Every shard sends its unconfirmed notices again (after the publisher lost them). */
+  resendOutbox(): void {
+    for (const h of this.handles) h.tell({ kind: 'resendOutbox' });
   }
 
   /** Add an observer; every observer hears every report. */

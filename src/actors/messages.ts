@@ -1,6 +1,7 @@
 // Every message that crosses between the engine (main thread) and a shard worker, in one place.
 // Commands and replies travel in batches: one postMessage per event-loop turn and direction.
 
+import type { Alert } from '../alerts/alert.js';
 import type { Limits } from './sku.js';
 import type { ShardConfig } from '../config.js';
 import type { RecoveryStats, ShardStats } from './shard.js';
@@ -39,11 +40,25 @@ export type ToShard =
   | { kind: 'batch'; id: number; commands: Command[] }
   | { kind: 'watch'; sku: string; on: boolean }
   | { kind: 'stats'; id: number }
+  /** JetStream stored these alert notices: remove them from the outbox. */
+  | { kind: 'alertsPublished'; noticeIds: string[] }
+  /** Send the outbox's unconfirmed notices again (the publisher reconnected or lost them). */
+  | { kind: 'resendOutbox' }
   | { kind: 'stop' };
 
 export type FromShard =
   | { kind: 'ready'; recovery: RecoveryStats }
-  | { kind: 'replies'; batches: { id: number; replies: Reply[] }[]; flushMs: number[]; changes: AvailabilityChange[]; demand: DemandEvent[] }
+  | {
+      kind: 'replies';
+      batches: { id: number; replies: Reply[] }[];
+      flushMs: number[];
+      changes: AvailabilityChange[];
+      demand: DemandEvent[];
+      /** Alert notices committed to the outbox, to publish. */
+      alerts: Alert[];
+    }
+  /** Unconfirmed outbox notices (after recovery, or on request). */
+  | { kind: 'outbox'; alerts: Alert[] }
   | { kind: 'stats'; id: number; stats: ShardStats }
   | { kind: 'stopped' }
   | { kind: 'failed'; message: string; stack?: string };

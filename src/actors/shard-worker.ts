@@ -2,6 +2,7 @@
 // Replies that become durable together leave together (one postMessage per turn).
 
 import { parentPort, workerData } from 'node:worker_threads';
+import type { Alert } from '../alerts/alert.js';
 import type { AvailabilityChange, DemandEvent, FromShard, ShardWorkerData, ToShard } from './messages.js';
 import { Shard } from './shard.js';
 import type { Reply } from './types.js';
@@ -23,6 +24,7 @@ let outgoing: { id: number; replies: Reply[] }[] = [];
 let flushMs: number[] = [];
 let changes: AvailabilityChange[] = [];
 let demand: DemandEvent[] = [];
+let alerts: Alert[] = [];
 let sendScheduled = false;
 
 function scheduleSend(): void {
@@ -30,11 +32,12 @@ function scheduleSend(): void {
   sendScheduled = true;
   setImmediate(() => {
     sendScheduled = false;
-    send({ kind: 'replies', batches: outgoing, flushMs, changes, demand });
+    send({ kind: 'replies', batches: outgoing, flushMs, changes, demand, alerts });
     outgoing = [];
     flushMs = [];
     changes = [];
     demand = [];
+    alerts = [];
   });
 }
 
@@ -48,13 +51,17 @@ try {
   const opened = Shard.open({ ...data });
   shard = opened.shard;
   shard.onBackgroundFailure = die;
-  shard.onDurable = (changed, ms, demanded) => {
-    if (ms !== null) flushMs.push(ms);
-    for (const change of changed) changes.push(change);
-    for (const event of demanded) demand.push(event);
+  shard.onDurable = (report) => {
+    if (report.flushMs !== null) flushMs.push(report.flushMs);
+    for (const change of report.changes) changes.push(change);
+    for (const event of report.demand) demand.push(event);
+    for (const notice of report.alerts) alerts.push(notice);
     scheduleSend();
   };
   send({ kind: 'ready', recovery: opened.recovery });
+  // Notices decided before a crash or stop and never confirmed: published again (same msg ids).
+  const unconfirmed = shard.unconfirmedAlerts();
+  if (unconfirmed.length > 0) send({ kind: 'outbox', alerts: unconfirmed });
 } catch (err) {
   die(err as Error);
 }
@@ -76,6 +83,12 @@ port.on('message', (message: ToShard) => {
       break;
     case 'watch':
       shard.watch(message.sku, message.on);
+      break;
+    case 'alertsPublished':
+      shard.alertsPublished(message.noticeIds);
+      break;
+    case 'resendOutbox':
+      send({ kind: 'outbox', alerts: shard.unconfirmedAlerts() });
       break;
     case 'stop':
       shard.close().then(

@@ -12,6 +12,8 @@ import type { ShardConfig } from '../config.js';
 import { errorBody } from '../errors.js';
 import { snapshotOf, stateOf } from '../persistence/codec.js';
 import { ShardStore } from '../persistence/shard-store.js';
+import type { Alert } from '../alerts/alert.js';
+import { alertEvents, type AlertSignal } from './alerts.js';
 import { ExpiryHeap } from './expiry-heap.js';
 import type { AvailabilityChange, DemandEvent } from './messages.js';
 import { shardOf } from './placement.js';
@@ -40,11 +42,13 @@ import type {
   Command,
   ExpireCommand,
   CommitCommand,
+  EvaluateAlertsCommand,
   GetReservationCommand,
   GetReservationHistoryCommand,
   ReleaseCommand,
   ReserveCommand,
   Reply,
+  ReplyValue,
   ReservationView,
   SkuEvent,
 } from './types.js';
@@ -90,6 +94,33 @@ interface Turn {
   historyIndexes: number[];
   watchedChanged: Set<string> | null;
   demand: DemandEvent[];
+  /** Alert notices decided this turn: they go to the outbox in the turn's transaction. */
+  notices: Alert[];
+}
+
+/** Commands the runtime makes for itself; never accepted from callers. */
+type InternalCommand = ExpireCommand | EvaluateAlertsCommand;
+
+/** What a durable turn reports to the host. */
+export interface DurableReport {
+  /** Watched SKUs the turn changed. */
+  changes: AvailabilityChange[];
+  /** How long the turn's flush took; null when it wrote nothing. */
+  flushMs: number | null;
+  demand: DemandEvent[];
+  /** Alert notices now in the outbox, to publish. */
+  alerts: Alert[];
+}
+
+/** The alert signal a command carries, if any. */
+function alertSignalOf(command: Command | InternalCommand): AlertSignal | null {
+  if (command.type === 'demandSignal') {
+    return { kind: 'demand', signal: command.signal, on: command.on, observed: command.observed, threshold: command.threshold };
+  }
+  if (command.type === 'reportFulfilmentFailure') {
+    return { kind: 'fulfilmentFailed', location: command.location ?? null, orderId: command.orderId, reason: command.reason };
+  }
+  return null;
 }
 
 function availabilityOf(state: SkuState, at: number): AvailabilityChange {
@@ -119,11 +150,12 @@ export class Shard {
   private expiryTimer: NodeJS.Timeout | null = null;
   private expiryTimerAt = Infinity;
   private checkpointTimer: NodeJS.Timeout | null = null;
+  private thresholdTimer: NodeJS.Timeout | null = null;
   private closed = false;
   /** SKUs someone watches live; their changes are reported after each flush. */
   private readonly watched = new Set<string>();
-  /** Set by the host: watched SKUs changed by a durable turn, how long its flush took (null when it wrote nothing), its demand. */
-  onDurable: (changes: AvailabilityChange[], flushMs: number | null, demand: DemandEvent[]) => void = () => {};
+  /** Set by the host: what each durable turn changed, decided and reported. */
+  onDurable: (report: DurableReport) => void = () => {};
 
   private constructor(
     private readonly options: ShardOptions,
@@ -144,6 +176,10 @@ export class Shard {
     if (options.timers !== false) {
       shard.checkpointTimer = setInterval(() => shard.checkpointIfDirty(), options.shard.checkpointIntervalMs);
       shard.checkpointTimer.unref();
+      if (options.shard.thresholdCheckIntervalMs > 0) {
+        shard.thresholdTimer = setInterval(() => void shard.checkThresholds(), options.shard.thresholdCheckIntervalMs);
+        shard.thresholdTimer.unref();
+      }
       shard.armExpiryTimer();
     }
     return { shard, recovery };
@@ -198,6 +234,10 @@ export class Shard {
    * so nothing a caller reads can be lost in a crash.
    */
   execute(commands: readonly Command[]): Promise<Reply[]> {
+    return this.run(commands);
+  }
+
+  private run(commands: readonly (Command | InternalCommand)[]): Promise<Reply[]> {
     if (this.failure) return Promise.reject(this.failure);
     assert.ok(!this.closed, 'shard is closed');
     // Refused whole, before anything is decided: no partial batch is ever applied.
@@ -217,9 +257,9 @@ export class Shard {
     else this.watched.delete(sku);
   }
 
-  private turn(commands: readonly Command[]): Promise<Reply[]> {
+  private turn(commands: readonly (Command | InternalCommand)[]): Promise<Reply[]> {
     const now = this.clock();
-    const turn: Turn = { now, events: [], historyIds: [], historyIndexes: [], watchedChanged: null, demand: [] };
+    const turn: Turn = { now, events: [], historyIds: [], historyIndexes: [], watchedChanged: null, demand: [], notices: [] };
     const replies: Reply[] = new Array(commands.length);
     let storeReads: { index: number; read: StoreRead }[] | null = null;
     const seq = this.seq + 1;
@@ -237,6 +277,7 @@ export class Shard {
     if (turn.events.length > 0) {
       this.seq = seq;
       this.store.appendTurn({ seq, at: now, events: turn.events }, turn.historyIds, turn.historyIndexes);
+      if (turn.notices.length > 0) this.store.putOutbox(turn.notices);
       this.recordsSinceCheckpoint++;
       if (this.recordsSinceCheckpoint >= this.options.shard.checkpointWalRecordsMax) this.checkpoint(now);
       flushed = this.lastFlush = this.store.whenFlushed();
@@ -245,27 +286,26 @@ export class Shard {
       // Read now: by the time the flush lands, a later turn may have changed these SKUs.
       const changes: AvailabilityChange[] = [];
       if (turn.watchedChanged) for (const sku of turn.watchedChanged) changes.push(availabilityOf(this.skus.get(sku)!, now));
-      const demand = turn.demand;
-      void flushed.then(() => this.onDurable(changes, performance.now() - started, demand));
-    }
-    else if (turn.demand.length > 0) {
+      const { demand, notices } = turn;
+      void flushed.then(() => this.onDurable({ changes, flushMs: performance.now() - started, demand, alerts: notices }));
+    } else if (turn.demand.length > 0) {
       // Refused attempts only: nothing to write, but they are demand all the same.
       const demand = turn.demand;
-      void flushed.then(() => this.onDurable([], null, demand));
+      void flushed.then(() => this.onDurable({ changes: [], flushMs: null, demand, alerts: [] }));
     }
     if (!storeReads) return flushed.then(() => replies);
     // Reads of ended reservations, histories and first answers go to LMDB, which shows only
     // committed transactions: run them once this turn (and every earlier one) is flushed.
     const reads = storeReads;
     return flushed.then(() => {
-      for (const { index, read } of reads) replies[index] = this.readFromStore(commands[index], read);
+      for (const { index, read } of reads) replies[index] = this.readFromStore(commands[index] as Command, read);
       return replies;
     });
   }
 
-  private one(command: Command | ExpireCommand, turn: Turn): Reply | StoreRead {
+  private one(command: Command | InternalCommand, turn: Turn): Reply | StoreRead {
     const now = turn.now;
-    if (command.type !== 'expire') {
+    if (command.type !== 'expire' && command.type !== 'evaluateAlerts') {
       const invalid = validateCommand(command);
       if (invalid) return { ok: false, error: invalid };
     }
@@ -282,16 +322,27 @@ export class Shard {
     if ('replay' in decision) return { read: 'replay', replay: decision.replay };
     if ('cached' in decision) return { ok: true, value: decision.cached };
     const produced = decision.events;
-    if (produced.length === 0) return { ok: true, value: { sku, ok: true } };
+    const signal = alertSignalOf(command);
+    const evaluateOnly = signal !== null || command.type === 'evaluateAlerts';
+    if (produced.length === 0 && (!evaluateOnly || !state)) return { ok: true, value: { sku, ok: true } };
     if (!state) this.skus.set(sku, (state = emptySku(sku)));
-    const first = this.apply(state, produced[0], turn);
+    let first: ReplyValue = { sku, ok: true };
+    if (produced.length > 0) first = this.apply(state, produced[0], turn);
     for (let i = 1; i < produced.length; i++) this.apply(state, produced[i], turn);
+    // A warehouse count below what is reserved: reserved stock went to sales elsewhere (alert).
+    let shortfalls: string[] | null = null;
+    if (command.type === 'setStock' || command.type === 'adjustStock') {
+      for (const loc of state.locations) if (loc.reserved > loc.onHand) (shortfalls ??= []).push(loc.location);
+    }
     // Settle: bump reservations a low count left uncovered, serve waiting requests freed units.
     let guard = (state.open?.size ?? 0) * 2 + 16;
     for (let next = react(state, now); next; next = react(state, now)) {
       if (--guard <= 0) assert.fail(`SKU ${sku} does not settle`);
       this.apply(state, next, turn);
     }
+    // Alerts see the settled state: one notice per episode edge, in this turn's transaction.
+    const alerting = alertEvents(state, now, { shortfalls, committed: command.type === 'commit', signal });
+    for (let i = 0; i < alerting.length; i++) this.apply(state, alerting[i], turn);
     assertInvariants(state, true);
     if (this.options.shard.invariantsFullEveryTransition) assertInvariantsFull(state);
     this.dirty.add(sku);
@@ -309,6 +360,7 @@ export class Shard {
       const r = reply as ReservationView;
       if (r.state === 'ACTIVE' || r.state === 'PENDING') this.expiry.push(r.expiresAt, reservationId);
     }
+    if (event.type === 'AlertRaised' || event.type === 'AlertResolved') turn.notices.push(event.alert);
     if (event.type === 'ReservationCommitted') turn.demand.push({ sku: event.sku, kind: 'sale', quantity: (reply as ReservationView).quantity, available: 0, at: event.at });
     turn.events.push(event);
     return reply;
@@ -350,6 +402,41 @@ export class Shard {
       this.armExpiryTimer();
     }, delay);
     this.expiryTimer.unref();
+  }
+
+  /**
+   * The scheduled batch check: evaluate every SKU with thresholds or alert episodes, a bounded
+   * number per turn, because time-of-day minimums change with the clock and not with commands.
+   */
+  checkThresholds(): Promise<void> {
+    if (this.failure || this.closed) return Promise.resolve();
+    const skus: string[] = [];
+    for (const state of this.skus.values()) if (state.thresholds || state.episodes) skus.push(state.sku);
+    const perTurn = this.options.shard.thresholdCheckSkusPerTurnMax;
+    let next = 0;
+    return new Promise<void>((resolve) => {
+      const step = () => {
+        if (this.failure || this.closed || next >= skus.length) return resolve();
+        const commands: EvaluateAlertsCommand[] = [];
+        for (const end = Math.min(next + perTurn, skus.length); next < end; next++) commands.push({ type: 'evaluateAlerts', sku: skus[next] });
+        const done = this.run(commands).catch((err: Error) => this.onBackgroundFailure(err));
+        // The rest in later event-loop turns, so callers' commands get in between.
+        if (next < skus.length) setImmediate(step);
+        else void done.then(() => resolve());
+      };
+      step();
+    });
+  }
+
+  /** Alert notices not yet confirmed by the publisher (after a restart: published again). */
+  unconfirmedAlerts(): Alert[] {
+    return this.store.outboxEntries(this.options.shard.outboxResendMax);
+  }
+
+  /** JetStream stored these notices: they leave the outbox. */
+  alertsPublished(noticeIds: string[]): void {
+    if (this.closed) return;
+    this.store.removeOutbox(noticeIds);
   }
 
   /** Set by the host (the worker) to learn about failures outside of a caller's turn. */
@@ -403,8 +490,10 @@ export class Shard {
   private stopTimers(): void {
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    if (this.thresholdTimer) clearInterval(this.thresholdTimer);
     this.expiryTimer = null;
     this.checkpointTimer = null;
+    this.thresholdTimer = null;
   }
 
   /** Checkpoint (when healthy), flush and close. */

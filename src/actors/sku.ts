@@ -15,6 +15,7 @@
 
 import assert from 'node:assert/strict';
 import type { DomainLimits } from '../config.js';
+import { applyAlertEvent, openAlerts, type AlertEpisode } from './alerts.js';
 import { errorBody, type ErrorBody } from '../errors.js';
 import type {
   Allocation,
@@ -32,7 +33,9 @@ import type {
   ReservationCommitted,
   ReservationExpired,
   ReservationReleased,
+  ReservationListView,
   ReservationView,
+  EvaluateAlertsCommand,
   SkuEvent,
   SkuView,
   StockAppliedView,
@@ -91,6 +94,8 @@ export interface SkuState {
   nextReservationNo: number;
   /** Sum of ACTIVE reservation quantities; equals the sum of locations' reserved. */
   activeQuantity: number;
+  /** Alert episodes by key (see alerts.ts); null until the SKU first alerts. */
+  episodes: Map<string, AlertEpisode> | null;
 }
 
 export type Limits = DomainLimits;
@@ -119,6 +124,7 @@ export function emptySku(sku: string): SkuState {
     tags: null,
     nextReservationNo: 1,
     activeQuantity: 0,
+    episodes: null,
   };
 }
 
@@ -136,7 +142,7 @@ export function parseReservationId(id: string): { sku: string; no: number } | nu
 }
 
 /** The SKU a command is addressed to: the routing key for shard placement. */
-export function skuOfCommand(command: Command | ExpireCommand): string | null {
+export function skuOfCommand(command: Command | ExpireCommand | EvaluateAlertsCommand): string | null {
   if ('sku' in command) return typeof command.sku === 'string' ? command.sku : null;
   const id: unknown = (command as { reservationId?: unknown }).reservationId;
   return typeof id === 'string' ? (parseReservationId(id)?.sku ?? null) : null;
@@ -258,7 +264,7 @@ function missingReservation(state: SkuState | undefined, reservationId: string):
  * Decide what a command does to a SKU. Shape validation happened at the boundary; this checks
  * the rules that need state. `now` is the shard clock in epoch milliseconds.
  */
-export function decide(state: SkuState | undefined, command: Command | ExpireCommand, now: number, limits: Limits): Decision {
+export function decide(state: SkuState | undefined, command: Command | ExpireCommand | EvaluateAlertsCommand, now: number, limits: Limits): Decision {
   switch (command.type) {
     case 'reserve': {
       const hit = idempotencyHit(state, command.idempotencyKey, command);
@@ -391,6 +397,22 @@ export function decide(state: SkuState | undefined, command: Command | ExpireCom
     case 'getSku':
       if (!state) return fail('SKU_NOT_FOUND', { sku: command.sku });
       return { ok: true, cached: skuView(state) };
+
+    case 'listReservations':
+      if (!state) return fail('SKU_NOT_FOUND', { sku: command.sku });
+      return { ok: true, cached: reservationList(state, command.limit ?? RESERVATION_LIST_DEFAULT) };
+
+    // Alert signals change no stock: the shard evaluates the SKU's alerts with the signal as cause.
+    case 'demandSignal':
+    case 'reportFulfilmentFailure':
+      if (!state) return fail('SKU_NOT_FOUND', { sku: command.sku });
+      if (command.type === 'reportFulfilmentFailure' && command.location !== undefined && !findLocation(state, command.location)) {
+        return fail('UNKNOWN_LOCATION', { location: command.location });
+      }
+      return { ok: true, events: [] };
+
+    case 'evaluateAlerts':
+      return { ok: true, events: [] };
 
     case 'getReservation':
     case 'getReservationHistory': {
@@ -672,6 +694,11 @@ function applyEvent(state: SkuState, event: SkuEvent, limits: Limits, replaying:
       state.flag = null;
       reply = { sku: state.sku, ok: true };
       break;
+    case 'AlertRaised':
+    case 'AlertResolved':
+      applyAlertEvent(state, event);
+      reply = { sku: state.sku, ok: true };
+      break;
   }
   if (event.idem) rememberIdempotency(state, event, limits);
   return reply;
@@ -776,7 +803,33 @@ export function skuView(state: SkuState): SkuView {
     thresholds: state.thresholds ?? {},
     category: state.category,
     tags: state.tags ?? [],
+    alerts: openAlerts(state),
   };
+}
+
+/** Reservations listed per list when the caller names no limit (validate.ts caps the limit). */
+const RESERVATION_LIST_DEFAULT = 100;
+
+function reservationList(state: SkuState, limit: number): ReservationListView {
+  const reservations: ReservationView[] = [];
+  const pending: ReservationView[] = [];
+  let truncated = false;
+  for (const r of state.open?.values() ?? []) {
+    if (r.state !== 'ACTIVE') continue;
+    if (reservations.length >= limit) {
+      truncated = true;
+      break;
+    }
+    reservations.push(reservationView(r));
+  }
+  for (const r of state.pending ?? []) {
+    if (pending.length >= limit) {
+      truncated = true;
+      break;
+    }
+    pending.push(reservationView(r));
+  }
+  return { sku: state.sku, reservations, pending, truncated };
 }
 
 function stockView(state: SkuState, location: string, skipped?: 'DUPLICATE' | 'STALE'): StockAppliedView {

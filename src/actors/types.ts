@@ -1,6 +1,7 @@
 // Commands, events and replies of the SKU actor. These are plain data: they cross worker-thread
 // boundaries by structured clone and are written to the WAL with msgpackr.
 
+import type { Alert } from '../alerts/alert.js';
 import type { ErrorBody } from '../errors.js';
 
 export type ReservationState = 'PENDING' | 'ACTIVE' | 'COMMITTED' | 'RELEASED' | 'EXPIRED';
@@ -53,6 +54,14 @@ export interface Thresholds {
   referenceLevel?: number;
   /** Supplier lead time, used for time-to-stock-out comparisons. */
   leadTimeDays?: number;
+  /** Region of each location, for regional minimums and alert routing. */
+  regionByLocation?: Record<string, string>;
+  /** Minimum available per location of a region (a location's own minimum wins). */
+  minAvailableByRegion?: Record<string, number>;
+  /** Units above a minimum (or above zero) before an episode ends; default 1. */
+  hysteresisUnits?: number;
+  /** Percentage points above lowPercent before a depletion episode ends; default 5. */
+  hysteresisPercent?: number;
 }
 
 // ---- commands -------------------------------------------------------------------------------
@@ -159,6 +168,25 @@ export interface GetReservationHistoryCommand extends ChannelScoped {
   reservationId: string;
 }
 
+/** From the demand windows (main thread): a signal turned on or off. Internal, admin only. */
+export interface DemandSignalCommand {
+  type: 'demandSignal';
+  sku: string;
+  signal: 'high_demand' | 'lead_time_exhaustion';
+  on: boolean;
+  observed: number;
+  threshold: number;
+}
+
+/** A fulfilment attempt failed (picking, carrier, payment capture …): raises an alert. */
+export interface ReportFulfilmentFailureCommand {
+  type: 'reportFulfilmentFailure';
+  sku: string;
+  location?: string;
+  orderId: string;
+  reason: string;
+}
+
 export type MutatingCommand =
   | ReserveCommand
   | ReleaseCommand
@@ -168,9 +196,19 @@ export type MutatingCommand =
   | DefineSkuCommand
   | SetThresholdsCommand
   | FlagOutOfStockCommand
-  | UnflagOutOfStockCommand;
+  | UnflagOutOfStockCommand
+  | DemandSignalCommand
+  | ReportFulfilmentFailureCommand;
 
-export type QueryCommand = GetSkuCommand | GetReservationCommand | GetReservationHistoryCommand;
+/** The SKU's open reservations and its waiting queue, in queue order. */
+export interface ListReservationsCommand {
+  type: 'listReservations';
+  sku: string;
+  /** At most this many of each list. */
+  limit?: number;
+}
+
+export type QueryCommand = GetSkuCommand | GetReservationCommand | GetReservationHistoryCommand | ListReservationsCommand;
 
 export type Command = MutatingCommand | QueryCommand;
 
@@ -178,6 +216,12 @@ export type Command = MutatingCommand | QueryCommand;
 export interface ExpireCommand {
   type: 'expire';
   reservationId: string;
+}
+
+/** Emitted by the shard runtime's threshold check: time-of-day minimums change with the clock. */
+export interface EvaluateAlertsCommand {
+  type: 'evaluateAlerts';
+  sku: string;
 }
 
 // ---- events (the WAL's content) -------------------------------------------------------------
@@ -260,6 +304,20 @@ export interface OutOfStockUnflagged extends EventBase {
   unflaggedBy: string;
 }
 
+/** An alert episode opened; `alert` is its `firing` notice (also in the outbox until published). */
+export interface AlertRaised extends EventBase {
+  type: 'AlertRaised';
+  key: string;
+  no: number;
+  alert: Alert;
+}
+/** An alert episode ended; `alert` is its `resolved` notice. */
+export interface AlertResolved extends EventBase {
+  type: 'AlertResolved';
+  key: string;
+  alert: Alert;
+}
+
 export type SkuEvent =
   | SkuDefined
   | StockSet
@@ -273,7 +331,9 @@ export type SkuEvent =
   | ReservationBumped
   | ThresholdsSet
   | OutOfStockFlagged
-  | OutOfStockUnflagged;
+  | OutOfStockUnflagged
+  | AlertRaised
+  | AlertResolved;
 
 // ---- replies --------------------------------------------------------------------------------
 
@@ -315,6 +375,18 @@ export interface SkuView {
   thresholds: Thresholds;
   category: string | null;
   tags: string[];
+  /** Alert episodes open now (their firing notices). */
+  alerts: Alert[];
+}
+
+export interface ReservationListView {
+  sku: string;
+  /** ACTIVE reservations, oldest first. */
+  reservations: ReservationView[];
+  /** PENDING reservations in queue order (priority, then arrival). */
+  pending: ReservationView[];
+  /** True when a list was cut at `limit`. */
+  truncated: boolean;
 }
 
 export interface StockAppliedView {
@@ -340,6 +412,7 @@ export type ReplyValue =
   | SkuView
   | StockAppliedView
   | HistoryEntry[]
+  | ReservationListView
   | { sku: string; ok: true };
 
 /** `replayed`: the first answer to an idempotency key, returned again without changing anything. */

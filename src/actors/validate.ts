@@ -20,6 +20,8 @@ const quantity = { type: 'integer', minimum: 1 } as const;
 const count = { type: 'integer', minimum: 0 } as const;
 const eventId = { type: 'string', minLength: 1, maxLength: 128 } as const;
 const reason = { type: 'string', minLength: 1, maxLength: 500 } as const;
+/** Reservations one listReservations answer may carry per list. */
+const RESERVATIONS_LISTED_MAX = 1000;
 const timeOfDay = { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' } as const;
 
 function command(type: string, properties: Record<string, unknown>, required: string[]) {
@@ -96,6 +98,10 @@ const schemas: Record<Command['type'], object> = {
           lowPercent: { type: 'number', exclusiveMinimum: 0, maximum: 100 },
           referenceLevel: quantity,
           leadTimeDays: { type: 'number', minimum: 0, maximum: 3650 },
+          regionByLocation: { type: 'object', propertyNames: location, additionalProperties: name, maxProperties: 256 },
+          minAvailableByRegion: { type: 'object', propertyNames: name, additionalProperties: count, maxProperties: 64 },
+          hysteresisUnits: { type: 'integer', minimum: 0, maximum: 1_000_000 },
+          hysteresisPercent: { type: 'number', minimum: 0, maximum: 100 },
         },
       },
     },
@@ -104,6 +110,19 @@ const schemas: Record<Command['type'], object> = {
   flagOutOfStock: command('flagOutOfStock', { sku, reason, flaggedBy: name }, ['sku', 'reason', 'flaggedBy']),
   unflagOutOfStock: command('unflagOutOfStock', { sku, unflaggedBy: name }, ['sku', 'unflaggedBy']),
   getSku: command('getSku', { sku }, ['sku']),
+  listReservations: command('listReservations', { sku, limit: { type: 'integer', minimum: 1, maximum: RESERVATIONS_LISTED_MAX } }, ['sku']),
+  demandSignal: command(
+    'demandSignal',
+    {
+      sku,
+      signal: { enum: ['high_demand', 'lead_time_exhaustion'] },
+      on: { type: 'boolean' },
+      observed: { type: 'number', minimum: 0 },
+      threshold: { type: 'number', minimum: 0 },
+    },
+    ['sku', 'signal', 'on', 'observed', 'threshold'],
+  ),
+  reportFulfilmentFailure: command('reportFulfilmentFailure', { sku, location, orderId: name, reason }, ['sku', 'orderId', 'reason']),
   getReservation: command('getReservation', { reservationId, asChannel: name }, ['reservationId']),
   getReservationHistory: command('getReservationHistory', { reservationId, asChannel: name }, ['reservationId']),
 };

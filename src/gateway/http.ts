@@ -84,7 +84,7 @@ export function readJson(ex: Exchange, bytesMax: number): Promise<Record<string,
 }
 
 type Method = 'get' | 'post' | 'put' | 'del';
-type ToArgs = (body: Record<string, unknown>, params: string[]) => Record<string, unknown>;
+type ToArgs = (body: Record<string, unknown>, params: string[], query: URLSearchParams) => Record<string, unknown>;
 
 export function installHttpApi(
   app: uWS.TemplatedApp,
@@ -125,6 +125,7 @@ export function installHttpApi(
   const route = (method: Method, pattern: string, paramCount: number, op: OperationName, toArgs: ToArgs, okStatus = 200) => {
     app[method](pattern, (res, req) => {
       const { ex, params, principal, badParameter } = begin(res, req, paramCount);
+      const query = new URLSearchParams(req.getQuery() ?? '');
       if (badParameter) {
         metrics.request('http', op, 'VALIDATION_FAILED', 0);
         sendError(ex, errorBody('VALIDATION_FAILED', 'a path parameter is not valid percent-encoding'));
@@ -137,7 +138,7 @@ export function installHttpApi(
         return;
       }
       const run = async (body: Record<string, unknown>) => {
-        const reply = await operations.run('http', principal, op, toArgs(body, params));
+        const reply = await operations.run('http', principal, op, toArgs(body, params, query));
         if (reply.ok) send(ex, okStatus, reply.value, 'application/json', reply.replayed ? { 'idempotent-replayed': 'true' } : {});
         else sendError(ex, reply.error);
       };
@@ -159,6 +160,12 @@ export function installHttpApi(
   route('put', '/v1/skus/:sku/thresholds', 1, 'setThresholds', (b, [sku]) => ({ sku, thresholds: b }));
   route('put', '/v1/skus/:sku/out-of-stock-flag', 1, 'flagOutOfStock', (b, [sku]) => ({ ...b, sku }));
   route('del', '/v1/skus/:sku/out-of-stock-flag', 1, 'unflagOutOfStock', (_b, [sku]) => ({ sku, unflaggedBy: 'api' }));
+  route('get', '/v1/skus/:sku/reservations', 1, 'reservations', (_b, [sku], query) => {
+    const limit = query.get('limit');
+    // A malformed limit stays a string, which the command schema refuses with VALIDATION_FAILED.
+    return limit === null ? { sku } : { sku, limit: /^\d{1,7}$/.test(limit) ? Number(limit) : limit };
+  });
+  route('post', '/v1/skus/:sku/fulfilment-failures', 1, 'reportFulfilmentFailure', (b, [sku]) => ({ ...b, sku }));
 
   // Admin: several engine commands in one request, each answered on its own.
   app.post('/v1/batch', (res, req) => {

@@ -89,6 +89,28 @@ export class Metrics {
         if (status && lag !== null) this.set({ consumer: status.consumer }, lag);
       },
     });
+    const alertLatency = new Histogram({
+      name: 'stockade_alert_publish_seconds',
+      help: 'Time from the turn that decided an alert notice to JetStream storing it',
+      buckets: LATENCY_BUCKETS_S,
+      registers: [this.registry],
+    });
+    streams.onAlertPublished = (ms) => alertLatency.observe(ms / 1000);
+    for (const [name, help, field] of [
+      ['stockade_alerts_published_total', 'Alert notices stored in the ALERTS stream', 'published'],
+      ['stockade_alerts_pending', 'Alert notices waiting to be published (in memory; all are in the outboxes)', 'pending'],
+      ['stockade_alert_publish_failures_total', 'Alert publishes that failed and were retried', 'failures'],
+    ] as const) {
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          const status = streams.status().alerts;
+          if (status) this.set(status[field]);
+        },
+      });
+    }
     for (const [name, help, field] of [
       ['stockade_stream_applied_total', 'Stream messages applied', 'applied'],
       ['stockade_stream_duplicates_total', 'Stream messages found already applied (redeliveries, repeats)', 'duplicates'],

@@ -24,7 +24,9 @@ export type OperationName =
   | 'defineSku'
   | 'setThresholds'
   | 'flagOutOfStock'
-  | 'unflagOutOfStock';
+  | 'unflagOutOfStock'
+  | 'reservations'
+  | 'reportFulfilmentFailure';
 
 interface OperationSpec {
   scope: Scope;
@@ -32,6 +34,8 @@ interface OperationSpec {
   command?: Command['type'];
   /** The caller's channel binds the reservations this operation may touch. */
   channelScoped?: boolean;
+  /** Shows every channel's reservations: keys bound to a channel may not call it. */
+  backOffice?: boolean;
 }
 
 export const OPERATIONS: Record<OperationName, OperationSpec> = {
@@ -48,6 +52,8 @@ export const OPERATIONS: Record<OperationName, OperationSpec> = {
   setThresholds: { scope: 'admin', command: 'setThresholds' },
   flagOutOfStock: { scope: 'admin', command: 'flagOutOfStock' },
   unflagOutOfStock: { scope: 'admin', command: 'unflagOutOfStock' },
+  reservations: { scope: 'read', command: 'listReservations', backOffice: true },
+  reportFulfilmentFailure: { scope: 'admin', command: 'reportFulfilmentFailure' },
 };
 
 export function isOperation(name: unknown): name is OperationName {
@@ -104,6 +110,9 @@ export class Operations {
       return { ok: false, error: errorBody('VALIDATION_FAILED', `release reasons starting "${RESERVED_REASON_PREFIX}" are Stockade's own`, { field: 'reason' }) };
     }
 
+    if (spec.backOffice && principal.channel !== null && !principal.scopes.has('admin')) {
+      return { ok: false, error: errorBody('FORBIDDEN', "the operation shows every channel's reservations; it needs a key without a channel", { keyChannel: principal.channel }) };
+    }
     if (name === 'reserve' || name === 'reserveCart') {
       const bound = bindChannel(principal, args);
       if (bound.error) return { ok: false, error: bound.error };

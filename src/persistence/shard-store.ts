@@ -3,6 +3,8 @@
 //                                               kept (walRetentionMs) as the immutable audit trail
 //   history  [reservationId, seq, i] -> empty   where each reservation's events are in the WAL
 //   state    sku -> SkuSnapshot                 the last checkpoint of each SKU
+//   outbox   noticeId -> Alert (msgpackr)      alert notices not yet confirmed by JetStream; put in
+//                                               the turn's transaction, removed on confirmation
 //   meta     'checkpoint' -> { seq, at }        which WAL record the checkpoint covers
 //            'structures' -> string[][]         the msgpackr record structures (see codec.ts)
 // Writes are lmdb-js asynchronous puts: all puts of one event-loop turn form one transaction
@@ -11,6 +13,7 @@
 import { mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { SkuEvent } from '../actors/types.js';
+import type { Alert } from '../alerts/alert.js';
 import { RecordCodec, type SkuSnapshot, type WalRecord } from './codec.js';
 
 export interface CheckpointMeta {
@@ -33,6 +36,7 @@ export class ShardStore {
     private readonly history: Database<Buffer, HistoryKey>,
     private readonly state: Database<Buffer, string>,
     private readonly meta: Database<MetaValue, string>,
+    private readonly outbox: Database<Buffer, string>,
   ) {
     // putSync: the table is committed before any later put that uses a new structure.
     this.codec = new RecordCodec(meta.get('structures') as string[][] | undefined, (structures) => {
@@ -51,6 +55,7 @@ export class ShardStore {
       root.openDB<Buffer, HistoryKey>({ name: 'history', encoding: 'binary' }),
       root.openDB<Buffer, string>({ name: 'state', encoding: 'binary' }),
       root.openDB<MetaValue, string>({ name: 'meta', encoding: 'msgpack' }),
+      root.openDB<Buffer, string>({ name: 'outbox', encoding: 'binary' }),
     );
   }
 
@@ -62,6 +67,23 @@ export class ShardStore {
     const seq = record.seq;
     void this.wal.put(seq, this.codec.encodeRecord(record));
     for (let k = 0; k < historyIds.length; k++) void this.history.put([historyIds[k], seq, historyIndexes[k]], EMPTY);
+  }
+
+  /** Queue alert notices into the outbox, in the same transaction as the turn that decided them. */
+  putOutbox(notices: Alert[]): void {
+    for (const notice of notices) void this.outbox.put(notice.noticeId, this.codec.encode(notice));
+  }
+
+  /** Forget notices JetStream confirmed. */
+  removeOutbox(noticeIds: string[]): void {
+    for (const id of noticeIds) void this.outbox.remove(id);
+  }
+
+  /** Notices not yet confirmed, oldest key first, at most `max`. */
+  outboxEntries(max: number): Alert[] {
+    const notices: Alert[] = [];
+    for (const { value } of this.outbox.getRange({ limit: max })) notices.push(this.codec.decode<Alert>(value));
+    return notices;
   }
 
   /** Resolves when everything queued so far is durable on disk. Must be called in the same turn as the puts. */

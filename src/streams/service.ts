@@ -6,6 +6,7 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Engine, EngineLogger } from '../actors/engine.js';
 import type { NatsConfig } from '../config.js';
+import { AlertPublisher, type AlertPublisherStatus } from './alert-publisher.js';
 import { listDeadLetters, replayDeadLetter, type DeadLetter, type ReplayOutcome } from './dead-letters.js';
 import { connectNats } from './nats.js';
 import { StockEventConsumer, type StockConsumerStatus } from './stock-consumer.js';
@@ -13,6 +14,7 @@ import { StockEventConsumer, type StockConsumerStatus } from './stock-consumer.j
 export interface StreamsStatus {
   connected: boolean;
   stock: StockConsumerStatus | null;
+  alerts: AlertPublisherStatus;
 }
 
 export class StreamsService {
@@ -22,12 +24,20 @@ export class StreamsService {
   private connected = false;
   private stopped = false;
   private started: Promise<void> | null = null;
+  /** Publishes the shards' alert outboxes; observes the engine from the start, publishes once connected. */
+  readonly alerts: AlertPublisher;
 
   constructor(
     private readonly engine: Engine,
     private readonly config: NatsConfig,
     private readonly log: EngineLogger,
-  ) {}
+  ) {
+    this.alerts = new AlertPublisher(engine, log);
+    this.alerts.onPublished = (_notice, ms) => this.onAlertPublished(ms);
+  }
+
+  /** Set by metrics: time from an alert's decision to JetStream storing it. */
+  onAlertPublished: (ms: number) => void = () => {};
 
   /** Connect (retrying until NATS answers), create streams and consumers, start consuming. */
   start(): void {
@@ -46,17 +56,23 @@ export class StreamsService {
     void (async () => {
       for await (const event of nc.status()) {
         if (event.type === 'disconnect') this.connected = false;
-        if (event.type === 'reconnect') this.connected = true;
+        if (event.type === 'reconnect') {
+          this.connected = true;
+          // Publishes that failed while away are retried; the outboxes are read again too.
+          this.alerts.connect(nc);
+        }
         if (event.type === 'disconnect' || event.type === 'reconnect') this.log.info({ nats: event.type }, 'nats connection');
       }
     })();
     this.consumer = new StockEventConsumer(this.engine, nc, jsm, this.config, this.log);
+    // The consumer creates every stream Stockade owns (ALERTS included) before it consumes.
     await this.consumer.start();
+    this.alerts.connect(nc);
     this.log.info({ servers: this.config.servers }, 'streams consuming');
   }
 
   status(): StreamsStatus {
-    return { connected: this.connected, stock: this.consumer?.snapshot() ?? null };
+    return { connected: this.connected, stock: this.consumer?.snapshot() ?? null, alerts: this.alerts.snapshot() };
   }
 
   /** Messages not yet applied by the stock consumer, or null when unknown (not connected). */
@@ -81,6 +97,7 @@ export class StreamsService {
     this.stopped = true;
     await this.started;
     await this.consumer?.stop();
+    this.alerts.stop();
     await this.nc?.close();
   }
 }
