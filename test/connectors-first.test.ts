@@ -1,0 +1,559 @@
+// Contract tests of the first connectors: each HTTP connector against a local vendor stand-in
+// that records method, path, headers and body (checked against the vendor's documented shape),
+// its rate-limit and permanent-error answers, and config rejection by field name; email against
+// a real SMTP server started here; RabbitMQ against the real broker on 127.0.0.1:5672.
+
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError } from '../src/config.js';
+import type { ConnectorFactory } from '../src/notifier/connector.js';
+import { firstConnectors } from '../src/notifier/connectors/first.js';
+import { connectorConfigProblems, readTextCapped, truncate } from '../src/notifier/connectors/common.js';
+import { slackConnector, slackWebhookConnector } from '../src/notifier/connectors/slack.js';
+import { teamsConnector, ADAPTIVE_CARD_CONTENT_TYPE } from '../src/notifier/connectors/teams.js';
+import { twilioSmsConnector, SMS_BODY_CHARS_MAX } from '../src/notifier/connectors/twilio.js';
+import { pagerDutyConnector, PAGERDUTY_RETRY_AFTER_MS_DEFAULT } from '../src/notifier/connectors/pagerduty.js';
+import { webhookConnector, verifyWebhookSignature, webhookSignature } from '../src/notifier/connectors/webhook.js';
+import { ERRORS } from '../src/errors.js';
+import { VendorServer } from './connectors/vendor-server.js';
+import { FIXED_NOW_MS, digestNotification, openSignal, resolvedAlert, sampleAlert, sampleNotification, testDeps } from './connectors/fixtures.js';
+
+const deps = testDeps();
+const ACCOUNT_SID = 'AC0123456789abcdef0123456789abcdef';
+const ROUTING_KEY = 'R0UTINGKEY0000000000000000000001';
+const SECRET = 'a-webhook-secret-of-at-least-32-characters';
+
+let vendor: VendorServer;
+beforeAll(async () => {
+  vendor = await VendorServer.start();
+});
+afterAll(async () => {
+  await vendor.close();
+});
+beforeEach(() => {
+  vendor.reset();
+});
+
+describe('the first connector group', () => {
+  it('registers every first channel once, by its documented type', () => {
+    expect(firstConnectors.map((f) => f.type).sort()).toEqual(
+      ['email', 'pagerduty', 'rabbitmq', 'slack', 'slack-webhook', 'teams', 'twilio-sms', 'webhook'].sort(),
+    );
+  });
+
+  it.each(firstConnectors.map((f) => [f.type, f] as const))('%s: schema compiles strictly, forbids unknown keys, and its doc example is valid', (_type, factory) => {
+    expect(factory.configSchema.additionalProperties).toBe(false);
+    expect((factory.configSchema.required as string[]).length).toBeGreaterThan(0);
+    expect(connectorConfigProblems(factory, factory.doc.exampleConfig)).toEqual([]);
+    expect(factory.doc.sends.length).toBeGreaterThan(20);
+    expect(factory.doc.rateLimits.length).toBeGreaterThan(20);
+  });
+});
+
+// ---- configuration rejection: a missing and a misspelt field, each named ----------------------
+
+const validConfigs: Record<string, Record<string, unknown>> = {
+  slack: { token: 'xoxb-1-2-abc', channel: '#inventory' },
+  'slack-webhook': { url: 'https://hooks.slack.com/services/T/B/X' },
+  teams: { url: 'https://example.logic.azure.com/workflows/x' },
+  email: { host: '127.0.0.1', port: 25, from: 'alerts@example.com', to: ['ops@example.com'] },
+  'twilio-sms': { accountSid: ACCOUNT_SID, authToken: 't', from: '+15005550006', to: '+4915112345678' },
+  pagerduty: { routingKey: ROUTING_KEY },
+  rabbitmq: { url: 'amqp://guest:guest@127.0.0.1:5672', exchange: 'x' },
+  webhook: { url: 'https://erp.example.com/hook', secret: SECRET },
+};
+
+const misspellings: Array<[type: string, field: string, misspelt: string]> = [
+  ['slack', 'channel', 'chanel'],
+  ['slack-webhook', 'url', 'uri'],
+  ['teams', 'url', 'webhookUrl'],
+  ['email', 'to', 'recipients'],
+  ['twilio-sms', 'accountSid', 'accountSID'],
+  ['pagerduty', 'routingKey', 'routing_key'],
+  ['rabbitmq', 'exchange', 'exchnage'],
+  ['webhook', 'secret', 'secrets'],
+];
+
+function factoryOf(type: string): ConnectorFactory<any> {
+  const factory = firstConnectors.find((f) => f.type === type);
+  if (!factory) throw new Error(`no factory ${type}`);
+  return factory;
+}
+
+describe('configuration is rejected at start, naming the field', () => {
+  it.each(misspellings)('%s: missing %s', (type, field) => {
+    const factory = factoryOf(type);
+    expect(connectorConfigProblems(factory, validConfigs[type])).toEqual([]);
+    const config = { ...validConfigs[type] };
+    delete config[field];
+    expect(connectorConfigProblems(factory, config)).toContain(`(root): must have required property '${field}'`);
+    expect(() => factory.create(config, deps)).toThrow(ConfigError);
+    expect(() => factory.create(config, deps)).toThrow(`'${field}'`);
+  });
+
+  it.each(misspellings)('%s: %s misspelt as %s', (type, field, misspelt) => {
+    const factory = factoryOf(type);
+    const config: Record<string, unknown> = { ...validConfigs[type], [misspelt]: validConfigs[type][field] };
+    delete config[field];
+    const problems = connectorConfigProblems(factory, config);
+    expect(problems).toContain(`(root): unknown key "${misspelt}"`);
+    expect(() => factory.create(config, deps)).toThrow(`unknown key "${misspelt}"`);
+  });
+
+  it('rejects values of the wrong shape by path', () => {
+    expect(connectorConfigProblems(slackConnector, { token: 'not-a-token', channel: '#x' })).toEqual(['/token: must match pattern "^xox[a-z]-\\S+$"']);
+    expect(connectorConfigProblems(factoryOf('email'), { ...validConfigs.email, port: 70000 })).toEqual(['/port: must be <= 65535']);
+    expect(connectorConfigProblems(factoryOf('email'), { ...validConfigs.email, to: [] })).toEqual(['/to: must NOT have fewer than 1 items']);
+    expect(connectorConfigProblems(factoryOf('webhook'), { ...validConfigs.webhook, secret: 'short' })).toEqual([
+      '/secret: must NOT have fewer than 32 characters',
+    ]);
+    expect(connectorConfigProblems(factoryOf('teams'), { url: 'htps://typo.example.com' })[0]).toMatch(/^\/url: must match pattern/);
+    expect(connectorConfigProblems(factoryOf('rabbitmq'), { ...validConfigs.rabbitmq, routingKey: 'alerts.{{sku}}.{{colour}}' })[0]).toMatch(
+      /^\/routingKey: must match pattern/,
+    );
+  });
+
+  it('twilio-sms needs exactly one sender: From or MessagingServiceSid', () => {
+    const { from: _from, ...noSender } = validConfigs['twilio-sms'];
+    const neither = connectorConfigProblems(twilioSmsConnector, noSender);
+    expect(neither).toContain("(root): must have required property 'from'");
+    expect(neither).toContain("(root): must have required property 'messagingServiceSid'");
+    const both = connectorConfigProblems(twilioSmsConnector, { ...validConfigs['twilio-sms'], messagingServiceSid: `MG${'0'.repeat(32)}` });
+    expect(both).toContain('(root): must match exactly one schema in oneOf');
+  });
+});
+
+// ---- Slack chat.postMessage -------------------------------------------------------------------
+
+describe('slack (chat.postMessage)', () => {
+  const create = () => slackConnector.create({ token: 'xoxb-123-456-abc', channel: 'C0123456789', baseUrl: `${vendor.url}/api/` }, deps);
+
+  it('posts Block Kit with a text fallback, bearer token and JSON, and returns the message ts', async () => {
+    vendor.reply({ body: { ok: true, channel: 'C0123456789', ts: '1732363200.000100' } });
+    const notification = sampleNotification();
+    const outcome = await create().send(notification, openSignal());
+    expect(outcome).toEqual({ kind: 'delivered', receipt: '1732363200.000100' });
+
+    const request = vendor.only();
+    expect(request.method).toBe('POST');
+    expect(request.path).toBe('/api/chat.postMessage');
+    expect(request.headers.authorization).toBe('Bearer xoxb-123-456-abc');
+    expect(request.headers['content-type']).toBe('application/json; charset=utf-8');
+    const body = request.json();
+    expect(body.channel).toBe('C0123456789');
+    expect(body.text).toBe('Low stock: ARC-PAC-01\nLow stock: ARC-PAC-01 – just 3 units left.');
+    expect(body.blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: 'Low stock: ARC-PAC-01', emoji: true } });
+    expect(body.blocks[1]).toEqual({ type: 'section', text: { type: 'mrkdwn', text: 'Low stock: ARC-PAC-01 – just 3 units left.' } });
+    expect(body.blocks[2].type).toBe('section');
+    expect(body.blocks[2].fields).toContainEqual({ type: 'mrkdwn', text: '*SKU*\nARC-PAC-01' });
+    expect(body.blocks[2].fields).toContainEqual({ type: 'mrkdwn', text: '*Threshold*\nminimum: 3 observed, limit 5' });
+    expect(body.blocks[2].fields.length).toBeLessThanOrEqual(10);
+    expect(body.blocks[3]).toEqual({ type: 'section', text: { type: 'mrkdwn', text: '*Suggested action:* Reorder 20 units from the supplier' } });
+    expect(body.blocks[4].type).toBe('context');
+    expect(body.metadata).toEqual({
+      event_type: 'stockade_notification',
+      event_payload: { delivery_id: notification.deliveryId, alert_id: notification.alert.id, kind: 'alert' },
+    });
+  });
+
+  it('escapes mrkdwn control characters and leaves out the action on a recovery', async () => {
+    vendor.reply({ body: { ok: true, ts: '1.2' } });
+    const notification = sampleNotification({ alert: resolvedAlert(), text: 'Back: <b> & co' });
+    await create().send(notification, openSignal());
+    const blocks = vendor.only().json().blocks as Array<{ type: string; text?: { text: string } }>;
+    expect(blocks[1].text?.text).toBe('Back: &lt;b&gt; &amp; co');
+    expect(JSON.stringify(blocks)).not.toContain('Suggested action');
+  });
+
+  it('lists a digest alert by alert, at most ten, then counts the rest', async () => {
+    vendor.reply({ body: { ok: true, ts: '1.3' } });
+    const alerts = Array.from({ length: 12 }, (_, i) => sampleAlert({ id: `SKU-${i}/zero_stock/*/1`, sku: `SKU-${i}`, type: 'zero_stock' }));
+    await create().send(digestNotification(alerts), openSignal());
+    const list = vendor.only().json().blocks[2].text.text as string;
+    expect(list.split('\n')).toHaveLength(11);
+    expect(list).toContain('• SKU-0 @ WH-BER (eu-central): zero_stock (warning), available 3');
+    expect(list.endsWith('• and 2 more')).toBe(true);
+  });
+
+  it('ok:false ratelimited inside a 200 is a retry after the Retry-After hint', async () => {
+    vendor.reply({ status: 200, headers: { 'retry-after': '7' }, body: { ok: false, error: 'ratelimited' } });
+    expect(await create().send(sampleNotification(), openSignal())).toEqual({
+      kind: 'retry',
+      reason: 'Slack answered ok:false, error ratelimited',
+      retryAfterMs: 7000,
+    });
+  });
+
+  it('HTTP 429 with Retry-After is a retry after that many seconds', async () => {
+    vendor.reply({ status: 429, headers: { 'retry-after': '30' }, body: 'rate limited' });
+    const outcome = await create().send(sampleNotification(), openSignal());
+    expect(outcome).toMatchObject({ kind: 'retry', retryAfterMs: 30_000 });
+  });
+
+  it.each(['channel_not_found', 'invalid_auth', 'not_in_channel', 'is_archived', 'invalid_blocks'])('ok:false %s is permanent', async (error) => {
+    vendor.reply({ body: { ok: false, error } });
+    expect(await create().send(sampleNotification(), openSignal())).toEqual({ kind: 'permanent', reason: `Slack answered ok:false, error ${error}` });
+  });
+
+  it('internal_error is a retry; a 503 is a retry; a 200 that is not JSON is a retry', async () => {
+    vendor.reply({ body: { ok: false, error: 'internal_error' } }, { status: 503, body: 'down' }, { body: '<html>proxy</html>' });
+    expect((await create().send(sampleNotification(), openSignal())).kind).toBe('retry');
+    expect(await create().send(sampleNotification(), openSignal())).toEqual({ kind: 'retry', reason: 'Slack answered 503: down' });
+    expect(await create().send(sampleNotification(), openSignal())).toEqual({ kind: 'retry', reason: 'Slack answered 200 with a body that is not JSON' });
+  });
+});
+
+// ---- Slack incoming webhooks ------------------------------------------------------------------
+
+describe('slack-webhook', () => {
+  const create = () => slackWebhookConnector.create({ url: `${vendor.url}/services/T000/B000/XXXX` }, deps);
+
+  it('posts the Block Kit message to the webhook URL and takes "ok" as delivered', async () => {
+    vendor.reply({ body: 'ok' });
+    expect(await create().send(sampleNotification(), openSignal())).toEqual({ kind: 'delivered' });
+    const request = vendor.only();
+    expect(request.method).toBe('POST');
+    expect(request.path).toBe('/services/T000/B000/XXXX');
+    expect(request.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(request.headers.authorization).toBeUndefined();
+    const body = request.json();
+    expect(Object.keys(body).sort()).toEqual(['blocks', 'text']);
+    expect(body.blocks[0].type).toBe('header');
+  });
+
+  it.each([
+    [400, 'invalid_payload'],
+    [403, 'action_prohibited'],
+    [404, 'channel_not_found'],
+    [410, 'channel_is_archived'],
+  ])('HTTP %i %s is permanent', async (status, error) => {
+    vendor.reply({ status, body: error });
+    expect(await create().send(sampleNotification(), openSignal())).toEqual({ kind: 'permanent', reason: `Slack webhook answered ${status}: ${error}` });
+  });
+
+  it('429 is a retry after Retry-After; 500 rollup_error is a retry', async () => {
+    vendor.reply({ status: 429, headers: { 'retry-after': '2' }, body: 'rate_limited' }, { status: 500, body: 'rollup_error' });
+    expect(await create().send(sampleNotification(), openSignal())).toMatchObject({ kind: 'retry', retryAfterMs: 2000 });
+    expect(await create().send(sampleNotification(), openSignal())).toEqual({ kind: 'retry', reason: 'Slack webhook answered 500: rollup_error' });
+  });
+});
+
+// ---- Microsoft Teams Workflows --------------------------------------------------------------
+
+describe('teams (Workflows webhook, Adaptive Card)', () => {
+  const path = '/workflows/abc/triggers/manual/paths/invoke?api-version=2016-06-01&sig=s3cr3t';
+  const create = () => teamsConnector.create({ url: `${vendor.url}${path}` }, deps);
+
+  it('posts a message envelope whose first attachment is an Adaptive Card', async () => {
+    vendor.reply({ status: 202 });
+    expect(await create().send(sampleNotification(), openSignal())).toEqual({ kind: 'delivered' });
+    const request = vendor.only();
+    expect(request.method).toBe('POST');
+    expect(request.path).toBe(path);
+    expect(request.headers['content-type']).toBe('application/json');
+    const body = request.json();
+    expect(body.type).toBe('message');
+    expect(body.attachments).toHaveLength(1);
+    expect(body.attachments[0].contentType).toBe(ADAPTIVE_CARD_CONTENT_TYPE);
+    expect(body.attachments[0].contentType).toBe('application/vnd.microsoft.card.adaptive');
+    const card = body.attachments[0].content;
+    expect(card.type).toBe('AdaptiveCard');
+    expect(card.$schema).toBe('http://adaptivecards.io/schemas/adaptive-card.json');
+    expect(card.version).toBe('1.4');
+    expect(card.body[0]).toMatchObject({ type: 'TextBlock', text: 'Low stock: ARC-PAC-01', weight: 'Bolder', color: 'Warning', wrap: true });
+    expect(card.body[1]).toMatchObject({ type: 'TextBlock', text: 'Low stock: ARC-PAC-01 – just 3 units left.' });
+    const factSet = card.body.find((b: { type: string }) => b.type === 'FactSet');
+    expect(factSet.facts).toContainEqual({ title: 'SKU', value: 'ARC-PAC-01' });
+    expect(factSet.facts).toContainEqual({ title: 'Available', value: '3' });
+    expect(JSON.stringify(card.body)).toContain('**Suggested action:** Reorder 20 units from the supplier');
+  });
+
+  it('colours a recovery good and a critical alert attention', async () => {
+    vendor.reply({ status: 202 }, { status: 202 });
+    await create().send(sampleNotification({ alert: resolvedAlert() }), openSignal());
+    await create().send(sampleNotification({ alert: sampleAlert({ severity: 'critical' }) }), openSignal());
+    expect(vendor.requests[0].json().attachments[0].content.body[0].color).toBe('Good');
+    expect(vendor.requests[1].json().attachments[0].content.body[0].color).toBe('Attention');
+  });
+
+  it('429 is a retry after Retry-After; 400 (bad card) and 404 (deleted flow) are permanent', async () => {
+    vendor.reply({ status: 429, headers: { 'retry-after': '12' } }, { status: 400, body: { error: { code: 'InvalidRequestContent' } } }, { status: 404 });
+    expect(await create().send(sampleNotification(), openSignal())).toMatchObject({ kind: 'retry', retryAfterMs: 12_000 });
+    expect(await create().send(sampleNotification(), openSignal())).toEqual({
+      kind: 'permanent',
+      reason: 'Teams answered 400: {"error":{"code":"InvalidRequestContent"}}',
+    });
+    expect(await create().send(sampleNotification(), openSignal())).toEqual({ kind: 'permanent', reason: 'Teams answered 404' });
+  });
+});
+
+// ---- Twilio SMS -------------------------------------------------------------------------------
+
+describe('twilio-sms (Messages API)', () => {
+  const base = { accountSid: ACCOUNT_SID, authToken: 'auth-token', to: '+4915112345678' };
+
+  it('posts form-encoded To/From/Body with Basic auth to the Messages resource and returns the SID', async () => {
+    vendor.reply({ status: 201, body: { sid: 'SM0123', status: 'queued' } });
+    const connector = twilioSmsConnector.create({ ...base, from: '+15005550006', baseUrl: vendor.url }, deps);
+    expect(await connector.send(sampleNotification(), openSignal())).toEqual({ kind: 'delivered', receipt: 'SM0123' });
+    const request = vendor.only();
+    expect(request.method).toBe('POST');
+    expect(request.path).toBe(`/2010-04-01/Accounts/${ACCOUNT_SID}/Messages.json`);
+    expect(request.headers.authorization).toBe(`Basic ${Buffer.from(`${ACCOUNT_SID}:auth-token`).toString('base64')}`);
+    expect(request.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    const form = request.form();
+    expect([...form.keys()].sort()).toEqual(['Body', 'From', 'To']);
+    expect(form.get('To')).toBe('+4915112345678');
+    expect(form.get('From')).toBe('+15005550006');
+    expect(form.get('Body')).toBe('Low stock: ARC-PAC-01 – just 3 units left.');
+  });
+
+  it('sends MessagingServiceSid instead of From, and authenticates with an API key when given', async () => {
+    vendor.reply({ status: 201, body: { sid: 'SM0124' } });
+    const messagingServiceSid = `MG${'a'.repeat(32)}`;
+    const apiKeySid = `SK${'b'.repeat(32)}`;
+    const connector = twilioSmsConnector.create({ ...base, authToken: 'key-secret', apiKeySid, messagingServiceSid, baseUrl: vendor.url }, deps);
+    await connector.send(sampleNotification(), openSignal());
+    const request = vendor.only();
+    expect(request.headers.authorization).toBe(`Basic ${Buffer.from(`${apiKeySid}:key-secret`).toString('base64')}`);
+    expect(request.form().get('MessagingServiceSid')).toBe(messagingServiceSid);
+    expect(request.form().has('From')).toBe(false);
+  });
+
+  it(`cuts the body to ${SMS_BODY_CHARS_MAX} characters`, async () => {
+    vendor.reply({ status: 201, body: { sid: 'SM1' } });
+    const connector = twilioSmsConnector.create({ ...base, from: '+15005550006', baseUrl: vendor.url }, deps);
+    await connector.send(sampleNotification({ text: 'x'.repeat(5000) }), openSignal());
+    const body = vendor.only().form().get('Body')!;
+    expect(body).toHaveLength(SMS_BODY_CHARS_MAX);
+    expect(body.endsWith('…')).toBe(true);
+  });
+
+  it('429 / 20429 is a retry after Retry-After; 21211 (invalid To) is permanent and named', async () => {
+    vendor.reply(
+      { status: 429, headers: { 'retry-after': '4' }, body: { code: 20429, message: 'Too Many Requests', status: 429 } },
+      { status: 400, body: { code: 21211, message: "The 'To' number +49 is not a valid phone number.", status: 400 } },
+      { status: 401, body: { code: 20003, message: 'Authenticate', status: 401 } },
+    );
+    const connector = twilioSmsConnector.create({ ...base, from: '+15005550006', baseUrl: vendor.url }, deps);
+    expect(await connector.send(sampleNotification(), openSignal())).toEqual({
+      kind: 'retry',
+      reason: 'Twilio answered 429, error 20429 (too many requests): Too Many Requests',
+      retryAfterMs: 4000,
+    });
+    expect(await connector.send(sampleNotification(), openSignal())).toEqual({
+      kind: 'permanent',
+      reason: "Twilio answered 400, error 21211 (invalid 'To' phone number): The 'To' number +49 is not a valid phone number.",
+    });
+    expect(await connector.send(sampleNotification(), openSignal())).toMatchObject({ kind: 'permanent' });
+  });
+});
+
+// ---- PagerDuty Events v2 ----------------------------------------------------------------------
+
+describe('pagerduty (Events API v2)', () => {
+  const create = () => pagerDutyConnector.create({ routingKey: ROUTING_KEY, source: 'stockade-test', client: 'Stockade', baseUrl: vendor.url }, deps);
+  const accepted = (dedupKey: string) => ({ status: 202, body: { status: 'success', message: 'Event processed', dedup_key: dedupKey } });
+
+  it('triggers with dedup_key = alert id, summary, source, severity and custom details', async () => {
+    const alert = sampleAlert();
+    vendor.reply(accepted(alert.id));
+    expect(await create().send(sampleNotification({ alert }), openSignal())).toEqual({ kind: 'delivered', receipt: alert.id });
+    const request = vendor.only();
+    expect(request.method).toBe('POST');
+    expect(request.path).toBe('/v2/enqueue');
+    expect(request.headers['content-type']).toBe('application/json');
+    expect(request.headers.authorization).toBeUndefined();
+    const event = request.json();
+    expect(event).toMatchObject({
+      routing_key: ROUTING_KEY,
+      event_action: 'trigger',
+      dedup_key: alert.id,
+      client: 'Stockade',
+      payload: {
+        summary: 'Low stock: ARC-PAC-01',
+        source: 'stockade-test/WH-BER',
+        severity: 'warning',
+        timestamp: alert.raisedAt,
+        component: 'ARC-PAC-01',
+        group: 'eu-central',
+        class: 'below_minimum',
+      },
+    });
+    expect(event.payload.custom_details).toMatchObject({
+      sku: 'ARC-PAC-01',
+      levels: alert.levels,
+      threshold: alert.threshold,
+      suggested_action: 'Reorder 20 units from the supplier',
+    });
+  });
+
+  it.each([
+    ['info', 'info'],
+    ['warning', 'warning'],
+    ['critical', 'critical'],
+  ] as const)('maps severity %s to %s', async (severity, expected) => {
+    vendor.reply(accepted('k'));
+    await create().send(sampleNotification({ alert: sampleAlert({ severity }) }), openSignal());
+    expect(vendor.only().json().payload.severity).toBe(expected);
+  });
+
+  it('resolves the same dedup_key on recovery', async () => {
+    const alert = resolvedAlert();
+    vendor.reply(accepted(alert.id));
+    await create().send(sampleNotification({ alert }), openSignal());
+    expect(vendor.only().json()).toEqual({ routing_key: ROUTING_KEY, event_action: 'resolve', dedup_key: alert.id });
+  });
+
+  it('429 without a hint is a retry after 30 s; with Retry-After, after that', async () => {
+    vendor.reply({ status: 429, body: { status: 'throttle event', message: 'Requests for this service are arriving too quickly.' } });
+    vendor.reply({ status: 429, headers: { 'retry-after': '5' } });
+    expect(await create().send(sampleNotification(), openSignal())).toMatchObject({ kind: 'retry', retryAfterMs: PAGERDUTY_RETRY_AFTER_MS_DEFAULT });
+    expect(PAGERDUTY_RETRY_AFTER_MS_DEFAULT).toBe(30_000);
+    expect(await create().send(sampleNotification(), openSignal())).toMatchObject({ kind: 'retry', retryAfterMs: 5000 });
+  });
+
+  it('400 (invalid event) is permanent; 500 is a retry', async () => {
+    vendor.reply({ status: 400, body: { status: 'invalid event', message: 'Event object is invalid', errors: ['Length of routing_key is incorrect'] } });
+    vendor.reply({ status: 500 });
+    expect(await create().send(sampleNotification(), openSignal())).toEqual({
+      kind: 'permanent',
+      reason: 'PagerDuty answered 400: {"status":"invalid event","message":"Event object is invalid","errors":["Length of routing_key is incorrect"]}',
+    });
+    expect(await create().send(sampleNotification(), openSignal())).toEqual({ kind: 'retry', reason: 'PagerDuty answered 500' });
+  });
+
+  it('a digest sends one event per alert and stops at the first failure', async () => {
+    const alerts = [sampleAlert({ id: 'A/zero_stock/*/1', sku: 'A' }), resolvedAlert({ id: 'B/zero_stock/*/1', sku: 'B' }), sampleAlert({ id: 'C/zero_stock/*/1', sku: 'C' })];
+    vendor.reply(accepted('A/zero_stock/*/1'), { status: 429, headers: { 'retry-after': '1' } });
+    const outcome = await create().send(digestNotification(alerts), openSignal());
+    expect(outcome).toMatchObject({ kind: 'retry', retryAfterMs: 1000 });
+    expect(vendor.requests.map((r) => [r.json().event_action, r.json().dedup_key])).toEqual([
+      ['trigger', 'A/zero_stock/*/1'],
+      ['resolve', 'B/zero_stock/*/1'],
+    ]);
+    expect(vendor.requests[0].json().payload.summary).toBe(alerts[0].summary);
+  });
+});
+
+// ---- Generic signed webhook -------------------------------------------------------------------
+
+describe('webhook (HMAC-signed JSON)', () => {
+  const create = (now = () => FIXED_NOW_MS) => webhookConnector.create({ url: `${vendor.url}/hooks/stockade`, secret: SECRET }, testDeps(now));
+
+  it('posts the notification document with a signature the receiver helper accepts', async () => {
+    vendor.reply({ status: 204 });
+    const notification = sampleNotification();
+    expect(await create().send(notification, openSignal())).toEqual({ kind: 'delivered' });
+    const request = vendor.only();
+    expect(request.method).toBe('POST');
+    expect(request.path).toBe('/hooks/stockade');
+    expect(request.headers['content-type']).toBe('application/json');
+    expect(request.headers['idempotency-key']).toBe(notification.deliveryId);
+    expect(request.headers['x-stockade-timestamp']).toBe(String(FIXED_NOW_MS / 1000));
+    const signature = request.headers['x-stockade-signature'] as string;
+    expect(signature).toMatch(/^v1=[0-9a-f]{64}$/);
+    expect(signature).toBe(`v1=${webhookSignature(SECRET, String(FIXED_NOW_MS / 1000), request.text)}`);
+    expect(request.json()).toEqual({
+      deliveryId: notification.deliveryId,
+      kind: 'alert',
+      title: notification.title,
+      text: notification.text,
+      alert: notification.alert,
+      alerts: notification.alerts,
+    });
+    const verdict = verifyWebhookSignature({
+      secret: SECRET,
+      body: request.body,
+      timestamp: request.headers['x-stockade-timestamp'] as string,
+      signature,
+      now: FIXED_NOW_MS + 1000,
+    });
+    expect(verdict).toEqual({ ok: true, timestampMs: FIXED_NOW_MS });
+  });
+
+  it('does not follow a redirect (permanent) and maps 429 / 500 to retries', async () => {
+    vendor.reply({ status: 301, headers: { location: 'http://127.0.0.1:1/elsewhere' } }, { status: 429, headers: { 'retry-after': '9' } }, { status: 502 });
+    expect(await create().send(sampleNotification(), openSignal())).toEqual({ kind: 'permanent', reason: 'Webhook answered 301' });
+    expect(vendor.requests).toHaveLength(1);
+    expect(await create().send(sampleNotification(), openSignal())).toMatchObject({ kind: 'retry', retryAfterMs: 9000 });
+    expect(await create().send(sampleNotification(), openSignal())).toEqual({ kind: 'retry', reason: 'Webhook answered 502' });
+  });
+
+  it('an aborted attempt (timeout) is a retry, and the request is left unanswered', async () => {
+    let release!: () => void;
+    vendor.reply({ status: 200, after: new Promise<void>((resolve) => (release = resolve)) });
+    const controller = new AbortController();
+    const sending = create().send(sampleNotification(), { signal: controller.signal });
+    await vendor.waitForRequests(1);
+    controller.abort(new Error('attempt timed out'));
+    const outcome = await sending;
+    release();
+    expect(outcome.kind).toBe('retry');
+    expect((outcome as { reason: string }).reason).toMatch(/^Webhook not reached: /);
+  });
+
+  it('a receiver that is not listening is a retry', async () => {
+    const gone = await VendorServer.start();
+    const url = `${gone.url}/hook`;
+    await gone.close();
+    const outcome = await webhookConnector.create({ url, secret: SECRET }, deps).send(sampleNotification(), openSignal());
+    expect(outcome.kind).toBe('retry');
+  });
+});
+
+describe('verifyWebhookSignature', () => {
+  const body = '{"deliveryId":"d-1"}';
+  const timestamp = String(FIXED_NOW_MS / 1000);
+  const signature = `v1=${webhookSignature(SECRET, timestamp, body)}`;
+  const verify = (overrides: Partial<Parameters<typeof verifyWebhookSignature>[0]>) =>
+    verifyWebhookSignature({ secret: SECRET, body, timestamp, signature, now: FIXED_NOW_MS, ...overrides });
+
+  it('accepts a matching signature within the tolerance, either side', () => {
+    expect(verify({})).toEqual({ ok: true, timestampMs: FIXED_NOW_MS });
+    expect(verify({ now: FIXED_NOW_MS + 299_000 }).ok).toBe(true);
+    expect(verify({ now: FIXED_NOW_MS - 299_000 }).ok).toBe(true);
+  });
+
+  it('rejects a replay older than the tolerance, and a timestamp from the future', () => {
+    expect(verify({ now: FIXED_NOW_MS + 301_000 })).toMatchObject({ ok: false, code: 'WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE' });
+    expect(verify({ now: FIXED_NOW_MS - 301_000 })).toMatchObject({ ok: false, code: 'WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE' });
+    expect(verify({ now: FIXED_NOW_MS + 61_000, toleranceMs: 60_000 })).toMatchObject({ ok: false, code: 'WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE' });
+  });
+
+  it('rejects a changed body, another secret, a re-dated timestamp, and missing or malformed headers', () => {
+    const invalid = { ok: false, code: 'WEBHOOK_SIGNATURE_INVALID' };
+    expect(verify({ body: '{"deliveryId":"d-2"}' })).toMatchObject(invalid);
+    expect(verify({ secret: 'another-secret-of-at-least-32-characters!' })).toMatchObject(invalid);
+    // Moving the timestamp to look fresh breaks the signature: it covers the timestamp too.
+    expect(verify({ timestamp: String(FIXED_NOW_MS / 1000 + 1) })).toMatchObject(invalid);
+    expect(verify({ signature: undefined })).toMatchObject(invalid);
+    expect(verify({ signature: 'v1=zz' })).toMatchObject(invalid);
+    expect(verify({ signature: `v0=${signature.slice(3)}` })).toMatchObject(invalid);
+    expect(verify({ signature: `v1=${'0'.repeat(2000)}` })).toMatchObject(invalid);
+    expect(verify({ timestamp: null })).toMatchObject(invalid);
+    expect(verify({ timestamp: '1.5e9' })).toMatchObject(invalid);
+  });
+
+  it('accepts any one of several secrets (rotation) and any one of several v1 signatures', () => {
+    expect(verify({ secret: ['the-new-secret-of-at-least-32-characters', SECRET] }).ok).toBe(true);
+    expect(verify({ signature: `v1=${'ab'.repeat(32)}, ${signature}` }).ok).toBe(true);
+  });
+
+  it('its codes are in the error table, answered 401', () => {
+    expect(ERRORS.WEBHOOK_SIGNATURE_INVALID.status).toBe(401);
+    expect(ERRORS.WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE.status).toBe(401);
+  });
+});
+
+describe('shared helpers', () => {
+  it('truncate never splits a surrogate pair and marks the cut', () => {
+    expect(truncate('abc', 3)).toBe('abc');
+    expect(truncate('abcd', 3)).toBe('ab…');
+    expect(truncate('a😀b', 3)).toBe('a…');
+  });
+
+  it('readTextCapped keeps at most bytesMax bytes of an answer', async () => {
+    const text = await readTextCapped(new Response('x'.repeat(10_000)), 100);
+    expect(text).toBe('x'.repeat(100));
+  });
+});
