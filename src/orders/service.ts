@@ -1,0 +1,1080 @@
+// The order flow: a single writer on the main thread. Every change is decided by the pure
+// lifecycle (lifecycle.ts) against the order as it is in memory at that instant, written to the
+// order WAL with its outbox events in one LMDB transaction, and answered only once flushed.
+//
+// Effects on stock (reserve, commit, release) go to the engine first, with idempotency keys
+// derived from the order, so a retry or a restart repeats them safely; a per-order lock keeps two
+// calls on one order from interleaving their effects.
+//
+// Backorders wait in this service's own queue, not in the shard's PENDING queue: a backorder may
+// wait weeks (the shard's queueTtlMs stops at 7 days), an order's lines on several SKUs must be
+// filled all-or-nothing (a per-SKU PENDING line would sit on units while another line waits), and
+// the queue must survive in this service's WAL next to the order it belongs to. The price: stock
+// that returns is offered to the queue when the engine reports it, and a checkout arriving in
+// that instant may take it first.
+
+import type { Engine, EngineLogger } from '../actors/engine.js';
+import type { AvailabilityChange } from '../actors/messages.js';
+import type { Reply, ReservationView, SkuView } from '../actors/types.js';
+import { errorBody, type ErrorBody } from '../errors.js';
+import type { CanonicalOrder, OrderSink, PlaceOrderResult } from './canonical.js';
+import { buildOrdersConfig, DAY_MS, type OrdersConfig, type OutOfStockPolicy } from './config.js';
+import { decide, evolve, type OrderCommand } from './lifecycle.js';
+import { filledText, reminderText, unavailableText } from './messages.js';
+import { EVENT_SUBJECT_TOKEN, ORDER_STATES, isClosed, type Estimate, type LineAvailability, type LineStatus, type Order, type OrderEvent } from './model.js';
+import { availableAtFor, estimateFrom, expectedAvailability, mergeShipments, type PreorderSettings, type Shipment, type SkuOrderSettings } from './preorders.js';
+import type { OrderEventPublisher } from './publisher.js';
+import { OrderStore, outboxKey, type OrderChange, type OutboxEntry } from './store.js';
+import { checkCanonicalOrder, checkPreorderBody, checkSubstitutesBody, ORDER_ID_PATTERN } from './validation.js';
+
+const SILENT: EngineLogger = { info() {}, error() {} };
+
+/** Engine priority (0-9, higher first) of each customer tier. */
+const TIER_PRIORITY = { vip: 9, standard: 1 } as const;
+
+/** Reserve failures that mean "no stock for this line", as opposed to "try again". */
+const STOCK_FAILURES = new Set(['INSUFFICIENT_STOCK', 'SKU_FLAGGED_OUT_OF_STOCK', 'SKU_NOT_FOUND', 'RESERVATION_LOST']);
+
+const ROLLBACK_REASON = 'stockade:order-rollback';
+const CANCEL_REASON = 'stockade:order-cancelled';
+
+export class OrderRecoveryError extends Error {
+  constructor(message: string) {
+    super(`order store failed its recovery check: ${message}`);
+    this.name = 'OrderRecoveryError';
+  }
+}
+
+export interface OrderServiceOptions {
+  engine: Engine;
+  dataDir: string;
+  config?: Readonly<OrdersConfig>;
+  /** Null when NATS is off: events stay in the WAL only. */
+  publisher?: OrderEventPublisher | null;
+  clock?: () => number;
+  log?: EngineLogger;
+  /** Run the reminder check on a timer; tests turn it off and call checkReminders. */
+  timers?: boolean;
+}
+
+export interface OrderView extends Order {
+  /** Position in each SKU's queue (1 = next), while the order waits. */
+  queuePositions: Record<string, number> | null;
+  /** The worst of queuePositions. */
+  queuePosition: number | null;
+  /** The shipment a pre-order ships in, merged with the customer's others where they can. */
+  shipmentId: string | null;
+}
+
+export type OrderAnswer = { ok: true; order: OrderView; replayed?: true } | { ok: false; error: ErrorBody };
+
+export interface PreorderQueueEntry {
+  orderId: string;
+  customerId: string;
+  position: number;
+  quantity: number;
+  paused: boolean;
+  estimate: Estimate | null;
+}
+
+export interface AccuracyReport {
+  targetPercent: number;
+  count: number;
+  /** Mean of |actual − promised| / promised wait, in percent. */
+  meanAbsErrorPercent: number;
+  p95AbsErrorPercent: number;
+  /** Same, against the latest estimate before the fill. */
+  latestMeanAbsErrorPercent: number;
+  /** Share of filled orders whose promise was within the target. */
+  withinTargetPercent: number;
+  meetsTarget: boolean;
+  byKind: Record<'backorder' | 'preorder', { count: number; meanAbsErrorPercent: number }>;
+}
+
+type FillOutcome = { ok: true; reservationIds: string[] } | { ok: false; failures: { line: number; code: string }[]; transient: ErrorBody | null };
+
+export class OrderService implements OrderSink {
+  private readonly open = new Map<string, Order>();
+  private readonly settings = new Map<string, SkuOrderSettings>();
+  /** Orders waiting (backorder or pre-order) per SKU. */
+  private readonly queued = new Map<string, Set<string>>();
+  /** Open pre-orders per customer id, for the merge rules. */
+  private readonly preordersByCustomer = new Map<string, Set<string>>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+  /** SKUs whose stock returned, with the last reported available units, waiting for a fill pass. */
+  private readonly fillDue = new Map<string, number>();
+  /** SKUs that blocked the last fill attempt of a waiting order; it is retried when one of them returns. */
+  private readonly blockedOn = new Map<string, Set<string>>();
+  private filling = false;
+  private orderNo: number;
+  private queueSeq: number;
+  private outboxCount = 0;
+  private readonly outboxInFlight = new Set<string>();
+  private outboxRetry: NodeJS.Timeout | null = null;
+  private reminderTimer: NodeJS.Timeout | null = null;
+  /** Makes fill-attempt idempotency keys unique to this process run. */
+  private readonly bootId: string;
+  private fillAttempts = 0;
+  private closed = false;
+  private readonly engine: Engine;
+  private readonly config: Readonly<OrdersConfig>;
+  private readonly publisher: OrderEventPublisher | null;
+  private readonly now: () => number;
+  private readonly log: EngineLogger;
+
+  private constructor(
+    private readonly store: OrderStore,
+    options: OrderServiceOptions,
+  ) {
+    this.engine = options.engine;
+    this.config = options.config ?? buildOrdersConfig();
+    this.publisher = options.publisher ?? null;
+    this.now = options.clock ?? Date.now;
+    this.log = options.log ?? SILENT;
+    this.orderNo = store.counter('orderNo');
+    this.queueSeq = store.counter('queueSeq');
+    this.bootId = Date.now().toString(36);
+  }
+
+  /** Open the store, check its invariants, resume what a crash interrupted, publish the outbox. */
+  static async open(options: OrderServiceOptions): Promise<OrderService> {
+    const service = new OrderService(OrderStore.open(options.dataDir), options);
+    service.recover();
+    service.engine.observe({ availabilityChanged: (changes) => service.onAvailability(changes) });
+    // Placements that crashed between RECEIVED and their outcome: the same keys replay the engine's answers.
+    const interrupted = [...service.open.values()].filter((o) => o.state === 'RECEIVED' && o.hold === null && !o.preOrder);
+    await Promise.all(interrupted.map((o) => service.locked(o.id, () => service.reserveAtPlacement(o.id))));
+    service.drainOutbox();
+    for (const sku of service.queued.keys()) void service.offerStockIfAvailable(sku);
+    if (options.timers !== false) {
+      service.reminderTimer = setInterval(() => void service.checkReminders(), service.config.reminderCheckIntervalMs);
+      service.reminderTimer.unref();
+    }
+    return service;
+  }
+
+  // ---- recovery ---------------------------------------------------------------------------
+
+  private recover(): void {
+    const units = new Map<string, number>();
+    const seqs = new Set<number>();
+    let maxNo = 0;
+    for (const order of this.store.allOrders()) {
+      checkOrder(order);
+      maxNo = Math.max(maxNo, parseInt(order.id.slice(4), 36));
+      if (order.queue) {
+        if (seqs.has(order.queue.seq)) throw new OrderRecoveryError(`queue seq ${order.queue.seq} appears twice`);
+        seqs.add(order.queue.seq);
+        if (order.queue.seq > this.queueSeq) throw new OrderRecoveryError(`queue seq ${order.queue.seq} beyond the counter ${this.queueSeq}`);
+      }
+      if (holdsPreorderCapacity(order)) for (const line of order.lines) units.set(line.sku, (units.get(line.sku) ?? 0) + line.quantity);
+      if (!isClosed(order.state)) {
+        if (this.open.size >= this.config.openOrdersMax) throw new OrderRecoveryError(`more open orders than openOrdersMax (${this.config.openOrdersMax})`);
+        this.open.set(order.id, order);
+        this.index(null, order);
+      }
+    }
+    if (maxNo > this.orderNo) throw new OrderRecoveryError(`order number ${maxNo} beyond the counter ${this.orderNo}`);
+    for (const s of this.store.allSettings()) {
+      const taken = units.get(s.sku) ?? 0;
+      if (s.preorderUnits !== taken) throw new OrderRecoveryError(`SKU ${s.sku} counts ${s.preorderUnits} pre-ordered units, its orders ${taken}`);
+      if (s.preorder && s.preorderUnits > s.preorder.capacity) throw new OrderRecoveryError(`SKU ${s.sku} holds more pre-orders than its capacity`);
+      this.settings.set(s.sku, s);
+      units.delete(s.sku);
+    }
+    if (units.size > 0) throw new OrderRecoveryError(`pre-orders for SKUs without settings: ${[...units.keys()].join(', ')}`);
+    const last = this.store.lastRecord();
+    if (last) {
+      for (const [orderId, version] of last.orders) {
+        const stored = this.store.orders.get(orderId);
+        if (!stored || stored.version !== version) throw new OrderRecoveryError(`the last WAL record left ${orderId} at version ${version}, the store holds ${stored?.version}`);
+      }
+    }
+    for (const { entry } of this.store.pendingOutbox()) {
+      const [orderId, version] = splitEventId(entry.id);
+      const stored = this.store.orders.get(orderId);
+      if (!stored || stored.version < version) throw new OrderRecoveryError(`outbox event ${entry.id} is ahead of its order`);
+      this.outboxCount++;
+    }
+  }
+
+  // ---- entry points -------------------------------------------------------------------------
+
+  /** OrderSink: the channel-order consumer's entry point (channels are trusted by subject). */
+  async placeOrder(order: CanonicalOrder): Promise<PlaceOrderResult> {
+    const answer = await this.place(order);
+    if (!answer.ok) return answer;
+    const result: PlaceOrderResult = { ok: true, orderId: answer.order.id, state: answer.order.state };
+    if (answer.replayed) result.replayed = true;
+    return result;
+  }
+
+  /**
+   * Place an order: idempotent on (channel, account, externalId). `asChannel` is the caller's
+   * channel when its key is bound to one: it may place that channel's orders only.
+   */
+  async place(input: unknown, asChannel: string | null = null): Promise<OrderAnswer> {
+    const checked = checkCanonicalOrder(input);
+    if (!checked.ok) return checked;
+    const canonical = checked.value;
+    if (asChannel !== null && canonical.channel !== asChannel) {
+      return { ok: false, error: errorBody('FORBIDDEN', `a ${asChannel} key may place ${asChannel} orders only`, { channel: canonical.channel }) };
+    }
+    if (canonical.lines.length > this.config.linesPerOrderMax) {
+      return { ok: false, error: errorBody('VALIDATION_FAILED', `an order has at most linesPerOrderMax (${this.config.linesPerOrderMax}) lines`, { field: 'lines' }) };
+    }
+    if (new Set(canonical.lines.map((l) => l.lineId)).size !== canonical.lines.length) {
+      return { ok: false, error: errorBody('VALIDATION_FAILED', 'line ids must be unique within the order', { field: 'lines' }) };
+    }
+    const externalKey = OrderStore.externalKey(canonical.channel, canonical.account, canonical.externalId);
+    return this.locked(`x:${externalKey}`, async () => {
+      const existingId = this.store.orderIdOf(externalKey);
+      if (existingId !== undefined) {
+        const existing = this.orderOf(existingId)!;
+        // A retry of a placement the engine could not serve then (OVERLOADED …) tries again.
+        if (existing.state === 'RECEIVED' && existing.hold === null && !existing.preOrder) {
+          const answer = await this.locked(existing.id, () => this.reserveAtPlacement(existing.id));
+          return answer.ok ? { ...answer, replayed: true } : answer;
+        }
+        return { ok: true, order: this.view(existing), replayed: true };
+      }
+      if (this.open.size >= this.config.openOrdersMax) return limit('openOrdersMax', this.config.openOrdersMax);
+      const now = this.now();
+      const order = newOrder(`ord-${(this.orderNo + 1).toString(36).padStart(8, '0')}`, canonical, now);
+      if (order.preOrder) return this.placePreorder(order, externalKey);
+      const written = this.commit([{ id: order.id, commands: [{ type: 'receive', order }] }], {
+        externalKeys: [[externalKey, order.id]],
+        counters: [['orderNo', ++this.orderNo]],
+      });
+      if (!written.ok) return written;
+      await written.flushed;
+      return this.locked(order.id, () => this.reserveAtPlacement(order.id));
+    });
+  }
+
+  get(orderId: string, asChannel: string | null = null): OrderAnswer {
+    const order = this.scoped(orderId, asChannel);
+    return 'code' in order ? { ok: false, error: order } : { ok: true, order: this.view(order) };
+  }
+
+  /** Capture the payment: refused with ORDER_ON_HOLD while a line's stock is out, flagged or lost. */
+  confirm(orderId: string, asChannel: string | null = null): Promise<OrderAnswer> {
+    return this.onOrder(orderId, asChannel, async (order) => {
+      if (order.state === 'RESERVED') {
+        const problems = await this.checkReservedLines(order);
+        if (problems.length > 0) {
+          const hold = { since: this.now(), lines: problems };
+          const written = this.commit([{ id: order.id, commands: [{ type: 'hold', hold }] }]);
+          if (!written.ok) return written;
+          await written.flushed;
+          return { ok: false, error: errorBody('ORDER_ON_HOLD', undefined, { orderId: order.id, lines: problems }) };
+        }
+        return this.change(order.id, [{ type: 'clearHold' }, { type: 'confirm' }]);
+      }
+      return this.change(order.id, [{ type: 'confirm' }]);
+    });
+  }
+
+  /** Ship: every reservation of the order is committed, then the order is SHIPPED. */
+  ship(orderId: string, asChannel: string | null = null): Promise<OrderAnswer> {
+    return this.onOrder(orderId, asChannel, async (order) => {
+      const dry = decide(order, { type: 'ship' }, this.now());
+      if (!dry.ok || dry.events.length === 0) return this.change(order.id, [{ type: 'ship' }]);
+      const replies = await Promise.all(
+        order.reservationIds.map((reservationId, i) => this.engine.execute({ type: 'commit', reservationId, idempotencyKey: `${order.id}.s.l${i}` })),
+      );
+      const failed = replies.findIndex((r) => !r.ok);
+      if (failed >= 0) {
+        // Lines already committed stay committed (a commit cannot be undone); a retry commits the rest.
+        const error = (replies[failed] as { ok: false; error: ErrorBody }).error;
+        return { ok: false, error: { ...error, details: { orderId: order.id, line: failed, cause: error.details ?? null } } };
+      }
+      return this.change(order.id, [{ type: 'ship' }]);
+    });
+  }
+
+  /** Cancel: the order's reservations are released, a pre-order's capacity is freed. */
+  cancel(orderId: string, reason = 'cancelled', asChannel: string | null = null): Promise<OrderAnswer> {
+    return this.onOrder(orderId, asChannel, async (order) => {
+      const dry = decide(order, { type: 'cancel', reason }, this.now());
+      if (!dry.ok || dry.events.length === 0) return this.change(order.id, [{ type: 'cancel', reason }]);
+      const released = await this.releaseAll(order, `${order.id}.c${order.version}`, CANCEL_REASON);
+      if (released) return { ok: false, error: released };
+      return this.change(order.id, [{ type: 'cancel', reason }]);
+    });
+  }
+
+  /** Turn a held or cancelled order into a backorder, filled in order when stock returns. */
+  backorder(orderId: string, asChannel: string | null = null): Promise<OrderAnswer> {
+    return this.onOrder(orderId, asChannel, async (order) => {
+      const now = this.now();
+      const command = { type: 'backorder', seq: this.queueSeq + 1, priority: TIER_PRIORITY[order.customer.tier], estimate: this.backorderEstimate(order, now) } as const;
+      const dry = decide(order, command, now);
+      if (!dry.ok || dry.events.length === 0) return this.change(order.id, [command]);
+      const full = this.queueFull(order);
+      if (full) return { ok: false, error: full };
+      if (order.reservationIds.length > 0) {
+        const released = await this.releaseAll(order, `${order.id}.b${order.version}`, ROLLBACK_REASON);
+        if (released) return { ok: false, error: released };
+      }
+      const again = this.queueFull(this.orderOf(order.id)!);
+      if (again) return { ok: false, error: again };
+      const answer = await this.change(order.id, [{ ...command, seq: ++this.queueSeq }], { counters: [['queueSeq', this.queueSeq]] });
+      if (answer.ok) for (const line of order.lines) void this.offerStockIfAvailable(line.sku);
+      return answer;
+    });
+  }
+
+  /** Pause a waiting order: it keeps its queue position but is not filled until resumed. */
+  pause(orderId: string, asChannel: string | null = null): Promise<OrderAnswer> {
+    return this.onOrder(orderId, asChannel, (order) => this.change(order.id, [{ type: 'pause' }]));
+  }
+
+  resume(orderId: string, asChannel: string | null = null): Promise<OrderAnswer> {
+    return this.onOrder(orderId, asChannel, async (order) => {
+      const answer = await this.change(order.id, [{ type: 'resume' }]);
+      if (answer.ok) for (const line of order.lines) void this.offerStockIfAvailable(line.sku);
+      return answer;
+    });
+  }
+
+  // ---- SKU settings -------------------------------------------------------------------------
+
+  /** Pre-order settings of a SKU; every open pre-order and backorder of it is re-estimated. */
+  async setPreorder(sku: string, body: unknown): Promise<{ ok: true; value: SkuOrderSettings & { reestimated: number } } | { ok: false; error: ErrorBody }> {
+    const checked = checkPreorderBody(body);
+    if (!checked.ok) return checked;
+    const b = checked.value;
+    const schedule = (b.schedule ?? []).map((e) => ({ at: Date.parse(e.at), quantity: e.quantity })).sort((x, y) => x.at - y.at);
+    if (schedule.length > this.config.scheduleEntriesPerSkuMax) {
+      return { ok: false, error: errorBody('VALIDATION_FAILED', `a schedule holds at most scheduleEntriesPerSkuMax (${this.config.scheduleEntriesPerSkuMax}) entries`, { field: 'schedule' }) };
+    }
+    const current = this.settingsOf(sku);
+    if (b.capacity < current.preorderUnits) {
+      return { ok: false, error: errorBody('VALIDATION_FAILED', `capacity ${b.capacity} is below the ${current.preorderUnits} units already pre-ordered`, { field: 'capacity' }) };
+    }
+    if (!this.settings.has(sku) && this.settings.size >= this.config.skuSettingsMax) return limit('skuSettingsMax', this.config.skuSettingsMax);
+    const now = this.now();
+    const preorder: PreorderSettings = { enabled: b.enabled, capacity: b.capacity, schedule, leadTimeDays: b.leadTimeDays ?? null, updatedAt: now };
+    const next: SkuOrderSettings = { ...current, preorder };
+    this.settings.set(sku, next);
+    // Re-estimate with the new settings in place; one transaction holds the settings and every change.
+    const steps = [...(this.queued.get(sku) ?? [])].map((id) => ({ id, commands: [{ type: 'reestimate', estimate: this.estimateOf(this.orderOf(id)!, now) } as OrderCommand] }));
+    const written = this.commit(steps, { settings: [next] });
+    if (!written.ok) {
+      this.settings.set(sku, current);
+      return written;
+    }
+    await written.flushed;
+    void this.offerStockIfAvailable(sku);
+    return { ok: true, value: { ...next, reestimated: written.changed } };
+  }
+
+  async setSubstitutes(sku: string, body: unknown): Promise<{ ok: true; value: SkuOrderSettings } | { ok: false; error: ErrorBody }> {
+    const checked = checkSubstitutesBody(body);
+    if (!checked.ok) return checked;
+    const list = checked.value.substitutes;
+    if (list.length > this.config.substitutesPerSkuMax) {
+      return { ok: false, error: errorBody('VALIDATION_FAILED', `at most substitutesPerSkuMax (${this.config.substitutesPerSkuMax}) substitutes`, { field: 'substitutes' }) };
+    }
+    if (list.includes(sku)) return { ok: false, error: errorBody('VALIDATION_FAILED', 'a SKU is not its own substitute', { field: 'substitutes' }) };
+    if (!this.settings.has(sku) && this.settings.size >= this.config.skuSettingsMax) return limit('skuSettingsMax', this.config.skuSettingsMax);
+    const next: SkuOrderSettings = { ...this.settingsOf(sku), substitutes: list };
+    this.settings.set(sku, next);
+    const written = this.commit([], { settings: [next] });
+    if (!written.ok) return written;
+    await written.flushed;
+    return { ok: true, value: next };
+  }
+
+  skuSettings(sku: string): SkuOrderSettings {
+    return this.settingsOf(sku);
+  }
+
+  /** The pre-order queue of a SKU, in order. */
+  preordersOf(sku: string): PreorderQueueEntry[] {
+    return this.queueOf(sku)
+      .filter((o) => o.queue!.kind === 'preorder')
+      .map((o, i) => ({
+        orderId: o.id,
+        customerId: o.customer.id,
+        position: i + 1,
+        quantity: unitsOn(o, sku),
+        paused: o.queue!.paused,
+        estimate: o.estimate,
+      }));
+  }
+
+  /** A customer's open pre-orders grouped into shipments by the merge rules. */
+  shipmentsOf(customerId: string): Shipment[] {
+    const ids = this.preordersByCustomer.get(customerId);
+    if (!ids) return [];
+    return mergeShipments([...ids].map((id) => this.open.get(id)!), this.config.mergeWindowDays * DAY_MS);
+  }
+
+  // ---- reminders, accuracy --------------------------------------------------------------------
+
+  /**
+   * Send the pre-order reminders now due. The "sent" mark is part of the reminder's own event, in
+   * the same transaction as its outbox entry: it goes out once, across restarts. A check that
+   * finds several intervals due (the service was down) sends one message covering them.
+   */
+  async checkReminders(): Promise<number> {
+    if (this.closed) return 0;
+    const now = this.now();
+    const steps: { id: string; commands: OrderCommand[] }[] = [];
+    for (const order of this.open.values()) {
+      if (order.state !== 'PRE_ORDER' || order.queue!.paused || order.estimate === null) continue;
+      const at = order.estimate.availableAt;
+      if (now >= at) continue;
+      const due = this.config.reminderDaysBefore.filter((d) => !order.remindersSent.includes(d) && now >= at - d * DAY_MS);
+      if (due.length === 0) continue;
+      steps.push({ id: order.id, commands: [{ type: 'remind', due, text: reminderText(order, at, Math.ceil((at - now) / DAY_MS)) }] });
+    }
+    if (steps.length === 0) return 0;
+    const written = this.commit(steps);
+    if (!written.ok) {
+      this.log.error({ code: written.error.code }, 'pre-order reminders not written; retried at the next check');
+      return 0;
+    }
+    await written.flushed;
+    return written.changed;
+  }
+
+  /** Estimated against actual availability of every filled backorder and pre-order. */
+  accuracyReport(): AccuracyReport {
+    const errors: number[] = [];
+    const latest: number[] = [];
+    const byKind = { backorder: [] as number[], preorder: [] as number[] };
+    for (const order of this.store.allOrders()) {
+      const f = order.fill;
+      if (!f) continue;
+      const wait = Math.max(f.promisedAt - f.queuedAt, DAY_MS);
+      const e = (Math.abs(f.actualAt - f.promisedAt) / wait) * 100;
+      errors.push(e);
+      byKind[f.kind].push(e);
+      latest.push((Math.abs(f.actualAt - f.latestEstimateAt) / Math.max(f.latestEstimateAt - f.queuedAt, DAY_MS)) * 100);
+    }
+    const mean = (xs: number[]) => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
+    const sorted = [...errors].sort((a, b) => a - b);
+    const p95 = sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)];
+    const target = this.config.accuracyTargetPercent;
+    const round = (x: number) => Math.round(x * 100) / 100;
+    return {
+      targetPercent: target,
+      count: errors.length,
+      meanAbsErrorPercent: round(mean(errors)),
+      p95AbsErrorPercent: round(p95),
+      latestMeanAbsErrorPercent: round(mean(latest)),
+      withinTargetPercent: errors.length === 0 ? 100 : round((errors.filter((e) => e <= target).length / errors.length) * 100),
+      meetsTarget: mean(errors) < target,
+      byKind: {
+        backorder: { count: byKind.backorder.length, meanAbsErrorPercent: round(mean(byKind.backorder)) },
+        preorder: { count: byKind.preorder.length, meanAbsErrorPercent: round(mean(byKind.preorder)) },
+      },
+    };
+  }
+
+  get outboxPending(): number {
+    return this.outboxCount;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.reminderTimer) clearInterval(this.reminderTimer);
+    if (this.outboxRetry) clearTimeout(this.outboxRetry);
+    await Promise.allSettled([...this.locks.values()]);
+    for (const sku of this.queued.keys()) this.engine.watch(sku, false);
+    await this.store.close();
+  }
+
+  // ---- placement ------------------------------------------------------------------------------
+
+  private async reserveAtPlacement(orderId: string): Promise<OrderAnswer> {
+    const order = this.orderOf(orderId)!;
+    const outcome = await this.reserveLines(order, (i) => `${order.id}.p.l${i}`);
+    if (outcome.ok) return this.change(order.id, [{ type: 'reserve', reservationIds: outcome.reservationIds, via: 'placement' }]);
+    if (outcome.transient) return { ok: false, error: { ...outcome.transient, details: { orderId: order.id, state: order.state, cause: outcome.transient.details ?? null } } };
+    const now = this.now();
+    const lines = await this.availabilityOf(order, outcome.failures);
+    const policy = this.policyFor(order, lines);
+    const commands: OrderCommand[] = [{ type: 'hold', hold: { since: now, lines } }];
+    const counters: [string, number][] = [];
+    let outcomeName: 'held' | 'backordered' | 'cancelled' = 'held';
+    if (policy === 'backorder' && !this.queueFull(order)) {
+      commands.push({ type: 'backorder', seq: ++this.queueSeq, priority: TIER_PRIORITY[order.customer.tier], estimate: this.backorderEstimate(order, now) });
+      counters.push(['queueSeq', this.queueSeq]);
+      outcomeName = 'backordered';
+    } else if (policy === 'cancel') {
+      commands.push({ type: 'cancel', reason: 'out-of-stock' });
+      outcomeName = 'cancelled';
+    }
+    commands.push({ type: 'notify', kind: 'unavailable', text: unavailableText(order, lines, outcomeName), lines });
+    return this.change(order.id, commands, { counters });
+  }
+
+  private placePreorder(order: Order, externalKey: string): Promise<OrderAnswer> {
+    const now = this.now();
+    const bySku = new Map<string, number>();
+    for (const line of order.lines) bySku.set(line.sku, (bySku.get(line.sku) ?? 0) + line.quantity);
+    const updated: SkuOrderSettings[] = [];
+    for (const [sku, quantity] of bySku) {
+      const s = this.settings.get(sku);
+      if (!s?.preorder?.enabled) return Promise.resolve({ ok: false, error: errorBody('PREORDER_NOT_OFFERED', undefined, { sku }) });
+      const remaining = s.preorder.capacity - s.preorderUnits;
+      if (quantity > remaining) {
+        return Promise.resolve({ ok: false, error: errorBody('PREORDER_CAPACITY_EXHAUSTED', undefined, { sku, capacity: s.preorder.capacity, remaining }) });
+      }
+      updated.push({ ...s, preorderUnits: s.preorderUnits + quantity });
+    }
+    const full = this.queueFull(order);
+    if (full) return Promise.resolve({ ok: false, error: full });
+    const seq = this.queueSeq + 1;
+    const estimate = this.estimateOf({ ...order, queue: { kind: 'preorder', seq, priority: 0, since: now, paused: false, promised: null as never } }, now);
+    // Intervals already past when the pre-order is placed are not sent late.
+    const placed: Order = { ...order, remindersSent: this.config.reminderDaysBefore.filter((d) => now >= estimate.availableAt - d * DAY_MS) };
+    const written = this.commit(
+      [{ id: order.id, commands: [{ type: 'receive', order: placed }, { type: 'preorder', seq, priority: TIER_PRIORITY[order.customer.tier], estimate }] }],
+      { externalKeys: [[externalKey, order.id]], counters: [['orderNo', this.orderNo + 1], ['queueSeq', seq]], settings: updated },
+    );
+    if (!written.ok) return Promise.resolve(written);
+    this.orderNo++;
+    this.queueSeq = seq;
+    return written.flushed.then(() => {
+      for (const sku of bySku.keys()) void this.offerStockIfAvailable(sku);
+      return { ok: true, order: this.view(this.orderOf(order.id)!) };
+    });
+  }
+
+  // ---- engine effects -------------------------------------------------------------------------
+
+  /** Reserve every line, all or nothing: on any failure the lines held are released again. */
+  private async reserveLines(order: Order, keyOf: (line: number) => string): Promise<FillOutcome> {
+    const holdTtlMs = Math.min(this.config.reservationHoldTtlMs, this.engine.config.limits.holdTtlMsMax);
+    const replies = await Promise.all(
+      order.lines.map((line, i) =>
+        this.engine.execute({
+          type: 'reserve',
+          sku: line.sku,
+          quantity: line.quantity,
+          idempotencyKey: keyOf(i),
+          orderId: order.id,
+          customerId: order.customer.id,
+          channel: order.channel,
+          priority: TIER_PRIORITY[order.customer.tier],
+          holdTtlMs,
+        }),
+      ),
+    );
+    const reservationIds: string[] = [];
+    const failures: { line: number; code: string }[] = [];
+    let transient: ErrorBody | null = null;
+    replies.forEach((reply, i) => {
+      if (reply.ok && (reply.value as ReservationView).state === 'ACTIVE') reservationIds[i] = (reply.value as ReservationView).reservationId;
+      else if (reply.ok) failures.push({ line: i, code: 'RESERVATION_LOST' }); // a replayed key whose reservation ended
+      else {
+        failures.push({ line: i, code: reply.error.code });
+        if (!STOCK_FAILURES.has(reply.error.code)) transient ??= reply.error;
+      }
+    });
+    if (failures.length === 0) return { ok: true, reservationIds };
+    await Promise.all(
+      reservationIds.map((reservationId, i) =>
+        reservationId === undefined
+          ? null
+          : this.engine.execute({ type: 'release', reservationId, idempotencyKey: `${keyOf(i)}.rb`, reason: ROLLBACK_REASON }).then((r) => {
+              if (!r.ok && r.error.code !== 'RESERVATION_NOT_ACTIVE') this.log.error({ orderId: order.id, reservationId, code: r.error.code }, 'rollback release failed; the hold expires by itself');
+            }),
+      ),
+    );
+    return { ok: false, failures, transient };
+  }
+
+  /** Release every reservation the order holds; an already ended one is fine. */
+  private async releaseAll(order: Order, keyPrefix: string, reason: string): Promise<ErrorBody | null> {
+    const replies = await Promise.all(
+      order.reservationIds.map((reservationId, i) => this.engine.execute({ type: 'release', reservationId, idempotencyKey: `${keyPrefix}.l${i}`, reason })),
+    );
+    const failed = replies.find((r) => !r.ok && r.error.code !== 'RESERVATION_NOT_ACTIVE') as { ok: false; error: ErrorBody } | undefined;
+    return failed ? { ...failed.error, details: { orderId: order.id, cause: failed.error.details ?? null } } : null;
+  }
+
+  /** Lines of a RESERVED order that can no longer complete: flagged SKU, or hold lost (expired). */
+  private async checkReservedLines(order: Order): Promise<LineAvailability[]> {
+    const [reservations, skus] = await Promise.all([
+      Promise.all(order.reservationIds.map((reservationId) => this.engine.execute({ type: 'getReservation', reservationId }))),
+      Promise.all(order.lines.map((line) => this.engine.execute({ type: 'getSku', sku: line.sku }))),
+    ]);
+    const failures: { line: number; code: string }[] = [];
+    order.lines.forEach((_, i) => {
+      const r = reservations[i];
+      const s = skus[i];
+      if (!r.ok || (r.value as ReservationView).state !== 'ACTIVE') failures.push({ line: i, code: 'RESERVATION_LOST' });
+      else if (s.ok && (s.value as SkuView).outOfStockFlag !== null) failures.push({ line: i, code: 'SKU_FLAGGED_OUT_OF_STOCK' });
+    });
+    return failures.length === 0 ? [] : this.availabilityOf(order, failures, skus);
+  }
+
+  /** Status, expected date and in-stock substitutes of each line that cannot be served. */
+  private async availabilityOf(order: Order, failures: { line: number; code: string }[], known?: Reply[]): Promise<LineAvailability[]> {
+    const now = this.now();
+    return Promise.all(
+      failures.map(async ({ line, code }) => {
+        const sku = order.lines[line].sku;
+        const reply = known?.[line] ?? (await this.engine.execute({ type: 'getSku', sku }));
+        const view = reply.ok ? (reply.value as SkuView) : null;
+        let status: LineStatus = 'OUT_OF_STOCK';
+        if (code === 'RESERVATION_LOST') status = 'RESERVATION_LOST';
+        if (view?.outOfStockFlag) status = 'FLAGGED_OUT_OF_STOCK';
+        if (!view) status = 'UNKNOWN_SKU';
+        const settings = this.settings.get(sku);
+        const expectedAt = settings?.preorder ? expectedAvailability(settings.preorder, now, this.config.backorderLeadTimeDaysDefault) : null;
+        const substitutes = [];
+        for (const candidate of settings?.substitutes ?? []) {
+          const sub = await this.engine.execute({ type: 'getSku', sku: candidate });
+          if (sub.ok && (sub.value as SkuView).available > 0 && (sub.value as SkuView).outOfStockFlag === null) {
+            substitutes.push({ sku: candidate, available: (sub.value as SkuView).available });
+          }
+        }
+        return { line, sku, status, available: view?.available ?? 0, expectedAt, substitutes };
+      }),
+    );
+  }
+
+  private policyFor(order: Order, lines: LineAvailability[]): OutOfStockPolicy {
+    const bySku = lines.map((l) => this.config.outOfStockPolicy.bySku[l.sku]).filter((p): p is OutOfStockPolicy => p !== undefined);
+    // The strictest SKU policy among the lines that cannot be served decides.
+    for (const p of ['cancel', 'hold', 'backorder'] as const) if (bySku.includes(p)) return p;
+    return this.config.outOfStockPolicy.byChannel[order.channel] ?? this.config.outOfStockPolicy.default;
+  }
+
+  // ---- filling waiting orders ---------------------------------------------------------------
+
+  private onAvailability(changes: AvailabilityChange[]): void {
+    for (const change of changes) {
+      if (change.available > 0 && this.queued.has(change.sku)) this.fillDue.set(change.sku, change.available);
+    }
+    if (this.fillDue.size > 0 && !this.filling) this.startFilling();
+  }
+
+  /** Stock may already be there (a pre-order placed on a SKU in stock, a resumed order): ask. */
+  private async offerStockIfAvailable(sku: string): Promise<void> {
+    if (!this.queued.has(sku) || this.closed) return;
+    const reply = await this.engine.execute({ type: 'getSku', sku });
+    if (!reply.ok || (reply.value as SkuView).available <= 0 || !this.queued.has(sku)) return;
+    this.fillDue.set(sku, (reply.value as SkuView).available);
+    if (!this.filling) this.startFilling();
+  }
+
+  private startFilling(): void {
+    this.filling = true;
+    setImmediate(() => {
+      void this.fillPasses().finally(() => {
+        this.filling = false;
+        if (this.fillDue.size > 0 && !this.closed) this.startFilling();
+      });
+    });
+  }
+
+  private async fillPasses(): Promise<void> {
+    while (this.fillDue.size > 0 && !this.closed) {
+      const [sku, available] = this.fillDue.entries().next().value as [string, number];
+      this.fillDue.delete(sku);
+      await this.fillSku(sku, available);
+    }
+  }
+
+  /**
+   * Offer returned stock of one SKU to its queue: pre-orders by position, then backorders by
+   * priority then arrival. The first order that cannot be filled for want of this SKU stops the
+   * pass, so nobody behind it takes its units. Orders blocked on other SKUs are skipped until
+   * one of those returns.
+   */
+  private async fillSku(sku: string, available: number): Promise<void> {
+    for (const order of this.queueOf(sku)) {
+      if (this.closed) return;
+      const current = this.open.get(order.id);
+      if (!current || current.queue === null || current.queue.paused) continue;
+      const blocked = this.blockedOn.get(current.id);
+      if (blocked && !blocked.has(sku)) continue;
+      if (unitsOn(current, sku) > available) return;
+      const outcome = await this.locked(current.id, () => this.tryFill(current.id));
+      if (outcome === 'filled') {
+        available -= unitsOn(current, sku);
+        continue;
+      }
+      if (outcome === 'skipped') continue;
+      if (outcome.has(sku)) return;
+    }
+  }
+
+  private async tryFill(orderId: string): Promise<'filled' | 'skipped' | Set<string>> {
+    const order = this.open.get(orderId);
+    if (!order || order.queue === null || order.queue.paused) return 'skipped';
+    const attempt = `${order.id}.f${this.bootId}.${++this.fillAttempts}`;
+    const outcome = await this.reserveLines(order, (i) => `${attempt}.l${i}`);
+    if (!outcome.ok) {
+      const skus = new Set(outcome.failures.map((f) => order.lines[f.line].sku));
+      this.blockedOn.set(order.id, skus);
+      return skus;
+    }
+    const kind = order.queue.kind;
+    const answer = await this.change(order.id, [
+      { type: 'reserve', reservationIds: outcome.reservationIds, via: kind },
+      { type: 'notify', kind: kind === 'backorder' ? 'backorder_filled' : 'preorder_filled', text: filledText(order, kind) },
+    ]);
+    if (!answer.ok) {
+      await this.releaseAll({ ...order, reservationIds: outcome.reservationIds }, `${attempt}.undo`, ROLLBACK_REASON);
+      return 'skipped';
+    }
+    return 'filled';
+  }
+
+  // ---- estimates ------------------------------------------------------------------------------
+
+  /** Waiting orders of a SKU in service order: pre-orders by seq, then backorders by priority, seq. */
+  private queueOf(sku: string): Order[] {
+    const ids = this.queued.get(sku);
+    if (!ids) return [];
+    return [...ids]
+      .map((id) => this.open.get(id)!)
+      .sort((a, b) => {
+        const qa = a.queue!;
+        const qb = b.queue!;
+        if (qa.kind !== qb.kind) return qa.kind === 'preorder' ? -1 : 1;
+        if (qa.kind === 'backorder' && qa.priority !== qb.priority) return qb.priority - qa.priority;
+        return qa.seq - qb.seq;
+      });
+  }
+
+  /** Units queued ahead of the order on a SKU, plus its own. */
+  private unitsThrough(order: Order, sku: string): number {
+    let units = unitsOn(order, sku);
+    for (const other of this.queueOf(sku)) {
+      if (other.id === order.id) break;
+      units += unitsOn(other, sku);
+    }
+    return units;
+  }
+
+  private estimateOf(order: Order, now: number): Estimate {
+    if (order.queue?.kind === 'backorder' || (!order.preOrder && order.queue === null)) return this.backorderEstimate(order, now);
+    let availableAt = now;
+    for (const line of order.lines) {
+      const settings = this.settings.get(line.sku)?.preorder ?? null;
+      // An order not yet in the queue counts everything queued as ahead of it.
+      const through = this.queued.get(line.sku)?.has(order.id) ? this.unitsThrough(order, line.sku) : this.queuedUnits(line.sku) + unitsOn(order, line.sku);
+      availableAt = Math.max(availableAt, availableAtFor(settings, through, now, this.config.backorderLeadTimeDaysDefault));
+    }
+    return estimateFrom(availableAt, this.config);
+  }
+
+  private queuedUnits(sku: string): number {
+    let units = 0;
+    for (const other of this.queueOf(sku)) units += unitsOn(other, sku);
+    return units;
+  }
+
+  private backorderEstimate(order: Order, now: number): Estimate {
+    let availableAt = now;
+    for (const line of order.lines) {
+      availableAt = Math.max(availableAt, expectedAvailability(this.settings.get(line.sku)?.preorder ?? null, now, this.config.backorderLeadTimeDaysDefault));
+    }
+    return estimateFrom(availableAt, this.config);
+  }
+
+  // ---- the single write path --------------------------------------------------------------
+
+  private change(orderId: string, commands: OrderCommand[], extra: { counters?: [string, number][] } = {}): Promise<OrderAnswer> {
+    const written = this.commit([{ id: orderId, commands }], extra);
+    if (!written.ok) return Promise.resolve(written);
+    if (written.changed === 0) return Promise.resolve({ ok: true, order: this.view(this.orderOf(orderId)!), replayed: true });
+    return written.flushed.then(() => ({ ok: true, order: this.view(this.orderOf(orderId)!) }));
+  }
+
+  /**
+   * Decide and apply, synchronously, every step against the orders as they are now; write the
+   * changes, their outbox events and `extra` as one transaction. Nothing is applied when any step
+   * is refused. After the flush the events are published and closed orders leave memory.
+   */
+  private commit(
+    steps: { id: string; commands: OrderCommand[] }[],
+    extra: { externalKeys?: [string, string][]; counters?: [string, number][]; settings?: SkuOrderSettings[] } = {},
+  ): { ok: true; changed: number; flushed: Promise<void> } | { ok: false; error: ErrorBody } {
+    const now = this.now();
+    const changes: OrderChange[] = [];
+    const before: (Order | null)[] = [];
+    for (const step of steps) {
+      const start = this.orderOf(step.id) ?? null;
+      let order = start;
+      const events: OrderEvent[] = [];
+      for (const command of step.commands) {
+        const decision = decide(order, command, now);
+        if (!decision.ok) return decision;
+        for (const event of decision.events) {
+          order = evolve(order, event);
+          events.push(event);
+        }
+      }
+      if (events.length > 0) {
+        changes.push({ order: order!, events });
+        before.push(start);
+      }
+    }
+    if (changes.length === 0 && !extra.settings && !extra.externalKeys) return { ok: true, changed: 0, flushed: Promise.resolve() };
+    const outbox = this.publisher ? changes.flatMap((c) => outboxEntries(c)) : [];
+    if (this.outboxCount + outbox.length > this.config.outboxEventsMax) return limit('outboxEventsMax', this.config.outboxEventsMax);
+    for (let i = 0; i < changes.length; i++) {
+      const becameOpen = before[i] === null || isClosed(before[i]!.state);
+      if (becameOpen && !isClosed(changes[i].order.state) && this.open.size >= this.config.openOrdersMax) return limit('openOrdersMax', this.config.openOrdersMax);
+    }
+    // A cancelled pre-order frees its capacity in the same transaction as the cancel.
+    const settings = new Map((extra.settings ?? []).map((x) => [x.sku, x]));
+    changes.forEach((c, i) => {
+      if (!c.events.some((e) => e.type === 'OrderCancelled') || !holdsPreorderCapacity(before[i]!)) return;
+      for (const line of c.order.lines) {
+        const s = settings.get(line.sku) ?? this.settings.get(line.sku)!;
+        settings.set(line.sku, { ...s, preorderUnits: s.preorderUnits - line.quantity });
+      }
+    });
+    const { seq, flushed } = this.store.write(now, changes, outbox, { ...extra, settings: [...settings.values()] });
+    this.outboxCount += outbox.length;
+    for (const s of settings.values()) this.settings.set(s.sku, s);
+    changes.forEach((c, i) => {
+      this.open.set(c.order.id, c.order);
+      this.index(before[i], c.order);
+      if (c.order.queue === null) this.blockedOn.delete(c.order.id);
+    });
+    const done = flushed.then(() => {
+      for (const c of changes) if (isClosed(c.order.state) && this.open.get(c.order.id) === c.order) this.open.delete(c.order.id);
+      if (outbox.length > 0) this.publish(outbox.map((entry, i) => ({ key: outboxKey(seq, i), entry })));
+    });
+    return { ok: true, changed: changes.length, flushed: done };
+  }
+
+  /** Keep the per-SKU queues, the customer index and the engine watches in step with an order. */
+  private index(before: Order | null, after: Order): void {
+    const wasQueued = before?.queue ? before.lines.map((l) => l.sku) : [];
+    const isQueued = after.queue ? after.lines.map((l) => l.sku) : [];
+    for (const sku of wasQueued) {
+      if (isQueued.includes(sku)) continue;
+      const set = this.queued.get(sku);
+      if (!set?.delete(after.id)) continue;
+      if (set.size === 0) {
+        this.queued.delete(sku);
+        this.engine.watch(sku, false);
+      }
+    }
+    for (const sku of isQueued) {
+      let set = this.queued.get(sku);
+      if (!set) {
+        set = new Set();
+        this.queued.set(sku, set);
+        this.engine.watch(sku, true);
+      }
+      set.add(after.id);
+    }
+    const customer = after.customer.id;
+    const preorder = after.state === 'PRE_ORDER';
+    const ids = this.preordersByCustomer.get(customer);
+    if (preorder) {
+      if (ids) ids.add(after.id);
+      else this.preordersByCustomer.set(customer, new Set([after.id]));
+    } else if (ids?.delete(after.id) && ids.size === 0) this.preordersByCustomer.delete(customer);
+  }
+
+  private queueFull(order: Order): ErrorBody | null {
+    for (const line of order.lines) {
+      const size = this.queued.get(line.sku)?.size ?? 0;
+      if (size >= this.config.queuedOrdersPerSkuMax) return errorBody('ORDER_LIMIT', undefined, { limit: 'queuedOrdersPerSkuMax', value: this.config.queuedOrdersPerSkuMax, sku: line.sku });
+    }
+    return null;
+  }
+
+  // ---- outbox ---------------------------------------------------------------------------------
+
+  private publish(items: { key: string; entry: OutboxEntry }[]): void {
+    if (!this.publisher || this.closed) return;
+    for (const { key, entry } of items) {
+      if (this.outboxInFlight.has(key)) continue;
+      this.outboxInFlight.add(key);
+      this.publisher.publish(entry.subject, entry.payload, entry.id).then(
+        () => {
+          this.outboxInFlight.delete(key);
+          if (this.closed) return;
+          this.store.confirmOutbox(key);
+          this.outboxCount--;
+        },
+        (err: Error) => {
+          this.outboxInFlight.delete(key);
+          this.log.error({ eventId: entry.id, reason: err.message }, 'order event not published; retrying');
+          this.scheduleOutboxRetry();
+        },
+      );
+    }
+  }
+
+  private scheduleOutboxRetry(): void {
+    if (this.outboxRetry || this.closed) return;
+    this.outboxRetry = setTimeout(() => {
+      this.outboxRetry = null;
+      this.drainOutbox();
+    }, this.config.outboxRetryIntervalMs);
+    this.outboxRetry.unref();
+  }
+
+  /** Publish everything the outbox still holds (after a restart, after a failure). */
+  drainOutbox(): void {
+    if (!this.publisher) return;
+    this.publish([...this.store.pendingOutbox()]);
+  }
+
+  // ---- helpers --------------------------------------------------------------------------------
+
+  private orderOf(orderId: string): Order | undefined {
+    return this.open.get(orderId) ?? this.store.orders.get(orderId);
+  }
+
+  /** The order, or ORDER_NOT_FOUND (also for another channel's order: its existence is not told). */
+  private scoped(orderId: string, asChannel: string | null): Order | ErrorBody {
+    const order = ORDER_ID_PATTERN.test(orderId) ? this.orderOf(orderId) : undefined;
+    if (!order || (asChannel !== null && order.channel !== asChannel)) return errorBody('ORDER_NOT_FOUND', undefined, { orderId });
+    return order;
+  }
+
+  private onOrder(orderId: string, asChannel: string | null, run: (order: Order) => Promise<OrderAnswer>): Promise<OrderAnswer> {
+    const found = this.scoped(orderId, asChannel);
+    if ('code' in found) return Promise.resolve({ ok: false, error: found });
+    return this.locked(orderId, () => run(this.orderOf(orderId)!));
+  }
+
+  /** Run `task` after every earlier task on the same key; the map holds keys with work pending only. */
+  private locked<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(key) ?? Promise.resolve();
+    const result = previous.then(task, task);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.locks.set(key, tail);
+    void tail.then(() => {
+      if (this.locks.get(key) === tail) this.locks.delete(key);
+    });
+    return result;
+  }
+
+  private settingsOf(sku: string): SkuOrderSettings {
+    return this.settings.get(sku) ?? { sku, preorder: null, substitutes: [], preorderUnits: 0 };
+  }
+
+  private view(order: Order): OrderView {
+    let positions: Record<string, number> | null = null;
+    let worst: number | null = null;
+    if (order.queue) {
+      positions = {};
+      for (const line of order.lines) {
+        if (positions[line.sku] !== undefined) continue;
+        const position = this.queueOf(line.sku).findIndex((o) => o.id === order.id) + 1;
+        positions[line.sku] = position;
+        worst = Math.max(worst ?? 0, position);
+      }
+    }
+    let shipmentId: string | null = null;
+    if (order.state === 'PRE_ORDER') shipmentId = this.shipmentsOf(order.customer.id).find((s) => s.orderIds.includes(order.id))?.shipmentId ?? order.id;
+    return { ...order, queuePositions: positions, queuePosition: worst, shipmentId };
+  }
+}
+
+// ---- pure helpers -----------------------------------------------------------------------------
+
+function newOrder(id: string, c: CanonicalOrder, now: number): Order {
+  return {
+    id,
+    version: 0,
+    state: 'RECEIVED',
+    channel: c.channel,
+    account: c.account,
+    externalId: c.externalId,
+    customer: c.customer,
+    currency: c.currency,
+    totalMinor: c.totalMinor,
+    lines: c.lines,
+    payment: c.payment,
+    shippingAddress: c.shippingAddress,
+    placedAt: c.placedAt,
+    preOrder: c.preOrder,
+    receivedAt: now,
+    updatedAt: now,
+    reservationIds: [],
+    hold: null,
+    queue: null,
+    estimate: null,
+    remindersSent: [],
+    fill: null,
+    cancelReason: null,
+  };
+}
+
+function unitsOn(order: Order, sku: string): number {
+  let units = 0;
+  for (const line of order.lines) if (line.sku === sku) units += line.quantity;
+  return units;
+}
+
+/** A pre-order takes capacity from placement until it is cancelled (filled and shipped ones keep it). */
+function holdsPreorderCapacity(order: Order): boolean {
+  return order.preOrder && order.state !== 'CANCELLED' && (order.state === 'PRE_ORDER' || order.fill?.kind === 'preorder');
+}
+
+function limit(name: string, value: number): { ok: false; error: ErrorBody } {
+  return { ok: false, error: errorBody('ORDER_LIMIT', undefined, { limit: name, value }) };
+}
+
+function splitEventId(id: string): [string, number] {
+  const dot = id.lastIndexOf('.');
+  return [id.slice(0, dot), Number(id.slice(dot + 1))];
+}
+
+/** The outbox entries of one change: one per event, its id `<orderId>.<version after it>`. */
+function outboxEntries(change: OrderChange): OutboxEntry[] {
+  const order = change.order;
+  let version = order.version - change.events.length;
+  return change.events.map((event) => {
+    version++;
+    const token = EVENT_SUBJECT_TOKEN[event.type];
+    const { type: _type, at, ...fields } = event;
+    const payload = {
+      id: `${order.id}.${version}`,
+      event: token,
+      orderId: order.id,
+      version,
+      at: new Date(at).toISOString(),
+      channel: order.channel,
+      account: order.account,
+      externalId: order.externalId,
+      customerId: order.customer.id,
+      email: order.customer.email,
+      ...fields,
+    };
+    return { id: payload.id, subject: `orders.events.${token}.${order.id}`, payload: JSON.stringify(payload) };
+  });
+}
+
+/** Invariants of one stored order, checked at recovery. */
+function checkOrder(order: Order): void {
+  const fail = (what: string) => {
+    throw new OrderRecoveryError(`order ${order.id}: ${what}`);
+  };
+  if (!ORDER_ID_PATTERN.test(order.id)) fail('malformed id');
+  if (!ORDER_STATES.includes(order.state)) fail(`unknown state ${String(order.state)}`);
+  if (!(order.version >= 1)) fail(`version ${order.version}`);
+  const waits = order.state === 'PENDING_BACKORDER' || order.state === 'PRE_ORDER';
+  if (waits !== (order.queue !== null)) fail(`state ${order.state} with queue ${JSON.stringify(order.queue)}`);
+  const holds = order.state === 'RESERVED' || order.state === 'CONFIRMED' || order.state === 'SHIPPED';
+  if (holds && order.reservationIds.length !== order.lines.length) fail(`state ${order.state} with ${order.reservationIds.length} reservations for ${order.lines.length} lines`);
+  if (!holds && order.reservationIds.length !== 0) fail(`state ${order.state} still names reservations`);
+  if (order.state === 'PRE_ORDER' && !order.preOrder) fail('PRE_ORDER without the pre-order flag');
+  if (order.hold !== null && order.state !== 'RECEIVED' && order.state !== 'RESERVED' && order.state !== 'PENDING_BACKORDER' && order.state !== 'CANCELLED') {
+    fail(`hold kept in state ${order.state}`);
+  }
+}
