@@ -106,6 +106,7 @@ export class OrderService implements OrderSink {
   /** SKUs that blocked the last fill attempt of a waiting order; it is retried when one of them returns. */
   private readonly blockedOn = new Map<string, Set<string>>();
   private filling = false;
+  private readonly listeners: ((order: Order, events: readonly OrderEvent[]) => void)[] = [];
   private orderNo: number;
   private queueSeq: number;
   private outboxCount = 0;
@@ -473,6 +474,11 @@ export class OrderService implements OrderSink {
         preorder: { count: byKind.preorder.length, meanAbsErrorPercent: round(mean(byKind.preorder)) },
       },
     };
+  }
+
+  /** Hear every change once it is durable (metrics, live views, tests waiting for a fill). */
+  onChange(listener: (order: Order, events: readonly OrderEvent[]) => void): void {
+    this.listeners.push(listener);
   }
 
   get outboxPending(): number {
@@ -847,6 +853,7 @@ export class OrderService implements OrderSink {
     });
     const done = flushed.then(() => {
       for (const c of changes) if (isClosed(c.order.state) && this.open.get(c.order.id) === c.order) this.open.delete(c.order.id);
+      for (const c of changes) for (const listener of this.listeners) listener(c.order, c.events);
       if (outbox.length > 0) this.publish(outbox.map((entry, i) => ({ key: outboxKey(seq, i), entry })));
     });
     return { ok: true, changed: changes.length, flushed: done };
