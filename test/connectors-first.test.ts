@@ -5,7 +5,8 @@
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/config.js';
-import type { ConnectorFactory } from '../src/notifier/connector.js';
+import type { Connector, ConnectorFactory } from '../src/notifier/connector.js';
+import { emailConnector, messageIdOf, type EmailConfig } from '../src/notifier/connectors/email.js';
 import { firstConnectors } from '../src/notifier/connectors/first.js';
 import { connectorConfigProblems, readTextCapped, truncate } from '../src/notifier/connectors/common.js';
 import { slackConnector, slackWebhookConnector } from '../src/notifier/connectors/slack.js';
@@ -15,6 +16,7 @@ import { pagerDutyConnector, PAGERDUTY_RETRY_AFTER_MS_DEFAULT } from '../src/not
 import { webhookConnector, verifyWebhookSignature, webhookSignature } from '../src/notifier/connectors/webhook.js';
 import { ERRORS } from '../src/errors.js';
 import { VendorServer } from './connectors/vendor-server.js';
+import { SmtpSink, decodeQuotedPrintable, headerOf, type SmtpSinkOptions } from './connectors/smtp-sink.js';
 import { FIXED_NOW_MS, digestNotification, openSignal, resolvedAlert, sampleAlert, sampleNotification, testDeps } from './connectors/fixtures.js';
 
 const deps = testDeps();
@@ -555,5 +557,141 @@ describe('shared helpers', () => {
   it('readTextCapped keeps at most bytesMax bytes of an answer', async () => {
     const text = await readTextCapped(new Response('x'.repeat(10_000)), 100);
     expect(text).toBe('x'.repeat(100));
+  });
+});
+
+// ---- Email over SMTP, against a real SMTP server -----------------------------------------------
+
+describe('email (SMTP via nodemailer)', () => {
+  const to = ['logistics@example.com', 'procurement@example.com'];
+  const connectors: Connector[] = [];
+  const sinks: SmtpSink[] = [];
+  const open = async (sinkOptions: SmtpSinkOptions = {}, config: Partial<EmailConfig> = {}) => {
+    const sink = await SmtpSink.start(sinkOptions);
+    sinks.push(sink);
+    const connector = emailConnector.create(
+      { host: '127.0.0.1', port: sink.port, from: 'Stockade alerts <alerts@stockade.example>', to, connectionTimeoutMs: 5000, ...config },
+      deps,
+    );
+    connectors.push(connector);
+    return { sink, connector };
+  };
+  afterAll(async () => {
+    for (const connector of connectors) await connector.close?.();
+    for (const sink of sinks) await sink.close();
+  });
+
+  it('sends one message to the to list: envelope, subject, text and HTML bodies, a stable Message-ID', async () => {
+    const { sink, connector } = await open({ credentials: { user: 'alerts', pass: 's3cret' } }, { auth: { user: 'alerts', pass: 's3cret' } });
+    const notification = sampleNotification();
+    const outcome = await connector.send(notification, openSignal());
+    const messageId = messageIdOf(notification.deliveryId, 'Stockade alerts <alerts@stockade.example>');
+    expect(outcome).toEqual({ kind: 'delivered', receipt: messageId });
+    expect(sink.messages).toHaveLength(1);
+    const mail = sink.messages[0];
+    expect(mail.mailFrom).toBe('alerts@stockade.example');
+    expect(mail.rcptTo).toEqual(to);
+    expect(mail.user).toBe('alerts');
+    expect(headerOf(mail.raw, 'Subject')).toBe('Low stock: ARC-PAC-01');
+    expect(headerOf(mail.raw, 'From')).toBe('Stockade alerts <alerts@stockade.example>');
+    expect(headerOf(mail.raw, 'To')).toBe('logistics@example.com, procurement@example.com');
+    expect(headerOf(mail.raw, 'Message-ID')).toBe(messageId);
+    expect(headerOf(mail.raw, 'X-Stockade-Delivery-Id')).toBe(notification.deliveryId);
+    expect(headerOf(mail.raw, 'X-Stockade-Alert-Id')).toBe(notification.alert.id);
+    expect(headerOf(mail.raw, 'Content-Type')).toMatch(/^multipart\/alternative;/);
+    const decoded = decodeQuotedPrintable(mail.raw);
+    expect(decoded).toMatch(/Content-Type: text\/plain/);
+    expect(decoded).toMatch(/Content-Type: text\/html/);
+    expect(decoded).toContain('Low stock: ARC-PAC-01 – just 3 units left.');
+    expect(decoded).toContain('SKU: ARC-PAC-01');
+    expect(decoded).toContain('Threshold: minimum: 3 observed, limit 5');
+    expect(decoded).toContain('Suggested action: Reorder 20 units from the supplier');
+    expect(decoded).toContain('<th align="left">SKU</th><td>ARC-PAC-01</td>');
+  });
+
+  it('a resend of the same delivery carries the same Message-ID; another delivery another', async () => {
+    const { sink, connector } = await open();
+    const first = sampleNotification();
+    await connector.send(first, openSignal());
+    await connector.send(first, openSignal());
+    await connector.send(sampleNotification({ deliveryId: 'other-delivery' }), openSignal());
+    const ids = sink.messages.map((m) => headerOf(m.raw, 'Message-ID'));
+    expect(ids[0]).toBe(ids[1]);
+    expect(ids[2]).not.toBe(ids[0]);
+  });
+
+  it('escapes HTML in the rendered text', async () => {
+    const { sink, connector } = await open();
+    await connector.send(sampleNotification({ text: 'Shelf <A&B> empty' }), openSignal());
+    const decoded = decodeQuotedPrintable(sink.messages[0].raw);
+    expect(decoded).toContain('<p>Shelf &lt;A&amp;B&gt; empty</p>');
+    expect(decoded).toContain('Shelf <A&B> empty');
+  });
+
+  it('a 5xx refusal of every recipient is permanent', async () => {
+    const { sink, connector } = await open({ rejectRcptTo: () => ({ code: 550, message: 'mailbox unavailable' }) });
+    const outcome = await connector.send(sampleNotification(), openSignal());
+    expect(outcome.kind).toBe('permanent');
+    expect((outcome as { reason: string }).reason).toMatch(/550/);
+    expect(sink.messages).toHaveLength(0);
+  });
+
+  it('a 4xx at DATA is a retry; a 4xx at MAIL FROM is a retry', async () => {
+    const data = await open({ rejectData: () => ({ code: 451, message: 'local error in processing, try later' }) });
+    const atData = await data.connector.send(sampleNotification(), openSignal());
+    expect(atData.kind).toBe('retry');
+    expect((atData as { reason: string }).reason).toMatch(/^SMTP server answered 451/);
+    const mailFrom = await open({ rejectMailFrom: () => ({ code: 421, message: 'service not available' }) });
+    const atMailFrom = await mailFrom.connector.send(sampleNotification(), openSignal());
+    expect(atMailFrom.kind).toBe('retry');
+    expect((atMailFrom as { reason: string }).reason).toMatch(/421/);
+  });
+
+  it('a 5xx at DATA (content refused) is permanent', async () => {
+    const { connector } = await open({ rejectData: () => ({ code: 554, message: 'message refused' }) });
+    const outcome = await connector.send(sampleNotification(), openSignal());
+    expect(outcome.kind).toBe('permanent');
+    expect((outcome as { reason: string }).reason).toMatch(/^SMTP server answered 554/);
+  });
+
+  it('some recipients refused: delivered to the others, the refused named in the receipt', async () => {
+    const { sink, connector } = await open({
+      rejectRcptTo: (address) => (address === 'procurement@example.com' ? { code: 550, message: 'no such user' } : undefined),
+    });
+    const outcome = await connector.send(sampleNotification(), openSignal());
+    expect(outcome.kind).toBe('delivered');
+    expect((outcome as { receipt: string }).receipt).toMatch(/; refused: procurement@example\.com$/);
+    expect(sink.messages[0].rcptTo).toEqual(['logistics@example.com']);
+  });
+
+  it('wrong credentials (535) are permanent', async () => {
+    const { connector } = await open({ credentials: { user: 'alerts', pass: 's3cret' } }, { auth: { user: 'alerts', pass: 'wrong' } });
+    const outcome = await connector.send(sampleNotification(), openSignal());
+    expect(outcome.kind).toBe('permanent');
+    expect((outcome as { reason: string }).reason).toMatch(/535/);
+  });
+
+  it('a server that is not there is a retry', async () => {
+    const gone = await SmtpSink.start();
+    const port = gone.port;
+    await gone.close();
+    const connector = emailConnector.create({ host: '127.0.0.1', port, from: 'alerts@stockade.example', to, connectionTimeoutMs: 2000 }, deps);
+    connectors.push(connector);
+    const outcome = await connector.send(sampleNotification(), openSignal());
+    expect(outcome.kind).toBe('retry');
+  });
+
+  it('an attempt aborted while the server holds its answer is a retry', async () => {
+    let release!: () => void;
+    const { sink, connector } = await open({ holdData: new Promise<void>((resolve) => (release = resolve)) });
+    const controller = new AbortController();
+    const sending = connector.send(sampleNotification(), { signal: controller.signal });
+    // Abort once the server holds the message: the connector must not wait for its answer.
+    await sink.waitForData(1);
+    controller.abort(new Error('attempt timed out'));
+    const outcome = await sending;
+    release();
+    expect(outcome.kind).toBe('retry');
+    expect((outcome as { reason: string }).reason).toMatch(/^SMTP EABORT/);
   });
 });
