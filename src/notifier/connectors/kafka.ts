@@ -172,7 +172,8 @@ export const kafkaConnector: ConnectorFactory<KafkaConnectorConfig> = {
       ),
       connectionTimeoutMs: { type: 'integer', minimum: 100, maximum: 60_000 },
       requestTimeoutMs: { type: 'integer', minimum: 100, maximum: 300_000 },
-      retriesMax: { type: 'integer', minimum: 0, maximum: 20 },
+      // kafkajs refuses an idempotent producer that may not retry.
+      retriesMax: { type: 'integer', minimum: 1, maximum: 20 },
     },
     ['brokers', 'topic'],
   ),

@@ -121,7 +121,7 @@ export const sapB1Connector: ConnectorFactory<SapB1Config> = {
     ),
     // A message without recipients reaches nobody: refuse it at start.
     if: { properties: { record: { const: 'message' } }, required: ['record'] },
-    then: { required: ['recipientUserCodes'] },
+    then: { properties: { recipientUserCodes: true }, required: ['recipientUserCodes'] },
   },
   doc: {
     sends:
