@@ -234,17 +234,18 @@ export class Shard {
    * so nothing a caller reads can be lost in a crash.
    */
   execute(commands: readonly Command[]): Promise<Reply[]> {
-    return this.run(commands);
+    return this.run(commands, false);
   }
 
-  private run(commands: readonly (Command | InternalCommand)[]): Promise<Reply[]> {
+  /** `internal`: the runtime's own commands (expiry, threshold checks), which callers may not send. */
+  private run(commands: readonly (Command | InternalCommand)[], internal = true): Promise<Reply[]> {
     if (this.failure) return Promise.reject(this.failure);
     assert.ok(!this.closed, 'shard is closed');
     // Refused whole, before anything is decided: no partial batch is ever applied.
     const oversize = oversizeBatch(commands.length, this.options.shard.batchCommandsMax);
     if (oversize) return Promise.resolve(commands.map(() => ({ ok: false, error: oversize }) as Reply));
     try {
-      return this.turn(commands);
+      return this.turn(commands, internal);
     } catch (err) {
       this.failure = err as Error;
       this.stopTimers();
@@ -257,7 +258,7 @@ export class Shard {
     else this.watched.delete(sku);
   }
 
-  private turn(commands: readonly (Command | InternalCommand)[]): Promise<Reply[]> {
+  private turn(commands: readonly (Command | InternalCommand)[], internal: boolean): Promise<Reply[]> {
     const now = this.clock();
     const turn: Turn = { now, events: [], historyIds: [], historyIndexes: [], watchedChanged: null, demand: [], notices: [] };
     const replies: Reply[] = new Array(commands.length);
@@ -265,7 +266,7 @@ export class Shard {
     const seq = this.seq + 1;
     this.expireDue(turn);
     for (let i = 0; i < commands.length; i++) {
-      const reply = this.one(commands[i], turn);
+      const reply = this.one(commands[i], turn, internal);
       if ('ok' in reply) replies[i] = reply;
       else (storeReads ??= []).push({ index: i, read: reply });
     }
@@ -303,9 +304,9 @@ export class Shard {
     });
   }
 
-  private one(command: Command | InternalCommand, turn: Turn): Reply | StoreRead {
+  private one(command: Command | InternalCommand, turn: Turn, internal: boolean): Reply | StoreRead {
     const now = turn.now;
-    if (command.type !== 'expire' && command.type !== 'evaluateAlerts') {
+    if (!internal) {
       const invalid = validateCommand(command);
       if (invalid) return { ok: false, error: invalid };
     }
@@ -370,7 +371,7 @@ export class Shard {
   private expireDue(turn: Turn): void {
     while (this.expiry.peekTime() <= turn.now) {
       const reservationId = this.expiry.pop();
-      this.one({ type: 'expire', reservationId }, turn);
+      this.one({ type: 'expire', reservationId }, turn, true);
     }
   }
 

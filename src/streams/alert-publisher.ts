@@ -18,6 +18,11 @@ export const ALERTS_PENDING_MAX = 50_000;
 const PUBLISHES_IN_FLIGHT_MAX = 256;
 const RETRY_DELAY_MS_MIN = 100;
 const RETRY_DELAY_MS_MAX = 5_000;
+/**
+ * Notices remembered as published, so an outbox resend that crossed their confirmation is not
+ * published again (JetStream would drop it as a duplicate anyway; this saves the round trip).
+ */
+const RECENTLY_PUBLISHED_MAX = 10_000;
 
 interface Queued {
   shardId: number;
@@ -26,6 +31,8 @@ interface Queued {
 
 export interface AlertPublisherStatus {
   published: number;
+  /** Publishes JetStream dropped as duplicates of a stored notice (same Nats-Msg-Id). */
+  duplicates: number;
   pending: number;
   inFlight: number;
   failures: number;
@@ -38,12 +45,14 @@ export class AlertPublisher {
   private readonly queue: Queued[] = [];
   /** Notices queued or in flight, by noticeId: an outbox resend never queues one twice. */
   private readonly known = new Set<string>();
+  /** Oldest first (insertion order); bounded by RECENTLY_PUBLISHED_MAX. */
+  private readonly recentlyPublished = new Set<string>();
   private inFlight = 0;
   private retryDelayMs = RETRY_DELAY_MS_MIN;
   private retryTimer: NodeJS.Timeout | null = null;
   private overflowed = false;
   private stopped = false;
-  private readonly status: AlertPublisherStatus = { published: 0, pending: 0, inFlight: 0, failures: 0, dropped: 0, lastError: null };
+  private readonly status: AlertPublisherStatus = { published: 0, duplicates: 0, pending: 0, inFlight: 0, failures: 0, dropped: 0, lastError: null };
   /** Confirmed notices per shard, handed back to the shards once per event-loop turn. */
   private confirmed = new Map<number, string[]>();
   private confirmScheduled = false;
@@ -80,6 +89,11 @@ export class AlertPublisher {
   private enqueue(shardId: number, notices: Alert[]): void {
     for (const notice of notices) {
       if (this.known.has(notice.noticeId)) continue;
+      if (this.recentlyPublished.has(notice.noticeId)) {
+        // Already stored; the shard's confirmation may have crossed this resend.
+        this.confirm(shardId, notice.noticeId);
+        continue;
+      }
       if (this.queue.length >= this.pendingMax) {
         this.overflowed = true;
         this.status.dropped++;
@@ -98,25 +112,35 @@ export class AlertPublisher {
       const item = this.queue.shift()!;
       this.inFlight++;
       js.publish(alertSubject(item.notice), JSON.stringify(item.notice), { msgID: item.notice.noticeId }).then(
-        () => this.published(item),
+        (ack) => this.published(item, ack.duplicate),
         (err: Error) => this.failed(item, err),
       );
     }
     this.settleIfIdle();
   }
 
-  private published(item: Queued): void {
+  private published(item: Queued, duplicate: boolean): void {
+    const id = item.notice.noticeId;
     this.inFlight--;
-    this.known.delete(item.notice.noticeId);
-    this.status.published++;
+    this.known.delete(id);
     this.retryDelayMs = RETRY_DELAY_MS_MIN;
-    const decidedAt = Date.parse(item.notice.status === 'resolved' ? item.notice.resolvedAt! : item.notice.raisedAt);
-    this.onPublished(item.notice, Date.now() - decidedAt);
-    let ids = this.confirmed.get(item.shardId);
-    if (!ids) this.confirmed.set(item.shardId, (ids = []));
-    ids.push(item.notice.noticeId);
-    this.scheduleConfirm();
+    if (duplicate) this.status.duplicates++;
+    else {
+      this.status.published++;
+      const decidedAt = Date.parse(item.notice.status === 'resolved' ? item.notice.resolvedAt! : item.notice.raisedAt);
+      this.onPublished(item.notice, Date.now() - decidedAt);
+    }
+    this.recentlyPublished.add(id);
+    if (this.recentlyPublished.size > RECENTLY_PUBLISHED_MAX) this.recentlyPublished.delete(this.recentlyPublished.values().next().value as string);
+    this.confirm(item.shardId, id);
     this.pump();
+  }
+
+  private confirm(shardId: number, noticeId: string): void {
+    let ids = this.confirmed.get(shardId);
+    if (!ids) this.confirmed.set(shardId, (ids = []));
+    ids.push(noticeId);
+    this.scheduleConfirm();
   }
 
   private failed(item: Queued, err: Error): void {

@@ -71,6 +71,11 @@ export class StreamsService {
     this.log.info({ servers: this.config.servers }, 'streams consuming');
   }
 
+  /** Resolves once connected, with every stream created and the consumers running. */
+  async whenStarted(): Promise<void> {
+    await this.started;
+  }
+
   status(): StreamsStatus {
     return { connected: this.connected, stock: this.consumer?.snapshot() ?? null, alerts: this.alerts.snapshot() };
   }
