@@ -2,6 +2,7 @@
 // The `stockade` command. Runs the built CLI (dist/src/cli/main.js, after `npm run build`) when
 // there is one, else the TypeScript sources through tsx's ESM loader, registered in this process
 // before the first import (tsx is a devDependency; a source checkout has it).
+// STOCKADE_CLI_FROM_SOURCE=1 runs the sources even when a build exists (a build can be stale).
 
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +11,7 @@ const root = new URL('../', import.meta.url);
 const built = new URL('dist/src/cli/main.js', root);
 
 let cli;
-if (existsSync(fileURLToPath(built))) {
+if (existsSync(fileURLToPath(built)) && process.env.STOCKADE_CLI_FROM_SOURCE !== '1') {
   cli = await import(built.href);
 } else {
   const { register } = await import('tsx/esm/api');

@@ -36,7 +36,6 @@ const OPTIONS = { ...COMMON_OPTIONS, list: { type: 'boolean' } } as const;
 
 export const bench: CliCommand = {
   name: 'bench',
-  summary: 'run the benchmarks (all, or one by name), or --list them',
   help: `Usage: stockade bench [name] [--list] [--json]
 
 Run the benchmark scripts declared in package.json as bench:<name> (each is \`npm run bench:<name>\`),

@@ -99,7 +99,6 @@ async function runReplay(args: string[]): Promise<number> {
 
 export const deadLetters: CliCommand = {
   name: 'dead-letters',
-  summary: 'list dead letters, or replay them to their original subjects',
   help: `Usage: stockade dead-letters list [--after N] [--limit N] [options]
        stockade dead-letters replay <seq…> | --all [options]
 

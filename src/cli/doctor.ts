@@ -161,7 +161,6 @@ export async function runChecks(file: string | undefined, url: string | undefine
 
 export const doctor: CliCommand = {
   name: 'doctor',
-  summary: 'check configuration, data directory, LMDB, NATS and the gateway, with hints',
   help: `Usage: stockade doctor [--config FILE] [--url URL] [--json]
 
 Check a deployment and print one line per check (ok / FAIL / skip), with a hint for each failure:

@@ -9,7 +9,6 @@ import { renderSkuView } from './sku-view.js';
 
 export const inspect: CliCommand = {
   name: 'inspect',
-  summary: 'show a SKU: stock per location, reserved, safety, available, flag, thresholds',
   help: `Usage: stockade inspect <sku> [options]
 
 Show a SKU's availability now (GET /v1/skus/{sku}; needs a key with the read scope): per location

@@ -43,7 +43,6 @@ export function runNodeChild(args: string[], passThrough: string[]): Promise<num
 
 export const serve: CliCommand = {
   name: 'serve',
-  summary: 'run the Stockade process (engine, gateway, stream consumers)',
   help: `Usage: stockade serve [--config FILE]
 
 Run Stockade in the foreground, as \`npm start\` does but without building first (from source
@@ -66,7 +65,6 @@ Exit status: 0 after a clean stop, 1 failure, 78 configuration error (named on s
 
 export const notifier: CliCommand = {
   name: 'notifier',
-  summary: 'run the notifier process (alerts.> to channels); arguments are passed through',
   help: `Usage: stockade notifier [notifier arguments…]
 
 Run the notifier (dist/src/notifier/main.js, or src/notifier/main.ts from source) in the

@@ -23,7 +23,6 @@ export function parseTime(text: string | undefined): number {
 
 export const replay: CliCommand = {
   name: 'replay',
-  summary: "rebuild a SKU's availability at a past moment from the WAL (offline)",
   help: `Usage: stockade replay --as-of <ISO time> <sku> [--data-dir DIR] [--config FILE] [--json]
 
 Rebuild the availability of <sku> as it was at --as-of, from its shard's write-ahead log. Runs

@@ -32,7 +32,6 @@ const HEADERS = ['reservation', 'state', 'held', 'requested', 'allocations', 'pr
 
 export const reservations: CliCommand = {
   name: 'reservations',
-  summary: "list a SKU's open reservations and its pending (waiting) queue",
   help: `Usage: stockade reservations <sku> [options]
 
 List a SKU's open reservations (ACTIVE holds) and its pending queue in the order it is served

@@ -16,7 +16,6 @@ const EVENT_ID_CHARS_MAX = 128;
 
 export const setStock: CliCommand = {
   name: 'set-stock',
-  summary: 'set the on-hand count of a SKU at a location (creates the SKU and location if new)',
   help: `Usage: stockade set-stock <sku> <location> <onHand> [--safety N] [--event-id ID] [options]
 
 Set the on-hand count of a SKU at one location to an absolute number (PUT

@@ -33,7 +33,6 @@ function describe(sku: string, t: Thresholds): string {
 
 export const thresholds: CliCommand = {
   name: 'thresholds',
-  summary: "show or change a SKU's alert thresholds",
   help: `Usage: stockade thresholds <sku> [--min N] [--low-percent P --reference N] [--lead-time-days D]
                           [--replace] [--show] [options]
 
