@@ -1,7 +1,11 @@
-// Scaffolding for the order-flow tests: a real engine (worker-thread shards) and an order service
-// on one temporary data directory, a clock the test moves, canonical orders, and a way to wait
-// for a change the service makes by itself (a fill when stock returns).
+// Scaffolding for the order-flow tests: a real engine (worker-thread shards, shared by the tests
+// of a file because it takes seconds to start on a busy machine; each test uses SKU names of its
+// own), an order service on a fresh data directory per test, a clock the test moves, canonical
+// orders, and a way to wait for a change the service makes by itself (a fill when stock returns).
 
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Engine } from '../src/actors/engine.js';
 import type { Command, SkuView } from '../src/actors/types.js';
 import { buildConfig } from '../src/config.js';
@@ -19,6 +23,7 @@ export interface OrdersRig {
   dataDir: string;
   /** Close the service (the engine stays) and open it again on the same directory. */
   reopen(publisher?: OrderEventPublisher | null): Promise<void>;
+  /** Close the service; the shared engine stays for the next test. */
   stop(): Promise<void>;
   stock(sku: string, onHand: number): Promise<void>;
   sku(sku: string): Promise<SkuView>;
@@ -28,9 +33,33 @@ export interface OrdersRig {
 
 let stockEvent = 0;
 
-export async function startOrders(options: { orders?: Record<string, unknown>; publisher?: OrderEventPublisher | null; shards?: number } = {}): Promise<OrdersRig> {
+export interface SharedEngine {
+  engine: Engine;
+  stop(): Promise<void>;
+}
+
+/** One engine for a test file (beforeAll / afterAll). */
+export async function sharedEngine(): Promise<SharedEngine> {
+  const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'stockade-orders-engine-'));
+  const engine = await Engine.start(buildConfig({ shards: 2, dataDir: dir }));
+  return {
+    engine,
+    async stop() {
+      await engine.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+let skuRun = 0;
+/** SKU names no other test of the run uses. */
+export function skus<N extends string[]>(...names: N): { [K in keyof N]: string } {
+  skuRun++;
+  return names.map((n) => `${n}-${process.pid}-${skuRun}`) as { [K in keyof N]: string };
+}
+
+export async function startOrders(engine: Engine, options: { orders?: Record<string, unknown>; publisher?: OrderEventPublisher | null } = {}): Promise<OrdersRig> {
   const dataDir = tempDir('stockade-orders-');
-  const engine = await Engine.start(buildConfig({ shards: options.shards ?? 2, dataDir }));
   const clock = new FakeClock();
   const config = buildOrdersConfig(options.orders ?? {});
   const waiters: { orderId: string; match: (events: readonly OrderEvent[], order: Order) => boolean; resolve: (o: Order) => void }[] = [];
@@ -54,7 +83,6 @@ export async function startOrders(options: { orders?: Record<string, unknown>; p
     },
     async stop() {
       await rig.service.close();
-      await engine.stop();
     },
     async stock(sku, onHand) {
       const reply = await engine.execute({ type: 'setStock', sku, location: 'w1', onHand, eventId: `orders-test-${++stockEvent}` } as Command);
