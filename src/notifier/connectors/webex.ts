@@ -14,9 +14,9 @@ const BASE_URL = 'https://webexapis.com';
 /** Webex rejects message text over 7439 bytes; characters may take several bytes. */
 const MARKDOWN_CHARS_MAX = 2400;
 
-/** Markdown characters that would change the meaning of alert text are escaped. */
+/** Characters that would turn alert text into emphasis, code, links or HTML are escaped. */
 function escapeMarkdown(text: string): string {
-  return text.replace(/([\\`*_{}[\]()#+!|>~-])/g, '\\$1');
+  return text.replace(/([\\`*_[\]<>#|~])/g, '\\$1');
 }
 
 function markdown(notification: Notification): string {
