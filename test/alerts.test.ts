@@ -2,19 +2,36 @@
 // ends, hysteresis against flapping, ids deterministic per episode and kept across restarts, and
 // every notice in the outbox (same transaction as its cause) until the publisher confirms it.
 
+import { readFileSync } from 'node:fs';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../src/alerts/alert.js';
 import type { ReservationView, SkuView } from '../src/actors/types.js';
 import { openTestShard, removeTempDirs, reserve, setStock, type TestShard } from './helpers.js';
 
-afterAll(() => removeTempDirs());
+const ajv = new Ajv2020({ strict: true, allErrors: true });
+ajv.addFormat('date-time', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/);
+const alertSchema = ajv.compile(JSON.parse(readFileSync(new URL('../docs/schemas/alert.schema.json', import.meta.url), 'utf8')));
+/** Every notice any test here decides is checked against the published schema. */
+const seen: Alert[] = [];
+
+afterAll(() => {
+  removeTempDirs();
+  expect(seen.length).toBeGreaterThan(20);
+  for (const notice of seen) {
+    if (!alertSchema(notice)) throw new Error(`${notice.noticeId} breaks docs/schemas/alert.schema.json: ${ajv.errorsText(alertSchema.errors)}`);
+  }
+});
 
 /** A shard whose durable reports are collected: the notices each turn put in the outbox. */
 function rig(overrides: Record<string, unknown> = {}) {
   const t = openTestShard(overrides);
   const notices: Alert[] = [];
   const listen = (shard: TestShard['shard']) => {
-    shard.onDurable = (report) => notices.push(...report.alerts);
+    shard.onDurable = (report) => {
+      notices.push(...report.alerts);
+      seen.push(...report.alerts);
+    };
   };
   listen(t.shard);
   const reopen = async (options?: { clean?: boolean }) => {
