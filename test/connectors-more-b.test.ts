@@ -257,6 +257,14 @@ describe('salesforce', () => {
     expect(vendor.to('POST', taskPath).map((r) => r.headers.authorization)).toEqual(['Bearer sf-token-1', 'Bearer sf-token-1', 'Bearer sf-token-1', 'Bearer sf-token-2']);
   });
 
+  it('concurrent sends share one token request', async () => {
+    vendor.reply('POST', taskPath, { status: 201, json: { id: 'x' } });
+    const connector = connect(salesforceConnector, config());
+    const outcomes = await Promise.all([send(connector), send(connector), send(connector)]);
+    expect(outcomes.map((o) => o.kind)).toEqual(['delivered', 'delivered', 'delivered']);
+    expect(tokensIssued).toBe(1);
+  });
+
   it('a second 401 after a fresh token is the answer: permanent, no third request', async () => {
     vendor.reply('POST', taskPath, { status: 401, json: [{ message: 'Session expired or invalid', errorCode: 'INVALID_SESSION_ID' }] });
     expect(await send(connect(salesforceConnector, config()))).toMatchObject({ kind: 'permanent' });
@@ -461,6 +469,15 @@ describe('trello', () => {
 });
 
 describe('asana', () => {
+  it('an attempt whose signal is already aborted → retry, nothing reaches the vendor', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('attempt timed out'));
+    const connector = connect(asanaConnector, { accessToken: 'asana-pat', projectId: '1204', baseUrl: vendor.url });
+    const outcome = await connector.send(sampleNotification(), { signal: controller.signal });
+    expect(outcome).toMatchObject({ kind: 'retry', reason: expect.stringMatching(/^Asana not reached/) });
+    expect(vendor.requests).toHaveLength(0);
+  });
+
   const config = () => ({ accessToken: 'asana-pat', projectId: '1204', assignee: 'buyer@acme.com', followers: ['999'], baseUrl: vendor.url });
 
   it('creates a task in the project with data.projects and a Bearer token', async () => {
@@ -685,10 +702,33 @@ describe('sap business one service layer', () => {
     expect(vendor.to('POST', '/b1s/v1/Activities').map((r) => r.headers.cookie)).toEqual(['B1SESSION=session-1; ROUTEID=.node1', 'B1SESSION=session-2; ROUTEID=.node1']);
   });
 
-  it('wrong credentials at login → permanent; 400 from Activities → permanent', async () => {
-    vendor.reply('POST', '/b1s/v1/Login', { status: 401, json: { error: { code: 100000027, message: { lang: 'en-us', value: 'Login failed' } } } });
-    expect(await send(connect(sapB1Connector, config()))).toMatchObject({ kind: 'permanent' });
+  it('400 from Activities (no such user) → permanent; 502 → retry', async () => {
+    vendor.reply(
+      'POST',
+      '/b1s/v1/Activities',
+      { status: 400, json: { error: { code: -5002, message: { lang: 'en-us', value: "Invalid 'HandledBy'" } } } },
+      { status: 502, body: 'Bad Gateway' },
+    );
+    const connector = connect(sapB1Connector, config());
+    expect(await send(connector)).toMatchObject({ kind: 'permanent' });
+    expect(await send(connector)).toMatchObject({ kind: 'retry' });
+    expect(logins).toBe(1);
+  });
+
+  it('wrong credentials at login → permanent; Service Layer down at login → retry; nothing else sent', async () => {
+    vendor.reply('POST', '/b1s/v1/Login', { status: 401, json: { error: { code: 100000027, message: { lang: 'en-us', value: 'Login failed' } } } }, { status: 503, body: '' });
+    const connector = connect(sapB1Connector, config());
+    const refused = await send(connector);
+    expect(refused.kind).toBe('permanent');
+    expect(refused.kind === 'permanent' && refused.reason).toContain('Login failed');
+    expect(await send(connector)).toMatchObject({ kind: 'retry' });
     expect(vendor.to('POST', '/b1s/v1/Activities')).toHaveLength(0);
+  });
+
+  it('a login answer without a B1SESSION cookie → retry', async () => {
+    vendor.reply('POST', '/b1s/v1/Login', { status: 200, json: { SessionId: 'x', SessionTimeout: 30 } });
+    const outcome = await send(connect(sapB1Connector, config()));
+    expect(outcome).toMatchObject({ kind: 'retry', reason: expect.stringContaining('without a B1SESSION cookie') });
   });
 
   it('sends an internal message to the configured users when record is "message"', async () => {
