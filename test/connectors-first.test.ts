@@ -3,6 +3,8 @@
 // its rate-limit and permanent-error answers, and config rejection by field name; email against
 // a real SMTP server started here; RabbitMQ against the real broker on 127.0.0.1:5672.
 
+import type { Socket } from 'node:net';
+import { connect as amqpConnect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/config.js';
 import type { Connector, ConnectorFactory } from '../src/notifier/connector.js';
@@ -15,6 +17,7 @@ import { twilioSmsConnector, SMS_BODY_CHARS_MAX } from '../src/notifier/connecto
 import { pagerDutyConnector, PAGERDUTY_RETRY_AFTER_MS_DEFAULT } from '../src/notifier/connectors/pagerduty.js';
 import { webhookConnector, verifyWebhookSignature, webhookSignature } from '../src/notifier/connectors/webhook.js';
 import { ERRORS } from '../src/errors.js';
+import { createRabbitMqConnector, type AmqpConnect, type RabbitMqConfig } from '../src/notifier/connectors/rabbitmq.js';
 import { VendorServer } from './connectors/vendor-server.js';
 import { SmtpSink, decodeQuotedPrintable, headerOf, type SmtpSinkOptions } from './connectors/smtp-sink.js';
 import { FIXED_NOW_MS, digestNotification, openSignal, resolvedAlert, sampleAlert, sampleNotification, testDeps } from './connectors/fixtures.js';
@@ -693,5 +696,169 @@ describe('email (SMTP via nodemailer)', () => {
     release();
     expect(outcome.kind).toBe('retry');
     expect((outcome as { reason: string }).reason).toMatch(/^SMTP EABORT/);
+  });
+});
+
+// ---- RabbitMQ, against the real broker ---------------------------------------------------------
+
+describe('rabbitmq (amqplib, confirm channel)', () => {
+  const BROKER_URL = 'amqp://guest:guest@127.0.0.1:5672';
+  const run = `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  const exchange = `stockade-test-alerts-${run}`;
+  const mismatchedExchange = `stockade-test-fanout-${run}`;
+  const queue = `stockade-test-alerts-q-${run}`;
+  const overflowQueue = `stockade-test-overflow-q-${run}`;
+  let admin: ChannelModel;
+  let channel: Channel;
+  const connectors: Connector[] = [];
+  const create = (config: Partial<RabbitMqConfig> = {}, connect?: AmqpConnect) => {
+    const connector = createRabbitMqConnector({ url: BROKER_URL, exchange, ...config }, deps, connect);
+    connectors.push(connector);
+    return connector;
+  };
+
+  /** The next message on a queue, waited for through a consumer (no polling). */
+  const nextMessage = (name: string) =>
+    new Promise<ConsumeMessage>((resolve, reject) => {
+      let tag: string | undefined;
+      let pending: ConsumeMessage | undefined;
+      channel
+        .consume(name, (message) => {
+          if (!message) return reject(new Error('consumer cancelled'));
+          channel.ack(message);
+          if (tag) void channel.cancel(tag).then(() => resolve(message), reject);
+          else pending = message;
+        })
+        .then(({ consumerTag }) => {
+          tag = consumerTag;
+          if (pending) void channel.cancel(tag).then(() => resolve(pending!), reject);
+        }, reject);
+    });
+
+  beforeAll(async () => {
+    admin = await amqpConnect(BROKER_URL);
+    channel = await admin.createChannel();
+    // Declared exactly as the connector declares it, so either may come first.
+    await channel.assertExchange(exchange, 'topic', { durable: true });
+    await channel.assertQueue(queue, { durable: true });
+    await channel.bindQueue(queue, exchange, 'alerts.#');
+    // At most one message, and the broker nacks publishes beyond it.
+    await channel.assertQueue(overflowQueue, { durable: true, arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' } });
+    await channel.bindQueue(overflowQueue, exchange, 'overflow.#');
+    await channel.assertExchange(mismatchedExchange, 'fanout', { durable: false, autoDelete: false });
+  });
+
+  afterAll(async () => {
+    for (const connector of connectors) await connector.close?.();
+    await channel.deleteQueue(queue);
+    await channel.deleteQueue(overflowQueue);
+    await channel.deleteExchange(exchange);
+    await channel.deleteExchange(mismatchedExchange);
+    await admin.close();
+  });
+
+  it('publishes a persistent JSON message with messageId = deliveryId, confirmed, routed by the template', async () => {
+    const notification = sampleNotification();
+    const outcome = await create().send(notification, openSignal());
+    expect(outcome).toEqual({ kind: 'delivered', receipt: 'alerts.below_minimum.warning' });
+    const message = await nextMessage(queue);
+    expect(message.fields.exchange).toBe(exchange);
+    expect(message.fields.routingKey).toBe('alerts.below_minimum.warning');
+    expect(message.properties.deliveryMode).toBe(2);
+    expect(message.properties.messageId).toBe(notification.deliveryId);
+    expect(message.properties.correlationId).toBe(notification.alert.id);
+    expect(message.properties.contentType).toBe('application/json');
+    expect(message.properties.type).toBe('stockade.alert');
+    expect(message.properties.timestamp).toBe(FIXED_NOW_MS / 1000);
+    expect(message.properties.headers).toMatchObject({ 'x-stockade-alert-id': notification.alert.id, 'x-stockade-notice-id': notification.alert.noticeId });
+    expect(JSON.parse(message.content.toString('utf8'))).toEqual({
+      deliveryId: notification.deliveryId,
+      kind: 'alert',
+      title: notification.title,
+      text: notification.text,
+      alert: notification.alert,
+      alerts: notification.alerts,
+    });
+  });
+
+  it('fills every template field (a null location reads "none")', async () => {
+    const alert = resolvedAlert({ location: null, region: null });
+    const outcome = await create({ routingKey: 'alerts.{{sku}}.{{location}}.{{region}}.{{status}}.{{kind}}.{{category}}' }).send(
+      sampleNotification({ alert }),
+      openSignal(),
+    );
+    expect(outcome).toEqual({ kind: 'delivered', receipt: 'alerts.ARC-PAC-01.none.none.resolved.recovery.arcade' });
+    expect((await nextMessage(queue)).fields.routingKey).toBe('alerts.ARC-PAC-01.none.none.resolved.recovery.arcade');
+  });
+
+  it('a nack from the broker is a retry', async () => {
+    const connector = create({ routingKey: 'overflow.{{type}}' });
+    expect(await connector.send(sampleNotification(), openSignal())).toMatchObject({ kind: 'delivered' });
+    const refused = await connector.send(sampleNotification({ deliveryId: 'second' }), openSignal());
+    expect(refused.kind).toBe('retry');
+    expect((refused as { reason: string }).reason).toMatch(/^RabbitMQ did not confirm the publish/);
+    await channel.purgeQueue(overflowQueue);
+  });
+
+  it('a connection lost under a publish is a retry, and the next send reconnects and delivers', async () => {
+    const models: ChannelModel[] = [];
+    const connect: AmqpConnect = async (url, options) => {
+      const model = await amqpConnect(url, options);
+      models.push(model);
+      return model;
+    };
+    const connector = create({}, connect);
+    expect((await connector.send(sampleNotification({ deliveryId: 'before-cut' }), openSignal())).kind).toBe('delivered');
+    expect((await nextMessage(queue)).properties.messageId).toBe('before-cut');
+
+    // Not events.once: it rejects on the 'error' that precedes 'close'.
+    const closed = new Promise<void>((resolve) => models[0].once('close', () => resolve()));
+    const sending = connector.send(sampleNotification({ deliveryId: 'under-cut' }), openSignal());
+    // Reset the TCP connection before the publish reaches the broker: no confirm can come.
+    const socket = (models[0] as unknown as { connection: { stream: Socket } }).connection.stream;
+    socket.destroy(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
+    const lost = await sending;
+    expect(lost.kind).toBe('retry');
+    expect((lost as { reason: string }).reason).toMatch(/^RabbitMQ (did not confirm the publish|channel unusable): /);
+    await closed;
+
+    const again = await connector.send(sampleNotification({ deliveryId: 'after-cut' }), openSignal());
+    expect(again.kind).toBe('delivered');
+    expect(models).toHaveLength(2);
+    expect((await nextMessage(queue)).properties.messageId).toBe('after-cut');
+  });
+
+  it(`refuses a publish beyond publishesUnconfirmedMax as a retry`, async () => {
+    const connector = create({ publishesUnconfirmedMax: 1 });
+    const [first, second] = await Promise.all([
+      connector.send(sampleNotification({ deliveryId: 'bounded-1' }), openSignal()),
+      connector.send(sampleNotification({ deliveryId: 'bounded-2' }), openSignal()),
+    ]);
+    expect(first.kind).toBe('delivered');
+    expect(second).toEqual({ kind: 'retry', reason: '1 publishes await a confirm (publishesUnconfirmedMax 1)' });
+    expect((await nextMessage(queue)).properties.messageId).toBe('bounded-1');
+  });
+
+  it('refused credentials (403) and an exchange declared otherwise (406) are permanent', async () => {
+    const badLogin = await create({ url: 'amqp://guest:wrong-password@127.0.0.1:5672' }).send(sampleNotification(), openSignal());
+    expect(badLogin.kind).toBe('permanent');
+    expect((badLogin as { reason: string }).reason).toMatch(/403/);
+    const mismatch = await create({ exchange: mismatchedExchange, exchangeType: 'topic' }).send(sampleNotification(), openSignal());
+    expect(mismatch.kind).toBe('permanent');
+    expect((mismatch as { reason: string }).reason).toMatch(/406/);
+  });
+
+  it('a broker that is not there is a retry; a closed connector refuses as a retry', async () => {
+    const unreachable = await create({ url: 'amqp://guest:guest@127.0.0.1:1', connectTimeoutMs: 2000 }).send(sampleNotification(), openSignal());
+    expect(unreachable.kind).toBe('retry');
+    const connector = create();
+    await connector.close?.();
+    expect(await connector.send(sampleNotification(), openSignal())).toEqual({ kind: 'retry', reason: 'the RabbitMQ connector is closed' });
+  });
+
+  it('a routing key over 255 bytes is permanent', async () => {
+    const alert = sampleAlert({ sku: 'S'.repeat(300) });
+    const outcome = await create({ routingKey: 'alerts.{{sku}}' }).send(sampleNotification({ alert }), openSignal());
+    expect(outcome.kind).toBe('permanent');
   });
 });

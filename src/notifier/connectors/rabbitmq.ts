@@ -15,6 +15,8 @@ export const ROUTING_KEY_BYTES_MAX = 255;
 export const PUBLISHES_UNCONFIRMED_MAX_DEFAULT = 1000;
 export const AMQP_CONNECT_TIMEOUT_MS_DEFAULT = 10_000;
 export const AMQP_HEARTBEAT_SECONDS_DEFAULT = 30;
+/** close() waits this long for the broker's CloseOk before it lets the connection go. */
+export const AMQP_CLOSE_TIMEOUT_MS = 5_000;
 
 /** What a routing key template may name; anything else in `{{…}}` is rejected at start. */
 export const ROUTING_KEY_FIELDS = ['type', 'severity', 'sku', 'status', 'kind', 'location', 'region', 'category'] as const;
@@ -63,11 +65,22 @@ function describe(err: unknown): string {
   return (err as Error)?.message ?? String(err);
 }
 
+/**
+ * The AMQP reply code of a failure: channel errors carry it as `code`; a refused handshake only
+ * names it in the message ("Handshake terminated by server: 403 (ACCESS-REFUSED) …").
+ */
+function replyCodeOf(err: unknown): number | undefined {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code === 'number') return code;
+  const named = /\b(\d{3}) \([A-Z_-]+\)/.exec(describe(err));
+  return named ? Number(named[1]) : undefined;
+}
+
 /** A failure to connect or to set the channel up → outcome (403/404/406 need a person). */
 function setupOutcome(err: unknown): DeliveryOutcome {
-  const code = (err as { code?: unknown }).code;
+  const code = replyCodeOf(err);
   const reason = `RabbitMQ connection or exchange setup failed: ${describe(err)}`;
-  const permanent = typeof code === 'number' && AMQP_PERMANENT_REPLY_CODES.has(code);
+  const permanent = code !== undefined && AMQP_PERMANENT_REPLY_CODES.has(code);
   return permanent ? { kind: 'permanent', reason } : { kind: 'retry', reason };
 }
 
@@ -152,10 +165,6 @@ class RabbitMqPublisher implements Connector {
     if (Buffer.byteLength(routingKey) > ROUTING_KEY_BYTES_MAX) {
       return { kind: 'permanent', reason: `routing key longer than ${ROUTING_KEY_BYTES_MAX} bytes: ${routingKey.slice(0, 80)}…` };
     }
-    const unconfirmedMax = this.config.publishesUnconfirmedMax ?? PUBLISHES_UNCONFIRMED_MAX_DEFAULT;
-    if (this.unconfirmed >= unconfirmedMax) {
-      return { kind: 'retry', reason: `${this.unconfirmed} publishes await a confirm (publishesUnconfirmedMax)` };
-    }
     let session: Session;
     try {
       session = await untilAborted(this.session(), signal);
@@ -174,6 +183,11 @@ class RabbitMqPublisher implements Connector {
       appId: 'stockade',
       headers: { 'x-stockade-alert-id': notification.alert.id, 'x-stockade-notice-id': notification.alert.noticeId },
     };
+    // Checked here, after the wait for a session, so concurrent sends cannot all slip past it.
+    const unconfirmedMax = this.config.publishesUnconfirmedMax ?? PUBLISHES_UNCONFIRMED_MAX_DEFAULT;
+    if (this.unconfirmed >= unconfirmedMax) {
+      return { kind: 'retry', reason: `${this.unconfirmed} publishes await a confirm (publishesUnconfirmedMax ${unconfirmedMax})` };
+    }
     return new Promise<DeliveryOutcome>((resolve) => {
       const onAbort = () => resolve({ kind: 'retry', reason: 'RabbitMQ did not confirm the publish before the attempt was aborted' });
       signal.addEventListener('abort', onAbort, { once: true });
@@ -200,7 +214,14 @@ class RabbitMqPublisher implements Connector {
     this.closed = true;
     const session = this.current ?? (await this.opening?.catch(() => null)) ?? null;
     this.current = null;
-    if (session) await session.model.close().catch(() => undefined);
+    if (!session) return;
+    // A connection that died without telling us never answers the close handshake: stop waiting.
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, AMQP_CLOSE_TIMEOUT_MS);
+    });
+    await Promise.race([session.model.close().catch(() => undefined), gaveUp]);
+    clearTimeout(timer);
   }
 }
 
