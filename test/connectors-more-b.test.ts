@@ -421,8 +421,8 @@ describe('zoho crm', () => {
 });
 
 describe('pipedrive', () => {
-  const config = () => ({ baseUrl: vendor.url, apiToken: 'pd-token', userId: 42, dealId: 7 });
-  const path = '/api/v1/activities';
+  const config = () => ({ baseUrl: vendor.url, apiToken: 'pd-token', ownerId: 42, dealId: 7 });
+  const path = '/api/v2/activities';
 
   it('creates a task activity with api_token in the query', async () => {
     vendor.reply('POST', path, { status: 201, json: { success: true, data: { id: 901 } } });
@@ -430,7 +430,7 @@ describe('pipedrive', () => {
     const [request] = vendor.to('POST', path);
     expect(request.query.get('api_token')).toBe('pd-token');
     expect(jsonOf(request)).toEqual({
-      subject: 'Out of stock: SKU-1 at WH-1', type: 'task', due_date: '2026-11-23', note: expect.stringMatching(/^<p>/), done: 0, user_id: 42, deal_id: 7,
+      subject: 'Out of stock: SKU-1 at WH-1', type: 'task', due_date: '2026-11-23', note: expect.stringMatching(/^<p>/), done: false, owner_id: 42, deal_id: 7,
     });
   });
 
@@ -506,7 +506,7 @@ describe('monday.com', () => {
     expect(await send(connect(mondayConnector, config()))).toEqual({ kind: 'delivered', receipt: '9876' });
     const [request] = vendor.to('POST', '/v2');
     expect(request.headers.authorization).toBe('mon-token');
-    expect(request.headers['api-version']).toBe('2025-04');
+    expect(request.headers['api-version']).toBe('2026-10');
     const body = jsonOf(request);
     expect(body.query).toMatch(/^mutation \(\$boardId: ID!, \$groupId: String, \$itemName: String!, \$columnValues: JSON\)/);
     expect(body.query).toContain('create_item (board_id: $boardId, group_id: $groupId, item_name: $itemName, column_values: $columnValues) { id }');

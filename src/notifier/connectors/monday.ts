@@ -17,7 +17,8 @@ export interface MondayConfig {
 
 const VENDOR = 'monday.com';
 const API_URL_DEFAULT = 'https://api.monday.com/v2';
-const API_VERSION_DEFAULT = '2025-04';
+/** The current version since 26 Oct 2026; monday.com keeps each version stable for six months at least. */
+const API_VERSION_DEFAULT = '2026-10';
 const ITEM_NAME_CHARS_MAX = 250;
 const TEXT_COLUMN_CHARS_MAX = 2000;
 
@@ -98,7 +99,7 @@ export const mondayConnector: ConnectorFactory<MondayConfig> = {
   ),
   doc: {
     sends:
-      'monday.com item (GraphQL create_item mutation, POST https://api.monday.com/v2, API-Version 2025-04) on the configured ' +
+      'monday.com item (GraphQL create_item mutation, POST https://api.monday.com/v2, API-Version 2026-10) on the configured ' +
       'board and group: item_name = title, column_values (a JSON string) filling the configured text columns with severity, ' +
       'SKU and details. Auth: Authorization: <API token>.',
     exampleConfig: { apiToken: '<monday api token>', boardId: '1234567890', groupId: 'topics', columns: { severity: 'text', sku: 'text4' } },

@@ -1,4 +1,5 @@
-// Pipedrive: an activity per notification (POST /api/v1/activities?api_token=…).
+// Pipedrive: an activity per notification (POST /api/v2/activities?api_token=…). API v2: the v1
+// activity endpoints were deprecated in 2025 and sunset in 2026.
 
 import type { Connector, ConnectorFactory } from '../connector.js';
 import { outcomeOfResponse } from '../http-outcome.js';
@@ -24,7 +25,7 @@ export interface PipedriveConfig {
   /** Activity type key, e.g. "task" (default) or "call". */
   activityType?: string;
   /** The Pipedrive user the activity is assigned to (the token's owner when absent). */
-  userId?: number;
+  ownerId?: number;
   dealId?: number;
 }
 
@@ -38,22 +39,22 @@ export const pipedriveConnector: ConnectorFactory<PipedriveConfig> = {
       baseUrl: baseUrlString,
       apiToken: nonEmptyString,
       activityType: { type: 'string', pattern: '^[a-z0-9_]{1,64}$' },
-      userId: { type: 'integer', minimum: 1 },
+      ownerId: { type: 'integer', minimum: 1 },
       dealId: { type: 'integer', minimum: 1 },
     },
     ['baseUrl', 'apiToken'],
   ),
   doc: {
     sends:
-      'Pipedrive activity (POST /api/v1/activities): subject, type "task", due_date today, HTML note with the alert facts, ' +
-      'user_id / deal_id when configured. Auth: api_token query parameter.',
-    exampleConfig: { baseUrl: 'https://acme.pipedrive.com', apiToken: '<pipedrive api token>', userId: 1234567 },
+      'Pipedrive activity (API v2: POST /api/v2/activities): subject, type "task", due_date today, HTML note with the alert ' +
+      'facts, done false, owner_id / deal_id when configured. Auth: api_token query parameter.',
+    exampleConfig: { baseUrl: 'https://acme.pipedrive.com', apiToken: '<pipedrive api token>', ownerId: 1234567 },
     rateLimits:
       '429 → retry after Retry-After or x-ratelimit-reset (seconds until the window resets); a success:false body and other ' +
       '4xx → permanent; 5xx → retry.',
   },
   create(config, deps): Connector {
-    const url = new URL(joinUrl(config.baseUrl, '/api/v1/activities'));
+    const url = new URL(joinUrl(config.baseUrl, '/api/v2/activities'));
     url.searchParams.set('api_token', config.apiToken);
     const href = url.toString();
     return {
@@ -65,9 +66,9 @@ export const pipedriveConnector: ConnectorFactory<PipedriveConfig> = {
             type: config.activityType ?? 'task',
             due_date: isoDate(deps.now()),
             note: htmlOf(detailedText(notification)),
-            done: 0,
+            done: false,
           };
-          if (config.userId !== undefined) body.user_id = config.userId;
+          if (config.ownerId !== undefined) body.owner_id = config.ownerId;
           if (config.dealId !== undefined) body.deal_id = config.dealId;
           const response = await deps.fetch(href, {
             method: 'POST',
