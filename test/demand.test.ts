@@ -268,6 +268,19 @@ describe('demand windows: bounds', () => {
     expect(status).toMatchObject({ skusTracked: 2, skusTrackedMax: 2, evicted: 1, highDemandOn: 2 });
   });
 
+  it('stays within skusTrackedMax when one report brings more new SKUs than it holds', () => {
+    const config = { skusTrackedMax: 2, highDemand: { onAtLeast: 1, offBelow: 1 } };
+    const { changes, status } = play(config, noLeadTime, MINUTE / 2, ({ report }) => {
+      report(0, sale('X1', 1, 10), sale('X2', 1, 10), sale('X3', 1, 10));
+    });
+    // X1 made room for X3 before the report was evaluated: it never turned on, so nothing ends.
+    expect(changes.map((c) => [c.sku, c.on])).toEqual([
+      ['X2', true],
+      ['X3', true],
+    ]);
+    expect(status).toMatchObject({ skusTracked: 2, evicted: 1, highDemandOn: 2, eventsRecorded: 3 });
+  });
+
   it('refuses to start twice', () => {
     const windows = new DemandWindows(buildDemandConfig(), { leadTimeDaysOf: noLeadTime, scheduler: new TestScheduler(() => undefined) });
     windows.start(new Subject<DemandEvent[]>());

@@ -391,7 +391,10 @@ export class DemandWindows {
       touched.set(event.sku, state);
       this.counters.eventsRecorded++;
     }
-    for (const [sku, state] of touched) this.evaluate(sku, state, now);
+    for (const [sku, state] of touched) {
+      // A report with more new SKUs than skusTrackedMax evicts some of its own: skip those.
+      if (this.skus.get(sku) === state) this.evaluate(sku, state, now);
+    }
   }
 
   /** The SKU's state, now the most recently active; a new SKU may evict the least recently active. */

@@ -183,7 +183,7 @@ export function pollEventId(source: string, location: string, sku: string, versi
 // ---------------------------------------------------------------------------------------------
 // The poller
 
-export type PollFailure = 'POLL_IN_PROGRESS' | 'STOPPED' | 'QUERY_FAILED' | 'ROWS_LIMIT' | 'PUBLISH_FAILED';
+export type PollFailure = 'POLL_IN_PROGRESS' | 'STOPPED' | 'QUERY_FAILED' | 'ROWS_LIMIT' | 'PUBLISH_FAILED' | 'INTERNAL';
 
 export type PollOutcome =
   | {
@@ -331,12 +331,15 @@ export class InventoryPoller {
       return Promise.resolve({ ok: false, at, failure: 'POLL_IN_PROGRESS', message: 'a poll is still running', changesSent: 0, lastStreamSequence: null });
     }
     const started = performance.now();
-    this.polling = this.poll(at).finally(() => {
-      this.polling = null;
-      this.status.polls++;
-      this.status.lastPollAt = at;
-      this.status.lastPollMs = performance.now() - started;
-    });
+    this.polling = this.poll(at)
+      // poll() reports what it expects; anything else still ends the poll, reported, and the schedule goes on.
+      .catch((err: Error) => this.failed(at, 'INTERNAL', err.message, 0, null))
+      .finally(() => {
+        this.polling = null;
+        this.status.polls++;
+        this.status.lastPollAt = at;
+        this.status.lastPollMs = performance.now() - started;
+      });
     return this.polling;
   }
 
