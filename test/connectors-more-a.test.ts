@@ -14,7 +14,8 @@ import { mailgunConnector } from '../src/notifier/connectors/mailgun.js';
 import { moreAConnectors } from '../src/notifier/connectors/more-a.js';
 import { pushoverConnector } from '../src/notifier/connectors/pushover.js';
 import { sendgridConnector } from '../src/notifier/connectors/sendgrid.js';
-import { snsConnector } from '../src/notifier/connectors/sns.js';
+import { OAuth2TokenSource, TOKEN_LIFETIME_MS_DEFAULT } from '../src/notifier/connectors/oauth2.js';
+import { snsConnector, snsMessage } from '../src/notifier/connectors/sns.js';
 import { telegramConnector } from '../src/notifier/connectors/telegram.js';
 import { webexConnector } from '../src/notifier/connectors/webex.js';
 import { whatsappConnector } from '../src/notifier/connectors/whatsapp.js';
@@ -221,6 +222,56 @@ describe('mailgun', () => {
     const connector = mailgunConnector.create(config(), depsWith());
     expect(await send(connector)).toMatchObject({ kind: 'retry', retryAfterMs: 7000 });
     expect(await send(connector)).toMatchObject({ kind: 'permanent' });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The shared OAuth2 token source, on its own.
+
+describe('oauth2 token source', () => {
+  const source = (clock = new Clock(), tokenUrl = `${vendor.baseUrl}/token`) =>
+    new OAuth2TokenSource({ tokenUrl, grant: { kind: 'client_credentials', clientId: 'c', clientSecret: 's' }, vendor: 'Test IdP', fetch: globalThis.fetch, now: clock.now });
+  const signal = () => new AbortController().signal;
+
+  it('without expires_in, caches for the default lifetime minus the skew', async () => {
+    vendor.on('POST', '/token', { status: 200, body: { access_token: 'a1' } }, { status: 200, body: { access_token: 'a2' } });
+    const clock = new Clock();
+    const tokens = source(clock);
+    expect(await tokens.accessToken(signal())).toBe('a1');
+    clock.ms += TOKEN_LIFETIME_MS_DEFAULT - 60_001;
+    expect(await tokens.accessToken(signal())).toBe('a1');
+    clock.ms += 2;
+    expect(await tokens.accessToken(signal())).toBe('a2');
+    // No scope configured: none sent.
+    expect(form(vendor.requests[0]).has('scope')).toBe(false);
+  });
+
+  it('invalidate() forgets only the token it names', async () => {
+    vendor.on('POST', '/token', { status: 200, body: { access_token: 'a1', expires_in: 3600 } }, { status: 200, body: { access_token: 'a2', expires_in: 3600 } });
+    const tokens = source();
+    await tokens.accessToken(signal());
+    tokens.invalidate('some-older-token');
+    expect(await tokens.accessToken(signal())).toBe('a1');
+    tokens.invalidate('a1');
+    expect(await tokens.accessToken(signal())).toBe('a2');
+  });
+
+  it('an answer without access_token, or a 502 page, is a retry; unreachable is a retry', async () => {
+    vendor.on('POST', '/token', { status: 200, body: { token_type: 'Bearer' } }, { status: 502, body: '<html>Bad gateway</html>' });
+    const tokens = source();
+    await expect(tokens.accessToken(signal())).rejects.toMatchObject({ outcome: { kind: 'retry' } });
+    await expect(tokens.accessToken(signal())).rejects.toMatchObject({ outcome: { kind: 'retry' } });
+    const tokenUrl = `${vendor.baseUrl}/token`;
+    await vendor.close();
+    vendor = await VendorServer.start();
+    await expect(source(new Clock(), tokenUrl).accessToken(signal())).rejects.toMatchObject({ outcome: { kind: 'retry' } });
+  });
+
+  it('400 with an OAuth2 error other than the permanent ones → permanent by status; 429 → retry', async () => {
+    vendor.on('POST', '/token', { status: 400, body: { error: 'unsupported_response_type' } }, { status: 429, headers: { 'retry-after': '30' }, body: { error: 'temporarily_unavailable' } });
+    const tokens = source();
+    await expect(tokens.accessToken(signal())).rejects.toMatchObject({ outcome: { kind: 'permanent' } });
+    await expect(tokens.accessToken(signal())).rejects.toMatchObject({ outcome: { kind: 'retry', retryAfterMs: 30_000 } });
   });
 });
 
@@ -842,6 +893,17 @@ describe('sns (AWS SDK against a local SNS query-protocol server)', () => {
     expect(outcomes[0].kind === 'retry' && outcomes[0].reason).toContain('ThrottledException');
     expect(outcomes[2].kind === 'permanent' && outcomes[2].reason).toContain('NotFound');
     expect(vendor.requests).toHaveLength(5);
+  });
+
+  it('a digest too large for SNS keeps its first alerts and counts the rest', () => {
+    const many = Array.from({ length: 2000 }, (_, i) => notification({}, { sku: `SKU-${i}`, suggestedAction: 'x'.repeat(200) }).alert);
+    const message = snsMessage(config(), notification({ kind: 'digest', alerts: many }));
+    expect(Buffer.byteLength(message)).toBeLessThanOrEqual(250 * 1024);
+    const parsed = JSON.parse(message);
+    expect(parsed.alerts.length).toBeGreaterThan(0);
+    expect(parsed.alerts.length + parsed.alertsOmitted).toBe(2000);
+    expect(parsed.alerts[0].sku).toBe('SKU-0');
+    expect(JSON.parse(snsMessage(config(), notification())).alertsOmitted).toBe(0);
   });
 
   it('endpoint not reached → retry', async () => {

@@ -25,6 +25,8 @@ const SUBJECT_CHARS_MAX = 100;
 /** Group and deduplication ids: at most 128 characters of letters, digits and punctuation. */
 const SNS_ID_CHARS_MAX = 128;
 const SNS_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
+/** SNS refuses messages over 256 KiB (message and attributes together); leave room for the attributes. */
+const MESSAGE_BYTES_MAX = 250 * 1024;
 
 /** Error names the SDK gives SNS and AWS answers that mean "later", not "never". */
 const RETRYABLE_ERROR_NAMES = new Set([
@@ -51,15 +53,29 @@ export function snsDeduplicationId(deliveryId: string): string {
   return SNS_ID_PATTERN.test(deliveryId) && deliveryId.length <= SNS_ID_CHARS_MAX ? deliveryId : sha256Hex(deliveryId);
 }
 
-function snsMessage(config: SnsConfig, notification: Notification): string {
-  if (config.messageFormat === 'text') return `${notification.title}\n\n${notification.text}`;
-  return JSON.stringify({
-    kind: notification.kind,
-    title: notification.title,
-    text: notification.text,
-    deliveryId: notification.deliveryId,
-    alerts: notification.alerts,
-  });
+/** The message within SNS's size limit: a large digest keeps its first alerts and counts the rest. */
+export function snsMessage(config: SnsConfig, notification: Notification): string {
+  if (config.messageFormat === 'text') return truncateBytes(`${notification.title}\n\n${notification.text}`, MESSAGE_BYTES_MAX);
+  let alerts = notification.alerts;
+  for (;;) {
+    const message = JSON.stringify({
+      kind: notification.kind,
+      title: notification.title,
+      text: notification.text,
+      deliveryId: notification.deliveryId,
+      alerts,
+      alertsOmitted: notification.alerts.length - alerts.length,
+    });
+    if (Buffer.byteLength(message, 'utf8') <= MESSAGE_BYTES_MAX || alerts.length <= 1) return message;
+    alerts = alerts.slice(0, Math.floor(alerts.length / 2));
+  }
+}
+
+function truncateBytes(text: string, bytesMax: number): string {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= bytesMax) return text;
+  // Cutting inside a multi-byte character leaves a replacement character; drop it.
+  return bytes.subarray(0, bytesMax - 3).toString('utf8').replace(/\uFFFD$/, '') + '…';
 }
 
 export function outcomeOfSnsError(err: unknown): DeliveryOutcome {
