@@ -14,6 +14,7 @@ import type { StockadeConfig } from '../config.js';
 import { errorBody, type ErrorBody } from '../errors.js';
 import type { AvailabilityChange, DemandEvent, FromShard, ShardWorkerData, ToShard } from './messages.js';
 import { shardOf } from './placement.js';
+import { mergeSearchPages, type SkuSearchPage, type SkuSearchQuery } from './sku-search.js';
 import type { RecoveryStats, ShardStats } from './shard.js';
 import { skuOfCommand } from './sku.js';
 import type { Command, Reply } from './types.js';
@@ -97,7 +98,8 @@ class ShardHandle {
   private sendScheduled = false;
   private restarts = 0;
   private readyWaiters: { resolve: (r: RecoveryStats) => void; reject: (e: Error) => void }[] = [];
-  private statsWaiters = new Map<number, (s: ShardStats) => void>();
+  private statsWaiters = new Map<number, (s: ShardStats | null) => void>();
+  private searchWaiters = new Map<number, (page: SkuSearchPage | null) => void>();
   private stopWaiter: (() => void) | null = null;
   recovery: RecoveryStats | null = null;
   observers: EngineObserver[] = [];
@@ -184,6 +186,10 @@ class ShardHandle {
         this.statsWaiters.get(message.id)?.(message.stats);
         this.statsWaiters.delete(message.id);
         break;
+      case 'search':
+        this.searchWaiters.get(message.id)?.(message.page);
+        this.searchWaiters.delete(message.id);
+        break;
       case 'failed':
         this.log.error({ shardId: this.data.shardId, reason: message.message, stack: message.stack }, 'shard failed');
         break;
@@ -202,6 +208,11 @@ class ShardHandle {
     const unavailable: Reply = { ok: false, error: errorBody('SHARD_UNAVAILABLE', undefined, { shardId: this.data.shardId }) };
     for (const resolvers of this.inflight.values()) for (const resolve of resolvers) resolve(unavailable);
     this.inflight.clear();
+    // Reads the dead worker will never answer.
+    for (const resolve of this.statsWaiters.values()) resolve(null);
+    for (const resolve of this.searchWaiters.values()) resolve(null);
+    this.statsWaiters.clear();
+    this.searchWaiters.clear();
     this.inflightCommands = 0;
     if (this.restarts >= this.config.shard.restartsMax) {
       this.state = 'failed';
@@ -269,6 +280,15 @@ class ShardHandle {
     return new Promise((resolve) => {
       this.statsWaiters.set(id, resolve);
       this.worker.postMessage({ kind: 'stats', id } satisfies ToShard);
+    });
+  }
+
+  search(query: SkuSearchQuery): Promise<SkuSearchPage | null> {
+    if (this.state !== 'ready') return Promise.resolve(null);
+    const id = this.nextBatchId++;
+    return new Promise((resolve) => {
+      this.searchWaiters.set(id, resolve);
+      this.worker.postMessage({ kind: 'search', id, query } satisfies ToShard);
     });
   }
 
@@ -383,6 +403,14 @@ export class Engine {
     const oversize = oversizeBatch(commands.length, this.config.shard.batchCommandsMax);
     if (oversize) return Promise.resolve(commands.map(() => ({ ok: false, error: oversize }) as Reply));
     return Promise.all(commands.map((c) => this.execute(c)));
+  }
+
+  /** One page of the catalogue across every shard; SHARD_UNAVAILABLE while one is not ready. */
+  async searchSkus(query: SkuSearchQuery): Promise<{ ok: true; page: SkuSearchPage } | { ok: false; error: ErrorBody }> {
+    const pages = await Promise.all(this.handles.map((h) => h.search(query)));
+    const missing = pages.findIndex((p) => p === null);
+    if (missing >= 0) return { ok: false, error: errorBody('SHARD_UNAVAILABLE', undefined, { shardId: missing }) };
+    return { ok: true, page: mergeSearchPages(pages as SkuSearchPage[], query) };
   }
 
   async stats(): Promise<(ShardStats | null)[]> {

@@ -3,6 +3,7 @@
 
 import type { Alert } from '../alerts/alert.js';
 import type { Limits } from './sku.js';
+import type { SkuSearchPage, SkuSearchQuery } from './sku-search.js';
 import type { ShardConfig } from '../config.js';
 import type { RecoveryStats, ShardStats } from './shard.js';
 import type { Command, Reply } from './types.js';
@@ -44,6 +45,7 @@ export type ToShard =
   | { kind: 'alertsPublished'; noticeIds: string[] }
   /** Send the outbox's unconfirmed notices again (the publisher reconnected or lost them). */
   | { kind: 'resendOutbox' }
+  | { kind: 'search'; id: number; query: SkuSearchQuery }
   | { kind: 'stop' };
 
 export type FromShard =
@@ -60,5 +62,6 @@ export type FromShard =
   /** Unconfirmed outbox notices (after recovery, or on request). */
   | { kind: 'outbox'; alerts: Alert[] }
   | { kind: 'stats'; id: number; stats: ShardStats }
+  | { kind: 'search'; id: number; page: SkuSearchPage }
   | { kind: 'stopped' }
   | { kind: 'failed'; message: string; stack?: string };

@@ -87,6 +87,9 @@ port.on('message', (message: ToShard) => {
     case 'alertsPublished':
       shard.alertsPublished(message.noticeIds);
       break;
+    case 'search':
+      send({ kind: 'search', id: message.id, page: shard.search(message.query) });
+      break;
     case 'resendOutbox':
       send({ kind: 'outbox', alerts: shard.unconfirmedAlerts() });
       break;

@@ -15,6 +15,7 @@ import { ShardStore } from '../persistence/shard-store.js';
 import type { Alert } from '../alerts/alert.js';
 import { alertEvents, type AlertSignal } from './alerts.js';
 import { ExpiryHeap } from './expiry-heap.js';
+import { searchSkus, type SkuSearchPage, type SkuSearchQuery } from './sku-search.js';
 import type { AvailabilityChange, DemandEvent } from './messages.js';
 import { shardOf } from './placement.js';
 import {
@@ -427,6 +428,11 @@ export class Shard {
       };
       step();
     });
+  }
+
+  /** This shard's part of a catalogue search (a read between turns: it sees every applied turn). */
+  search(query: SkuSearchQuery): SkuSearchPage {
+    return searchSkus(this.skus.values(), query);
   }
 
   /** Alert notices not yet confirmed by the publisher (after a restart: published again). */

@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import uWS from 'uWebSockets.js';
 import type { Command } from '../actors/types.js';
 import { oversizeBatch } from '../actors/validate.js';
-import type { HttpConfig } from '../config.js';
+import type { HttpConfig, Scope } from '../config.js';
+import { SKU_SEARCH_LIMIT_MAX, SKU_SEARCH_SORTS, SKU_SEARCH_WINDOW_MAX, type SkuSearchQuery, type SkuSearchSort } from '../actors/sku-search.js';
 import { errorBody, httpStatusOf, type ErrorBody } from '../errors.js';
 import { projectFile } from '../paths.js';
 import { isPrincipal, keyFromHeaders, requireScope, type KeyRing } from './auth.js';
@@ -192,8 +193,15 @@ export function installHttpApi(
     });
   });
 
-  // Admin routes answered by a handler of their own (dead letters).
-  const admin = (method: 'get' | 'post', pattern: string, paramCount: number, op: string, handle: (ex: Exchange, params: string[], query: URLSearchParams) => Promise<void>) => {
+  // Routes answered by a handler of their own (dead letters, the catalogue search).
+  const custom = (
+    scope: Scope,
+    method: 'get' | 'post',
+    pattern: string,
+    paramCount: number,
+    op: string,
+    handle: (ex: Exchange, params: string[], query: URLSearchParams) => Promise<void>,
+  ) => {
     app[method](pattern, (res, req) => {
       const { ex, params, principal, badParameter } = begin(res, req, paramCount);
       const query = new URLSearchParams(req.getQuery() ?? '');
@@ -204,7 +212,7 @@ export function installHttpApi(
       };
       if (badParameter) return fail(errorBody('VALIDATION_FAILED', 'a path parameter is not valid percent-encoding'));
       if (!isPrincipal(principal)) return fail(principal);
-      const refused = operations.admit(principal, 'admin', 1);
+      const refused = operations.admit(principal, scope, 1);
       if (refused) return fail(refused);
       handle(ex, params, query).then(
         () => metrics.request('http', op, 'ok', performance.now() - started),
@@ -213,6 +221,15 @@ export function installHttpApi(
     });
   };
   const sequenceOf = (text: string | null, fallback: number) => (text !== null && /^\d{1,15}$/.test(text) ? Number(text) : text === null ? fallback : NaN);
+  const admin = (method: 'get' | 'post', pattern: string, paramCount: number, op: string, handle: (ex: Exchange, params: string[], query: URLSearchParams) => Promise<void>) =>
+    custom('admin', method, pattern, paramCount, op, handle);
+  custom('read', 'get', '/v1/skus', 0, 'searchSkus', async (ex, _params, query) => {
+    const parsed = parseSkuSearch(query);
+    if ('code' in parsed) return sendError(ex, parsed);
+    const result = await operations.engine.searchSkus(parsed);
+    if (!result.ok) return sendError(ex, result.error);
+    send(ex, 200, result.page);
+  });
   admin('get', '/v1/dead-letters', 0, 'deadLetters', async (ex, _params, query) => {
     const after = sequenceOf(query.get('after'), 0);
     const limit = sequenceOf(query.get('limit'), 100);
@@ -254,4 +271,31 @@ export function installHttpApi(
   });
   app.get('/openapi.json', (res) => send({ res, aborted: false }, 200, OPENAPI));
   app.any('/*', (res) => send({ res, aborted: false }, 404, { error: errorBody('NOT_FOUND') }));
+}
+
+const SEARCH_TEXT_LENGTH_MAX = 64;
+
+/** `GET /v1/skus?q=&sort=&order=asc|desc&alerting=true&offset=&limit=` → a search query, or the error. */
+export function parseSkuSearch(query: URLSearchParams): SkuSearchQuery | ErrorBody {
+  const text = query.get('q') ?? '';
+  if (text.length > SEARCH_TEXT_LENGTH_MAX) return errorBody('VALIDATION_FAILED', `q is at most ${SEARCH_TEXT_LENGTH_MAX} characters`, { field: 'q' });
+  const sort = query.get('sort') ?? 'sku';
+  if (!(SKU_SEARCH_SORTS as readonly string[]).includes(sort)) return errorBody('VALIDATION_FAILED', `sort is one of ${SKU_SEARCH_SORTS.join(', ')}`, { field: 'sort' });
+  const order = query.get('order') ?? 'asc';
+  if (order !== 'asc' && order !== 'desc') return errorBody('VALIDATION_FAILED', 'order is asc or desc', { field: 'order' });
+  const alerting = query.get('alerting') ?? 'false';
+  if (alerting !== 'true' && alerting !== 'false') return errorBody('VALIDATION_FAILED', 'alerting is true or false', { field: 'alerting' });
+  const whole = (name: string, fallback: number, min: number, max: number): number | ErrorBody => {
+    const raw = query.get(name);
+    if (raw === null) return fallback;
+    const n = /^\d{1,9}$/.test(raw) ? Number(raw) : NaN;
+    if (!(n >= min && n <= max)) return errorBody('VALIDATION_FAILED', `${name} is a whole number from ${min} to ${max}`, { field: name });
+    return n;
+  };
+  const offset = whole('offset', 0, 0, SKU_SEARCH_WINDOW_MAX);
+  if (typeof offset !== 'number') return offset;
+  const limit = whole('limit', 50, 1, SKU_SEARCH_LIMIT_MAX);
+  if (typeof limit !== 'number') return limit;
+  if (offset + limit > SKU_SEARCH_WINDOW_MAX) return errorBody('VALIDATION_FAILED', `offset + limit is at most ${SKU_SEARCH_WINDOW_MAX}`, { field: 'offset' });
+  return { text, sort: sort as SkuSearchSort, descending: order === 'desc', alertingOnly: alerting === 'true', offset, limit };
 }
