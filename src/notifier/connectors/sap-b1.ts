@@ -128,7 +128,8 @@ export const sapB1Connector: ConnectorFactory<SapB1Config> = {
       'SAP Business One Service Layer: POST /b1s/v1/Login {CompanyDB, UserName, Password} once, then with the B1SESSION (and ' +
       'ROUTEID) cookie either POST /b1s/v1/Activities (record "activity": a cn_Task with Details = title, Notes = text and facts, ' +
       'Priority from severity, HandledBy / CardCode when configured) or POST /b1s/v1/MessagesService_SendMessage (record ' +
-      '"message": an internal message to recipientUserCodes). POST /b1s/v1/Logout on close.',
+      '"message": an internal message to recipientUserCodes). POST /b1s/v1/Logout on close. A Service Layer with a ' +
+      'self-signed certificate needs its CA in NODE_EXTRA_CA_CERTS.',
     exampleConfig: { baseUrl: 'https://b1.acme.local:50000', companyDb: 'SBODEMOUS', userName: 'stockade', password: '<b1 password>', handledBy: 12 },
     rateLimits:
       'The session is reused until SessionTimeout (minutes, from the login answer) of idleness less a minute; 401 → one new login ' +
