@@ -482,6 +482,9 @@ describe('webhook (HMAC-signed JSON)', () => {
     expect(vendor.requests).toHaveLength(1);
     expect(await create().send(sampleNotification(), openSignal())).toMatchObject({ kind: 'retry', retryAfterMs: 9000 });
     expect(await create().send(sampleNotification(), openSignal())).toEqual({ kind: 'retry', reason: 'Webhook answered 502' });
+    // A null-body status must not be mistaken for a network failure.
+    vendor.reply({ status: 304 });
+    expect(await create().send(sampleNotification(), openSignal())).toEqual({ kind: 'permanent', reason: 'Webhook answered 304' });
   });
 
   it('an aborted attempt (timeout) is a retry, and the request is left unanswered', async () => {
@@ -856,9 +859,46 @@ describe('rabbitmq (amqplib, confirm channel)', () => {
     expect(await connector.send(sampleNotification(), openSignal())).toEqual({ kind: 'retry', reason: 'the RabbitMQ connector is closed' });
   });
 
+  it('mandatory: a message no queue is bound for comes back as a retry; without it the broker drops it', async () => {
+    const template = { routingKey: 'nobody-listens.{{type}}' };
+    const returned = await create({ ...template, mandatory: true }).send(sampleNotification(), openSignal());
+    expect(returned).toEqual({ kind: 'retry', reason: 'RabbitMQ returned the message: no queue is bound for routing key nobody-listens.below_minimum' });
+    expect(await create(template).send(sampleNotification(), openSignal())).toEqual({ kind: 'delivered', receipt: 'nobody-listens.below_minimum' });
+    // And a mandatory publish that does reach a queue is delivered as usual.
+    expect((await create({ mandatory: true }).send(sampleNotification({ deliveryId: 'routed' }), openSignal())).kind).toBe('delivered');
+    expect((await nextMessage(queue)).properties.messageId).toBe('routed');
+  });
+
   it('a routing key over 255 bytes is permanent', async () => {
     const alert = sampleAlert({ sku: 'S'.repeat(300) });
     const outcome = await create({ routingKey: 'alerts.{{sku}}' }).send(sampleNotification({ alert }), openSignal());
     expect(outcome.kind).toBe('permanent');
+  });
+});
+
+describe('the vendor stand-in (test/connectors/vendor-server.ts)', () => {
+  it('answers past requestsMax with 503 and past bodyBytesMax with 413, recording neither', async () => {
+    const small = await VendorServer.start({ requestsMax: 1, bodyBytesMax: 10, defaultReply: { status: 201, body: { ok: true } } });
+    try {
+      const first = await fetch(`${small.url}/a?x=1`, { method: 'PUT', body: 'hello', headers: { 'x-test': 'yes' } });
+      expect(first.status).toBe(201);
+      expect(await first.json()).toEqual({ ok: true });
+      expect((await fetch(`${small.url}/b`, { method: 'POST', body: 'x'.repeat(11) })).status).toBe(413);
+      expect((await fetch(`${small.url}/c`, { method: 'POST', body: 'ok' })).status).toBe(503);
+      const only = small.only();
+      expect([only.method, only.path, only.text, only.headers['x-test']]).toEqual(['PUT', '/a?x=1', 'hello', 'yes']);
+      expect(small.refused).toBe(2);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('replies in queue order, then by default; a reply may be a function of the request', async () => {
+    vendor.reply({ status: 418, body: 'first' }, (request) => ({ status: 200, body: `echo ${request.text}` }));
+    expect(await (await fetch(vendor.url, { method: 'POST', body: 'a' })).text()).toBe('first');
+    expect(await (await fetch(vendor.url, { method: 'POST', body: 'b' })).text()).toBe('echo b');
+    expect((await fetch(vendor.url, { method: 'POST', body: 'c' })).status).toBe(200);
+    await vendor.waitForRequests(3);
+    expect(vendor.requests.map((r) => r.text)).toEqual(['a', 'b', 'c']);
   });
 });

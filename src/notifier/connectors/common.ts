@@ -116,9 +116,10 @@ export async function commonOutcome(response: Response, vendor: string, now: num
     discardBody(response);
     return { kind: 'delivered' };
   }
-  // outcomeOfResponse reads the body itself: hand it a copy already cut to size.
   const text = await readTextCapped(response);
-  const capped = new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers });
+  // outcomeOfResponse reads the body itself: hand it a view whose body is already cut to size.
+  // (Not `new Response(…)`: its constructor refuses statuses such as 304 that servers do send.)
+  const capped = { ok: false, status: response.status, headers: response.headers, text: async () => text } as Response;
   return outcomeOfResponse(capped, vendor, now);
 }
 

@@ -33,6 +33,8 @@ export interface RabbitMqConfig {
   exchangeType?: 'topic' | 'direct' | 'fanout' | 'headers';
   /** e.g. "alerts.{{type}}.{{severity}}"; fields: type, severity, sku, status, kind, location, region, category. */
   routingKey?: string;
+  /** Ask the broker to return a message no queue is bound for, and treat that as a retry. */
+  mandatory?: boolean;
   publishesUnconfirmedMax?: number;
   connectTimeoutMs?: number;
   heartbeatSeconds?: number;
@@ -59,6 +61,12 @@ export type AmqpConnect = (url: string, socketOptions: Record<string, unknown>) 
 interface Session {
   model: ChannelModel;
   channel: ConfirmChannel;
+  /**
+   * messageIds the broker returned as unroutable (mandatory publishes). The broker sends the
+   * return before the ack, so the confirm callback finds its id here; entries leave with their
+   * confirm, so this never holds more than the unconfirmed publishes.
+   */
+  returned: Set<string>;
 }
 
 function describe(err: unknown): string {
@@ -143,7 +151,10 @@ class RabbitMqPublisher implements Connector {
       const channel = await model.createConfirmChannel();
       channel.on('error', () => undefined);
       await channel.assertExchange(this.config.exchange, this.config.exchangeType ?? 'topic', { durable: true });
-      const session: Session = { model, channel };
+      const session: Session = { model, channel, returned: new Set() };
+      channel.on('return', (message: { properties: { messageId?: unknown } }) => {
+        if (typeof message.properties.messageId === 'string') session.returned.add(message.properties.messageId);
+      });
       // Any close forgets the session: the next send opens a new one.
       const forget = () => {
         if (this.current === session) this.current = null;
@@ -174,6 +185,7 @@ class RabbitMqPublisher implements Connector {
     const content = Buffer.from(JSON.stringify(notificationDocument(notification)));
     const options: Options.Publish = {
       persistent: true,
+      mandatory: this.config.mandatory ?? false,
       messageId: notification.deliveryId,
       correlationId: notification.alert.id,
       contentType: 'application/json',
@@ -200,7 +212,11 @@ class RabbitMqPublisher implements Connector {
       try {
         // amqplib calls back on the broker's ack or nack, and with an error when the channel closes first.
         session.channel.publish(this.config.exchange, routingKey, content, options, (err: unknown) => {
-          settle(err ? { kind: 'retry', reason: `RabbitMQ did not confirm the publish: ${describe(err)}` } : { kind: 'delivered', receipt: routingKey });
+          const unroutable = session.returned.delete(notification.deliveryId);
+          if (err) settle({ kind: 'retry', reason: `RabbitMQ did not confirm the publish: ${describe(err)}` });
+          // A queue may be bound later (a consumer restarting): worth retrying, then dead letters.
+          else if (unroutable) settle({ kind: 'retry', reason: `RabbitMQ returned the message: no queue is bound for routing key ${routingKey}` });
+          else settle({ kind: 'delivered', receipt: routingKey });
         });
       } catch (err) {
         // The channel closed between session() and publish (IllegalOperationError).
@@ -243,6 +259,7 @@ export const rabbitMqConnector: ConnectorFactory<RabbitMqConfig> = {
       exchange: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,255}$' },
       exchangeType: { enum: ['topic', 'direct', 'fanout', 'headers'] },
       routingKey: { type: 'string', pattern: TEMPLATE_PATTERN, maxLength: ROUTING_KEY_BYTES_MAX },
+      mandatory: { type: 'boolean' },
       publishesUnconfirmedMax: { type: 'integer', minimum: 1, maximum: 100_000 },
       connectTimeoutMs: { type: 'integer', minimum: 100, maximum: 300_000 },
       heartbeatSeconds: { type: 'integer', minimum: 0, maximum: 600 },
@@ -253,7 +270,7 @@ export const rabbitMqConnector: ConnectorFactory<RabbitMqConfig> = {
       'RabbitMQ (amqplib): the JSON document `{deliveryId, kind, title, text, alert, alerts}` published to a durable exchange (asserted on connect, topic by default) on a confirm channel, persistent (deliveryMode 2), messageId = delivery id, correlationId = alert id, routing key from a template (default `alerts.{{type}}.{{severity}}`; fields type, severity, sku, status, kind, location, region, category).',
     exampleConfig: { url: 'amqp://stockade:REPLACE-ME@rabbitmq.internal:5672/%2F', exchange: 'stockade.alerts', routingKey: 'alerts.{{type}}.{{severity}}' },
     rateLimits:
-      'Delivered once the broker confirms. A nack, a closed channel, a lost connection or a connect timeout → retry, and the next send reconnects; refused credentials, a missing vhost or an exchange declared with other settings (403/404/406) → permanent. More than publishesUnconfirmedMax (1000) publishes awaiting confirms → retry.',
+      'Delivered once the broker confirms. A nack, a closed channel, a lost connection or a connect timeout → retry, and the next send reconnects; refused credentials, a missing vhost or an exchange declared with other settings (403/404/406) → permanent. More than publishesUnconfirmedMax (1000) publishes awaiting confirms → retry. Without `mandatory` a message no queue is bound for is confirmed and dropped by the broker; with `mandatory: true` it comes back and counts as a retry.',
   },
   create(config: RabbitMqConfig, deps: ConnectorDependencies): Connector {
     return createRabbitMqConnector(config, deps);
