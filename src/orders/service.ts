@@ -70,6 +70,7 @@ export type OrderAnswer = { ok: true; order: OrderView; replayed?: true } | { ok
 
 export interface PreorderQueueEntry {
   orderId: string;
+  channel: string;
   customerId: string;
   position: number;
   quantity: number;
@@ -398,6 +399,7 @@ export class OrderService implements OrderSink {
       .filter((o) => o.queue!.kind === 'preorder')
       .map((o, i) => ({
         orderId: o.id,
+        channel: o.channel,
         customerId: o.customer.id,
         position: i + 1,
         quantity: unitsOn(o, sku),
@@ -406,11 +408,12 @@ export class OrderService implements OrderSink {
       }));
   }
 
-  /** A customer's open pre-orders grouped into shipments by the merge rules. */
-  shipmentsOf(customerId: string): Shipment[] {
+  /** A customer's open pre-orders (of one channel, when given) grouped into shipments by the merge rules. */
+  shipmentsOf(customerId: string, channel: string | null = null): Shipment[] {
     const ids = this.preordersByCustomer.get(customerId);
     if (!ids) return [];
-    return mergeShipments([...ids].map((id) => this.open.get(id)!), this.config.mergeWindowDays * DAY_MS);
+    const orders = [...ids].map((id) => this.open.get(id)!).filter((o) => channel === null || o.channel === channel);
+    return mergeShipments(orders, this.config.mergeWindowDays * DAY_MS);
   }
 
   // ---- reminders, accuracy --------------------------------------------------------------------
