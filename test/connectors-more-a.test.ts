@@ -180,6 +180,14 @@ describe('sendgrid', () => {
     expect(outcome.kind === 'retry' && outcome.reason).toContain('SendGrid not reached');
   });
 
+  it('an aborted attempt (timeout, shutdown) → retry, nothing sent', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('attempt timed out'));
+    const outcome = await sendgridConnector.create(config(), depsWith()).send(notification(), { signal: controller.signal });
+    expect(outcome.kind).toBe('retry');
+    expect(vendor.requests).toHaveLength(0);
+  });
+
   it('defaults to api.sendgrid.com', async () => {
     const scripted = scriptedFetch(() => new Response(null, { status: 202 }));
     const { baseUrl: _unused, ...rest } = config();
@@ -369,6 +377,14 @@ describe('graph-mail and outlook (OAuth2 client credentials)', () => {
     const connector = graphMailConnector.create(config(), depsWith());
     expect(await send(connector)).toMatchObject({ kind: 'retry', retryAfterMs: 12_000 });
     expect(await send(connector)).toMatchObject({ kind: 'permanent' });
+  });
+
+  it('an aborted attempt while fetching the token → retry, nothing sent', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('attempt timed out'));
+    const outcome = await graphMailConnector.create(config(), depsWith()).send(notification(), { signal: controller.signal });
+    expect(outcome.kind).toBe('retry');
+    expect(vendor.requests).toHaveLength(0);
   });
 
   it('defaults to login.microsoftonline.com/{tenant} and graph.microsoft.com', async () => {
@@ -904,6 +920,18 @@ describe('sns (AWS SDK against a local SNS query-protocol server)', () => {
     expect(parsed.alerts.length + parsed.alertsOmitted).toBe(2000);
     expect(parsed.alerts[0].sku).toBe('SKU-0');
     expect(JSON.parse(snsMessage(config(), notification())).alertsOmitted).toBe(0);
+  });
+
+  it('an aborted attempt → retry, nothing sent', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('attempt timed out'));
+    const connector = snsConnector.create(config(), depsWith());
+    try {
+      expect((await connector.send(notification(), { signal: controller.signal })).kind).toBe('retry');
+    } finally {
+      await connector.close?.();
+    }
+    expect(vendor.requests).toHaveLength(0);
   });
 
   it('endpoint not reached → retry', async () => {
