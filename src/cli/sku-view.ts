@@ -23,8 +23,12 @@ function thresholdSummary(t: Thresholds): string {
 export function renderSkuView(view: SkuView): string {
   const t = view.thresholds;
   const byLocation = t.minAvailableByLocation ?? {};
+  const byRegion = t.minAvailableByRegion ?? {};
+  const regionOf = t.regionByLocation ?? {};
   const rows: (string | number)[][] = view.locations.map((l) => {
-    const min = byLocation[l.location];
+    // A location's own minimum wins over its region's (docs/protocol.md, setThresholds).
+    const region = regionOf[l.location];
+    const min = byLocation[l.location] ?? (region === undefined ? undefined : byRegion[region]);
     return [l.location, l.onHand, l.reserved, l.safetyStock, l.available, min ?? '-', levelOf(l.available, min)];
   });
   const percentMin = t.lowPercent !== undefined && t.referenceLevel !== undefined ? Math.ceil((t.lowPercent / 100) * t.referenceLevel) : undefined;
@@ -39,5 +43,7 @@ export function renderSkuView(view: SkuView): string {
     `open reservations ${view.openReservations}, pending ${view.pending}`,
     `flag: ${flag}`,
     `thresholds: ${thresholdSummary(t)}`,
+    // Open alert episodes; a view rebuilt from the WAL (replay --as-of) carries none.
+    ...(view.alerts ?? []).map((a) => `alert: ${a.severity} ${a.type}${a.location ? ` at ${a.location}` : ''} since ${a.raisedAt}: ${a.summary}`),
   ].join('\n');
 }
