@@ -6,10 +6,12 @@ import { Subject } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import type { DemandEvent } from '../src/actors/messages.js';
+import { validateCommand } from '../src/actors/validate.js';
 import { ConfigError } from '../src/config.js';
 import {
   buildDemandConfig,
   DEFAULT_DEMAND_CONFIG,
+  demandSignalCommand,
   DemandWindows,
   type DemandSignalChange,
   type DemandSnapshot,
@@ -244,6 +246,17 @@ describe('demand windows: time to stock-out and lead-time exhaustion', () => {
     expect(changes).toEqual([]);
     expect(snaps.get('nan')).toMatchObject({ leadTimeDays: null, leadTimeExhausted: false });
     expect(status.leadTimeLookupFailures).toBe(4);
+  });
+});
+
+describe('demand windows: to the engine', () => {
+  it('maps a change to a valid demandSignal command, 0 standing in for a figure an off lacks', () => {
+    const on: DemandSignalChange = { sku: 'CMD', signal: 'lead_time_exhaustion', on: true, observed: 7, threshold: 10, at: 0, cause: 'crossed' };
+    const off: DemandSignalChange = { sku: 'CMD', signal: 'lead_time_exhaustion', on: false, observed: null, threshold: null, at: 5, cause: 'lead_time_unknown' };
+    expect(demandSignalCommand(on)).toEqual({ type: 'demandSignal', sku: 'CMD', signal: 'lead_time_exhaustion', on: true, observed: 7, threshold: 10 });
+    expect(demandSignalCommand(off)).toEqual({ type: 'demandSignal', sku: 'CMD', signal: 'lead_time_exhaustion', on: false, observed: 0, threshold: 0 });
+    expect(validateCommand(demandSignalCommand(on))).toBeNull();
+    expect(validateCommand(demandSignalCommand(off))).toBeNull();
   });
 });
 

@@ -23,6 +23,7 @@ import assert from 'node:assert/strict';
 import { Ajv } from 'ajv';
 import { asyncScheduler, repeat, Subject, Subscription, timer, type Observable, type SchedulerLike } from 'rxjs';
 import type { DemandEvent } from '../actors/messages.js';
+import type { DemandSignalCommand } from '../actors/types.js';
 import { ConfigError } from '../config.js';
 
 export type WindowName = 'minute' | 'hour' | 'day' | 'week';
@@ -241,24 +242,38 @@ class BucketRing {
 // ---------------------------------------------------------------------------------------------
 // Signals and snapshots
 
-export interface DemandSignalChange {
+interface SignalChangeBase {
   sku: string;
   signal: DemandSignal;
-  on: boolean;
-  /**
-   * high_demand: sales (or units) in the window. lead_time_exhaustion: days to stock-out, null
-   * when nothing sold in the velocity window (never runs out at this rate).
-   */
-  observed: number | null;
-  /**
-   * The level crossed: onAtLeast or offBelow; the lead time in days (on) or lead time ×
-   * offAboveRatio (off); null when the lead time became unknown.
-   */
-  threshold: number | null;
   /** Scheduler time, epoch milliseconds in production. */
   at: number;
-  /** 'crossed' a level; 'evicted' from tracking to make room; 'lead_time_unknown' (no lead time any more). */
-  cause: 'crossed' | 'evicted' | 'lead_time_unknown';
+}
+
+/**
+ * A signal turned on or off. `observed`: high_demand — sales (or units) in the window;
+ * lead_time_exhaustion — days to stock-out, null when nothing sold in the velocity window (it
+ * never runs out at this rate). `threshold`: the level crossed — onAtLeast or offBelow; the lead
+ * time in days (on) or lead time × offAboveRatio (off), null when the lead time became unknown.
+ */
+export type DemandSignalChange =
+  | (SignalChangeBase & { on: true; observed: number; threshold: number; cause: 'crossed' })
+  | (SignalChangeBase & {
+      on: false;
+      observed: number | null;
+      threshold: number | null;
+      /** 'crossed' a level; 'evicted' from tracking to make room; 'lead_time_unknown' (no lead time any more). */
+      cause: 'crossed' | 'evicted' | 'lead_time_unknown';
+    });
+
+type OffCause = Extract<DemandSignalChange, { on: false }>['cause'];
+
+/**
+ * The engine command that records a change as a durable alert episode. An "on" always carries
+ * both figures; an "off" may not (nothing sells, no lead time), and the command wants numbers:
+ * the alert layer reads only `on` to end an episode, so 0 stands in there.
+ */
+export function demandSignalCommand(change: DemandSignalChange): DemandSignalCommand {
+  return { type: 'demandSignal', sku: change.sku, signal: change.signal, on: change.on, observed: change.observed ?? 0, threshold: change.threshold ?? 0 };
 }
 
 export interface DemandSnapshot {
@@ -459,7 +474,7 @@ export class DemandWindows {
   }
 
   /** A SKU leaves tracking: whatever it had on ends, so no alert episode is left open. */
-  private forget(sku: string, state: SkuDemand, now: number, cause: DemandSignalChange['cause']): void {
+  private forget(sku: string, state: SkuDemand, now: number, cause: OffCause): void {
     if (state.highDemand) {
       const totals = state.rings[WINDOW_INDEX[this.config.highDemand.window]].totals;
       const observed = this.config.highDemand.measure === 'sales' ? totals.sales : totals.saleUnits;
@@ -468,16 +483,26 @@ export class DemandWindows {
     if (state.exhausted) this.setExhausted(sku, state, false, timeToStockOut(state.available, this.velocityPerDay(state)), null, now, cause);
   }
 
-  private setHighDemand(sku: string, state: SkuDemand, on: boolean, observed: number, threshold: number, at: number, cause: DemandSignalChange['cause']): void {
+  private setHighDemand(sku: string, state: SkuDemand, on: boolean, observed: number, threshold: number, at: number, cause: OffCause): void {
     state.highDemand = on;
     this.counters.highDemandOn += on ? 1 : -1;
-    this.changes.next({ sku, signal: 'high_demand', on, observed, threshold, at, cause });
+    this.emit(sku, 'high_demand', on, observed, threshold, at, cause);
   }
 
-  private setExhausted(sku: string, state: SkuDemand, on: boolean, observed: number | null, threshold: number | null, at: number, cause: DemandSignalChange['cause']): void {
+  private setExhausted(sku: string, state: SkuDemand, on: boolean, observed: number | null, threshold: number | null, at: number, cause: OffCause): void {
     state.exhausted = on;
     this.counters.leadTimeExhaustedOn += on ? 1 : -1;
-    this.changes.next({ sku, signal: 'lead_time_exhaustion', on, observed, threshold, at, cause });
+    this.emit(sku, 'lead_time_exhaustion', on, observed, threshold, at, cause);
+  }
+
+  private emit(sku: string, signal: DemandSignal, on: boolean, observed: number | null, threshold: number | null, at: number, cause: OffCause): void {
+    if (on) {
+      // Turning on needs both figures: a count and its level, or days left and the lead time.
+      assert.ok(observed !== null && threshold !== null && cause === 'crossed', 'a signal turned on without its figures');
+      this.changes.next({ sku, signal, on, observed, threshold, at, cause });
+    } else {
+      this.changes.next({ sku, signal, on, observed, threshold, at, cause });
+    }
   }
 
   private velocityPerDay(state: SkuDemand): number {
