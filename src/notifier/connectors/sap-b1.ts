@@ -99,8 +99,10 @@ function bodyOf(config: SapB1Config, notification: Parameters<Connector['send']>
 
 async function outcomeOf(response: Response, now: number): Promise<DeliveryOutcome> {
   if (!response.ok) return outcomeOfResponse(response, VENDOR, now);
+  // Activities answers the created record (ActivityCode); SendMessage answers 204 or the message's Code.
   const { json } = await readBody(response);
-  return receiptOf((json as { ActivityCode?: unknown; Code?: unknown } | undefined)?.ActivityCode ?? (json as { Code?: unknown } | undefined)?.Code);
+  const created = json as { ActivityCode?: unknown; Code?: unknown } | undefined;
+  return receiptOf(created?.ActivityCode ?? created?.Code);
 }
 
 export const sapB1Connector: ConnectorFactory<SapB1Config> = {
