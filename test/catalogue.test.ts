@@ -10,6 +10,7 @@ import { buildConfig } from '../src/config.js';
 import { startGateway, type Gateway } from '../src/gateway/server.js';
 import { removeTempDirs, tempDir } from './helpers.js';
 import { TEST_KEYS, call } from './process.js';
+import { TestClient } from './ws-client.js';
 
 const sha256 = (key: string) => createHash('sha256').update(key).digest('hex');
 
@@ -123,5 +124,39 @@ describe('reservations list and fulfilment failures', () => {
     expect((await call(http, 'POST', '/v1/skus/CAT-05/fulfilment-failures', body, TEST_KEYS.admin)).status).toBe(200);
     const sku = (await call(http, 'GET', '/v1/skus/CAT-05', undefined, TEST_KEYS.reader)).body as SkuView;
     expect(sku.alerts.map((a) => a.id)).toEqual(['CAT-05/fulfilment_failed/dc/1']);
+  });
+});
+
+describe('operators live feed', () => {
+  it('pushes a summary every second with the reserves answered in it, to watchOps connections only', async () => {
+    const watcher = await TestClient.connect(`ws://127.0.0.1:${gateway.port}/v1/ws`, { key: TEST_KEYS.reader });
+    expect(await watcher.send('watchOps')).toMatchObject({ ok: true, result: { watchingOps: true } });
+    const shopper = await TestClient.connect(`ws://127.0.0.1:${gateway.port}/v1/ws`, { key: TEST_KEYS.web });
+    for (let i = 0; i < 5; i++) {
+      const answer = await shopper.send('reserve', { sku: 'CAT-40', idempotencyKey: `ops-feed-${i}-0001`, orderId: 'o', customerId: `c${i}`, quantity: 1 });
+      expect(answer.ok).toBe(true);
+    }
+    // Summaries arrive once a second; wait for the one that counted our reserves.
+    let seen = 0;
+    let counted: any = null;
+    while (!counted) {
+      const pushes = await watcher.pushesReceived(seen + 1);
+      seen = pushes.length;
+      counted = pushes.find((p) => p.push === 'ops' && p.reserve.perSecond > 0) ?? null;
+    }
+    expect(counted.reserve.p99Ms).toBeGreaterThan(0);
+    expect(counted.shards).toMatchObject({ ready: true });
+    expect(counted.shards.depths).toHaveLength(2);
+    expect(counted.walCommit.commits).toBeGreaterThan(0);
+    expect(shopper.pushes).toEqual([]);
+    expect(await watcher.send('unwatchOps')).toMatchObject({ ok: true, result: { watchingOps: false } });
+    await watcher.close();
+    await shopper.close();
+  });
+
+  it('needs a key', async () => {
+    const anonymous = await TestClient.connect(`ws://127.0.0.1:${gateway.port}/v1/ws`);
+    expect(await anonymous.send('watchOps')).toMatchObject({ ok: false, error: { code: 'UNAUTHENTICATED' } });
+    await anonymous.close();
   });
 });

@@ -95,7 +95,7 @@ export class Metrics {
       buckets: LATENCY_BUCKETS_S,
       registers: [this.registry],
     });
-    streams.onAlertPublished = (ms) => alertLatency.observe(ms / 1000);
+    streams.onAlert((_notice, ms) => alertLatency.observe(ms / 1000));
     for (const [name, help, field] of [
       ['stockade_alerts_published_total', 'Alert notices stored in the ALERTS stream', 'published'],
       ['stockade_alerts_pending', 'Alert notices waiting to be published (in memory; all are in the outboxes)', 'pending'],
@@ -130,9 +130,13 @@ export class Metrics {
     }
   }
 
+  /** Set by the live feed: every answered request. */
+  onRequest: (op: string, outcome: string, ms: number) => void = () => {};
+
   request(transport: string, op: string, outcome: string, ms: number): void {
     this.requests.inc({ transport, op, outcome });
     this.latency.observe({ transport, op }, ms / 1000);
+    this.onRequest(op, outcome, ms);
   }
 
   walFlushed(shardId: number, ms: number): void {

@@ -6,6 +6,7 @@ import type { StockadeConfig } from '../config.js';
 import { KeyRing } from './auth.js';
 import { installHttpApi } from './http.js';
 import { Metrics } from './metrics.js';
+import { OpsFeed } from './ops-feed.js';
 import { Operations } from './operations.js';
 import { WebSocketApi } from './ws.js';
 import type { StreamsService } from '../streams/service.js';
@@ -32,6 +33,9 @@ export function startGateway(
   const ws = new WebSocketApi(app, operations, keys, config.gateway, metrics);
   ws.install();
   if (streams) metrics.observeStreams(streams);
+  const ops = new OpsFeed(app, engine, streams);
+  metrics.onRequest = (op, outcome, ms) => ops.request(op, outcome, ms);
+  ops.start();
   installHttpApi(app, operations, keys, config.http, metrics, streams);
   engine.observe({
     walFlushed: (shardId, ms) => metrics.walFlushed(shardId, ms),
@@ -47,7 +51,10 @@ export function startGateway(
       resolve({
         port: uWS.us_socket_local_port(socket),
         metrics,
-        close: () => uWS.us_listen_socket_close(socket),
+        close: () => {
+          ops.stop();
+          uWS.us_listen_socket_close(socket);
+        },
       });
     });
   });

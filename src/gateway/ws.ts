@@ -12,6 +12,7 @@ import { errorBody, type ErrorBody } from '../errors.js';
 import { isPrincipal, keyFromHeaders, type KeyRing, type Principal } from './auth.js';
 import type { Metrics } from './metrics.js';
 import { isOperation, type Operations } from './operations.js';
+import { OPS_TOPIC_BINARY, OPS_TOPIC_TEXT } from './ops-feed.js';
 
 interface Connection {
   principal: Principal | null;
@@ -117,7 +118,7 @@ export class WebSocketApi {
 
   private fail(ws: Socket, id: RequestId, error: ErrorBody, binary: boolean, op: unknown = 'frame'): void {
     // Metric labels come from a closed set: a client's made-up op must not create new series.
-    const label = op === 'frame' || op === 'auth' || op === 'subscribe' || op === 'unsubscribe' || isOperation(op) ? (op as string) : 'unknown';
+    const label = op === 'frame' || op === 'auth' || op === 'subscribe' || op === 'unsubscribe' || op === 'watchOps' || op === 'unwatchOps' || isOperation(op) ? (op as string) : 'unknown';
     this.metrics.request('ws', label, error.code, 0);
     this.send(ws, { id, ok: false, error }, binary);
   }
@@ -154,6 +155,7 @@ export class WebSocketApi {
     }
     if (!conn.principal) return this.fail(ws, id, errorBody('UNAUTHENTICATED', 'send {"op":"auth","key":…} first or pass the key on upgrade'), binary, op);
     if (op === 'subscribe' || op === 'unsubscribe') return this.onSubscription(ws, conn, id, op, args, binary);
+    if (op === 'watchOps' || op === 'unwatchOps') return this.onOpsWatch(ws, conn, id, op, binary);
     if (!isOperation(op)) return this.fail(ws, id, errorBody('VALIDATION_FAILED', 'unknown op', { op }), binary, op);
     if (conn.inFlight >= this.config.inFlightPerConnectionMax) {
       return this.fail(ws, id, errorBody('IN_FLIGHT_LIMIT', undefined, { inFlightPerConnectionMax: this.config.inFlightPerConnectionMax }), binary, op);
@@ -200,6 +202,18 @@ export class WebSocketApi {
       const availability = replies.map((r, i) => (r.ok ? r.value : { sku: skus[i], error: r.error }));
       this.send(ws, { id, ok: true, result: { subscriptions: [...conn.subscriptions.keys()], availability } }, binary);
     });
+  }
+
+  /** The operators' live feed (ops-feed.ts): summaries every second and alert notices. */
+  private onOpsWatch(ws: Socket, conn: Connection, id: number | string, op: 'watchOps' | 'unwatchOps', binary: boolean): void {
+    const refused = this.operations.admit(conn.principal!, 'read', 1);
+    if (refused) return this.fail(ws, id, refused, binary, op);
+    if (op === 'watchOps') ws.subscribe(binary ? OPS_TOPIC_BINARY : OPS_TOPIC_TEXT);
+    else {
+      ws.unsubscribe(OPS_TOPIC_TEXT);
+      ws.unsubscribe(OPS_TOPIC_BINARY);
+    }
+    this.send(ws, { id, ok: true, result: { watchingOps: op === 'watchOps' } }, binary);
   }
 
   private watch(sku: string): void {

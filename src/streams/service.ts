@@ -6,6 +6,7 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Engine, EngineLogger } from '../actors/engine.js';
 import type { NatsConfig } from '../config.js';
+import type { Alert } from '../alerts/alert.js';
 import { AlertPublisher, type AlertPublisherStatus } from './alert-publisher.js';
 import { listDeadLetters, replayDeadLetter, type DeadLetter, type ReplayOutcome } from './dead-letters.js';
 import { connectNats } from './nats.js';
@@ -33,11 +34,17 @@ export class StreamsService {
     private readonly log: EngineLogger,
   ) {
     this.alerts = new AlertPublisher(engine, log);
-    this.alerts.onPublished = (_notice, ms) => this.onAlertPublished(ms);
+    this.alerts.onPublished = (notice, ms) => {
+      for (const listener of this.alertListeners) listener(notice, ms);
+    };
   }
 
-  /** Set by metrics: time from an alert's decision to JetStream storing it. */
-  onAlertPublished: (ms: number) => void = () => {};
+  private readonly alertListeners: ((notice: Alert, ms: number) => void)[] = [];
+
+  /** Hear every alert notice JetStream stores, with the time from its decision (metrics, the live feed). */
+  onAlert(listener: (notice: Alert, ms: number) => void): void {
+    this.alertListeners.push(listener);
+  }
 
   /** Connect (retrying until NATS answers), create streams and consumers, start consuming. */
   start(): void {

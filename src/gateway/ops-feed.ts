@@ -1,0 +1,132 @@
+// The operators' live feed: once a second, a summary of the last second (reserve rate and
+// latency percentiles, WAL commit latency, shard queue depths, stream and alert-publisher state),
+// and every alert notice as JetStream stores it. Pushed over the WebSocket to connections that
+// sent `watchOps` (uWS topics, one per frame format), so the dashboard never polls.
+
+import { Packr } from 'msgpackr';
+import type uWS from 'uWebSockets.js';
+import type { Engine } from '../actors/engine.js';
+import type { Alert } from '../alerts/alert.js';
+import type { StreamsService } from '../streams/service.js';
+
+const packr = new Packr({ useRecords: false, moreTypes: false });
+export const OPS_TOPIC_TEXT = 'ops/t';
+export const OPS_TOPIC_BINARY = 'ops/b';
+/** How often the summary is pushed. */
+export const OPS_INTERVAL_MS = 1000;
+/** Latency samples kept per interval (a uniform reservoir past it). */
+const SAMPLES_PER_INTERVAL_MAX = 8192;
+
+/** A uniform sample of one interval's latencies (Vitter's algorithm R), bounded in memory. */
+class Reservoir {
+  private readonly samples: number[] = [];
+  count = 0;
+
+  add(ms: number): void {
+    this.count++;
+    if (this.samples.length < SAMPLES_PER_INTERVAL_MAX) this.samples.push(ms);
+    else {
+      const slot = Math.floor(Math.random() * this.count);
+      if (slot < SAMPLES_PER_INTERVAL_MAX) this.samples[slot] = ms;
+    }
+  }
+
+  /** p50, p99 and max in milliseconds (0 when empty), then cleared. */
+  drain(): { count: number; p50: number; p99: number; max: number } {
+    const sorted = this.samples.sort((a, b) => a - b);
+    const at = (q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : 0);
+    const summary = { count: this.count, p50: round(at(0.5)), p99: round(at(0.99)), max: round(sorted.at(-1) ?? 0) };
+    this.samples.length = 0;
+    this.count = 0;
+    return summary;
+  }
+}
+
+const round = (ms: number) => Math.round(ms * 1000) / 1000;
+
+export interface OpsSummary {
+  push: 'ops';
+  at: number;
+  intervalMs: number;
+  /** Reserve calls answered in the interval (HTTP and WebSocket, carts by line) and their latency. */
+  reserve: { perSecond: number; p50Ms: number; p99Ms: number; maxMs: number; errors: number };
+  walCommit: { p50Ms: number; p99Ms: number; maxMs: number; commits: number };
+  shards: { ready: boolean; depths: number[] };
+  streams: ReturnType<StreamsService['status']> | null;
+  alertPublish: { p50Ms: number; p99Ms: number; count: number };
+}
+
+export class OpsFeed {
+  private readonly reserve = new Reservoir();
+  private reserveErrors = 0;
+  private readonly wal = new Reservoir();
+  private readonly alertLatency = new Reservoir();
+  private timer: NodeJS.Timeout | null = null;
+  private last = Date.now();
+
+  constructor(
+    private readonly app: uWS.TemplatedApp,
+    private readonly engine: Engine,
+    private readonly streams: StreamsService | null,
+  ) {
+    engine.observe({ walFlushed: (_shard, ms) => this.wal.add(ms) });
+    streams?.onAlert((notice, ms) => this.alert(notice, ms));
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.tick(), OPS_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Every answered request (from Metrics); only reserves feed the latency chart. */
+  request(op: string, outcome: string, ms: number): void {
+    if (op !== 'reserve' && op !== 'reserveCart') return;
+    if (outcome === 'ok') this.reserve.add(ms);
+    else this.reserveErrors++;
+  }
+
+  private subscribed(): boolean {
+    return this.app.numSubscribers(OPS_TOPIC_TEXT) > 0 || this.app.numSubscribers(OPS_TOPIC_BINARY) > 0;
+  }
+
+  private publish(message: unknown): void {
+    if (this.app.numSubscribers(OPS_TOPIC_TEXT) > 0) this.app.publish(OPS_TOPIC_TEXT, JSON.stringify(message), false);
+    if (this.app.numSubscribers(OPS_TOPIC_BINARY) > 0) this.app.publish(OPS_TOPIC_BINARY, packr.pack(message), true);
+  }
+
+  private alert(notice: Alert, ms: number): void {
+    this.alertLatency.add(ms);
+    if (this.subscribed()) this.publish({ push: 'alert', alert: notice, publishMs: round(ms) });
+  }
+
+  /** The summary of the interval just ended (exposed for tests). */
+  summary(now = Date.now()): OpsSummary {
+    const intervalMs = Math.max(1, now - this.last);
+    this.last = now;
+    const reserve = this.reserve.drain();
+    const wal = this.wal.drain();
+    const alerts = this.alertLatency.drain();
+    const errors = this.reserveErrors;
+    this.reserveErrors = 0;
+    return {
+      push: 'ops',
+      at: now,
+      intervalMs,
+      reserve: { perSecond: Math.round((reserve.count * 1000) / intervalMs), p50Ms: reserve.p50, p99Ms: reserve.p99, maxMs: reserve.max, errors },
+      walCommit: { p50Ms: wal.p50, p99Ms: wal.p99, maxMs: wal.max, commits: wal.count },
+      shards: { ready: this.engine.ready, depths: this.engine.depths() },
+      streams: this.streams?.status() ?? null,
+      alertPublish: { p50Ms: alerts.p50, p99Ms: alerts.p99, count: alerts.count },
+    };
+  }
+
+  private tick(): void {
+    const summary = this.summary();
+    if (this.subscribed()) this.publish(summary);
+  }
+}
