@@ -121,7 +121,7 @@ export const slackConnector: ConnectorFactory<SlackConfig> = {
       'Slack Web API chat.postMessage (POST {baseUrl}/chat.postMessage, Authorization: Bearer <bot token>, JSON) with Block Kit blocks — header, text, the alert facts as fields, the suggested action — and `text` as the notification fallback; message metadata carries the delivery id.',
     exampleConfig: { token: 'xoxb-REPLACE-ME', channel: '#inventory-alerts' },
     rateLimits:
-      'HTTP 429 → retry after Retry-After. `ok:false` inside a 200: ratelimited, rate_limited, message_limit_exceeded, internal_error, fatal_error, service_unavailable, request_timeout and team_added_to_org → retry (Retry-After honoured when sent); any other error (channel_not_found, invalid_auth, not_in_channel, is_archived, invalid_blocks …) → permanent. Other statuses follow the common rule (5xx retry, 4xx permanent).',
+      'HTTP 429 → retry after Retry-After. `ok:false` inside a 200: ratelimited, rate_limited, message_limit_exceeded, internal_error, fatal_error, service_unavailable, request_timeout and team_added_to_org → retry (Retry-After honoured when sent); any other error (channel_not_found, invalid_auth, not_in_channel, is_archived, invalid_blocks …) → permanent. Other statuses follow the common rule (5xx retry, 4xx permanent). Slack takes no idempotency key, so a retry after a timeout may post twice; the message metadata names the delivery id to find such a pair.',
   },
   create(config: SlackConfig, deps: ConnectorDependencies): Connector {
     const c = checkedConfig<SlackConfig>(slackConnector, config);
@@ -175,7 +175,7 @@ export const slackWebhookConnector: ConnectorFactory<SlackWebhookConfig> = {
     sends: 'Slack incoming webhook (POST to the webhook URL, JSON) with the same Block Kit message as `slack`; the channel is the one the webhook was created for.',
     exampleConfig: { url: 'https://hooks.slack.com/services/T000/B000/REPLACE-ME' },
     rateLimits:
-      'Webhooks answer with HTTP statuses: 429 → retry after Retry-After; 500 (rollup_error) and other 5xx → retry; 400 invalid_payload, 403 action_prohibited, 404 channel_not_found/no_service, 410 channel_is_archived → permanent.',
+      'Webhooks answer with HTTP statuses: 429 → retry after Retry-After; 500 (rollup_error) and other 5xx → retry; 400 invalid_payload, 403 action_prohibited, 404 channel_not_found/no_service, 410 channel_is_archived → permanent. No idempotency key: a retry after a timeout may post twice.',
   },
   create(config: SlackWebhookConfig, deps: ConnectorDependencies): Connector {
     const c = checkedConfig<SlackWebhookConfig>(slackWebhookConnector, config);

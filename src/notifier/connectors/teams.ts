@@ -77,9 +77,11 @@ export const teamsConnector: ConnectorFactory<TeamsConfig> = {
   doc: {
     sends:
       'Microsoft Teams Workflows webhook (POST to the flow URL, JSON): `{type:"message", attachments:[{contentType:"application/vnd.microsoft.card.adaptive", content:<Adaptive Card 1.4>}]}` with the title, text, the alert facts as a FactSet and the suggested action.',
-    exampleConfig: { url: 'https://prod-00.westeurope.logic.azure.com/workflows/REPLACE-ME/triggers/manual/paths/invoke?api-version=2016-06-01&sig=REPLACE-ME' },
+    exampleConfig: {
+      url: 'https://default0000.00.environment.api.powerplatform.com:443/powerautomate/automations/direct/workflows/REPLACE-ME/triggers/manual/paths/invoke?api-version=1&sig=REPLACE-ME',
+    },
     rateLimits:
-      'The flow answers 202 Accepted. 429 (Power Automate throttling) → retry after Retry-After; 408/5xx → retry; 400/401/403/404 (bad card, expired or deleted flow) → permanent.',
+      'The flow answers 202 Accepted: the run was queued, not that the card was posted (a failing run shows only in the flow’s run history). 429 (Power Automate throttling) → retry after Retry-After; 408/5xx → retry; 400/401/403/404 (bad request, expired or deleted flow) → permanent. No idempotency key: a retry after a timeout may post twice.',
   },
   create(config: TeamsConfig, deps: ConnectorDependencies): Connector {
     const c = checkedConfig<TeamsConfig>(teamsConnector, config);
