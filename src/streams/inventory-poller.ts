@@ -255,7 +255,10 @@ export class InventoryPoller {
   private readonly timers: PollTimers;
   private readonly clock: () => number;
   private readonly pool: pg.Pool;
-  /** The last poll's view, by "location\0sku"; bounded by rowsPerPollMax (a larger poll is refused). */
+  /**
+   * What was last sent, by "location\0sku": at most the rows of one poll (rowsPerPollMax; a larger
+   * poll is refused), plus, with missingRows "zero", disappeared rows whose zero is still unsent.
+   */
   private readonly known = new Map<string, Known>();
   private polling: Promise<PollOutcome> | null = null;
   private timer: unknown = null;
