@@ -41,7 +41,7 @@ export const discordConnector: ConnectorFactory<DiscordConfig> = {
   configSchema: objectSchema({ webhookUrl: urlSchema, username: { ...nameSchema, maxLength: 80 } }, ['webhookUrl']),
   doc: {
     sends: 'Discord webhook execute (POST {webhookUrl}?wait=true) with one embed: title, text, severity colour, alert facts as fields; mentions disabled',
-    exampleConfig: { webhookUrl: 'https://discord.com/api/webhooks/123456789012345678/${DISCORD_WEBHOOK_TOKEN}' },
+    exampleConfig: { webhookUrl: 'https://discord.com/api/webhooks/123456789012345678/REPLACE-ME' },
     rateLimits: '200/204 → delivered; 429 → retry after the body\'s retry_after (seconds); 5xx → retry; other 4xx (unknown webhook, invalid embed) → permanent.',
   },
   create(config, deps): Connector {

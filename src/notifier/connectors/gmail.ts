@@ -57,9 +57,9 @@ export const gmailConnector: ConnectorFactory<GmailConfig> = {
   doc: {
     sends: 'Gmail API users.messages.send (POST /gmail/v1/users/me/messages/send) with raw = base64url RFC 2822 plain-text mail: subject = title, body = text and alert facts; OAuth2 refresh-token grant (scope https://www.googleapis.com/auth/gmail.send)',
     exampleConfig: {
-      clientId: '${GOOGLE_CLIENT_ID}',
-      clientSecret: '${GOOGLE_CLIENT_SECRET}',
-      refreshToken: '${GOOGLE_REFRESH_TOKEN}',
+      clientId: '<google client id>',
+      clientSecret: '<google client secret>',
+      refreshToken: '<google refresh token>',
       from: 'alerts@example.com',
       to: ['sales@example.com'],
     },

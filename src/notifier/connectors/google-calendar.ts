@@ -42,9 +42,9 @@ export const googleCalendarConnector: ConnectorFactory<GoogleCalendarConfig> = {
   doc: {
     sends: 'Google Calendar events.insert (POST /calendar/v3/calendars/{calendarId}/events): summary = title, description = text and alert facts, starting now for durationMinutes, optional attendees; event id derived from the delivery id; OAuth2 refresh-token grant (scope calendar.events)',
     exampleConfig: {
-      clientId: '${GOOGLE_CLIENT_ID}',
-      clientSecret: '${GOOGLE_CLIENT_SECRET}',
-      refreshToken: '${GOOGLE_REFRESH_TOKEN}',
+      clientId: '<google client id>',
+      clientSecret: '<google client secret>',
+      refreshToken: '<google refresh token>',
       calendarId: 'procurement@group.calendar.google.com',
       durationMinutes: 30,
     },

@@ -41,7 +41,7 @@ export const googleChatConnector: ConnectorFactory<GoogleChatConfig> = {
   configSchema: objectSchema({ webhookUrl: urlSchema, threadPerAlert: { type: 'boolean' } }, ['webhookUrl']),
   doc: {
     sends: 'Google Chat message with a cardsV2 card (header, text, alert facts as decoratedText) to a space through its incoming webhook; one thread per alert (threadKey), requestId = delivery id',
-    exampleConfig: { webhookUrl: 'https://chat.googleapis.com/v1/spaces/AAAA1234/messages?key=${CHAT_KEY}&token=${CHAT_TOKEN}' },
+    exampleConfig: { webhookUrl: 'https://chat.googleapis.com/v1/spaces/AAAA1234/messages?key=REPLACE-ME&token=REPLACE-ME' },
     rateLimits: '200 → delivered (message name is the receipt); 429 RESOURCE_EXHAUSTED (about one message per second per space) → retry (Retry-After when given); 5xx → retry; other 4xx → permanent.',
   },
   create(config, deps): Connector {

@@ -88,8 +88,8 @@ function graphMailFactory(type: 'graph-mail' | 'outlook', product: string): Conn
       sends: `${product}: Microsoft Graph sendMail (POST /v1.0/users/{userId}/sendMail), subject = title, plain-text body with the alert facts, X-Stockade-Delivery-Id header; OAuth2 client credentials (Mail.Send application permission) or a delegated refresh token`,
       exampleConfig: {
         tenantId: 'contoso.onmicrosoft.com',
-        clientId: '${GRAPH_CLIENT_ID}',
-        clientSecret: '${GRAPH_CLIENT_SECRET}',
+        clientId: '<graph client id>',
+        clientSecret: '<graph client secret>',
         userId: 'alerts@contoso.com',
         to: ['logistics@contoso.com'],
       },
@@ -131,9 +131,9 @@ export const teamsChatConnector: ConnectorFactory<TeamsChatConfig> = {
     sends: 'Microsoft Teams chat message through Microsoft Graph (POST /v1.0/chats/{chatId}/messages) with an HTML body: title, text, alert facts. Microsoft allows application tokens here only for message import, so configure a delegated refreshToken (ChatMessage.Send) for a live chat',
     exampleConfig: {
       tenantId: 'contoso.onmicrosoft.com',
-      clientId: '${GRAPH_CLIENT_ID}',
-      clientSecret: '${GRAPH_CLIENT_SECRET}',
-      refreshToken: '${GRAPH_REFRESH_TOKEN}',
+      clientId: '<graph client id>',
+      clientSecret: '<graph client secret>',
+      refreshToken: '<graph refresh token>',
       chatId: '19:2da4c29f6d7041eca70b638b43d45437@thread.v2',
     },
     rateLimits: '201 → delivered (message id is the receipt); token cached, fetched again once on 401; 429/503 → retry at Retry-After; other 4xx → permanent.',

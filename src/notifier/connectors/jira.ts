@@ -67,7 +67,7 @@ export const jiraConnector: ConnectorFactory<JiraConfig> = {
   ),
   doc: {
     sends: 'Jira Cloud REST v3: search (POST /rest/api/3/search/jql, labels = "stockade-<alert id>-<hash>") then either a comment on the issue found (POST /rest/api/3/issue/{key}/comment) or a new issue (POST /rest/api/3/issue) with that label, summary = title, ADF description = text and alert facts',
-    exampleConfig: { baseUrl: 'https://example.atlassian.net', email: 'stockade-bot@example.com', apiToken: '${JIRA_API_TOKEN}', projectKey: 'INV', issueType: 'Task' },
+    exampleConfig: { baseUrl: 'https://example.atlassian.net', email: 'stockade-bot@example.com', apiToken: '<jira api token>', projectKey: 'INV', issueType: 'Task' },
     rateLimits: 'issue created (201) or comment added (201) → delivered, the issue key is the receipt; 429 → retry at Retry-After; 5xx → retry; 400 (unknown project or issue type), 401, 403, 404 → permanent. Jira\'s search is eventually consistent: a repeat within seconds of the create may open a second issue.',
   },
   create(config, deps): Connector {

@@ -36,7 +36,7 @@ export const mailgunConnector: ConnectorFactory<MailgunConfig> = {
   ),
   doc: {
     sends: 'Mailgun Messages API (POST /v3/{domain}/messages, form-encoded): subject = title, text = rendered text and the alert facts; h:X-Stockade-Delivery-Id and v:delivery-id carry the delivery id',
-    exampleConfig: { apiKey: '${MAILGUN_API_KEY}', domain: 'mg.example.com', from: 'Stockade <alerts@mg.example.com>', to: ['warehouse@example.com'], region: 'eu' },
+    exampleConfig: { apiKey: '<mailgun api key>', domain: 'mg.example.com', from: 'Stockade <alerts@mg.example.com>', to: ['warehouse@example.com'], region: 'eu' },
     rateLimits: '200 → delivered (the queued message id is the receipt); 429 → retry (Retry-After when given); 5xx → retry; 400/401/403/404 (bad key, unknown domain) → permanent.',
   },
   create(config, deps): Connector {

@@ -70,8 +70,8 @@ export const pushoverConnector: ConnectorFactory<PushoverConfig> = {
   doc: {
     sends: 'Pushover Message API (POST /1/messages.json, form-encoded): title, message = text and alert facts, timestamp = raisedAt, priority by severity (default info -1, warning 0, critical 1, recovery -1); priority 2 (emergency, repeated until acknowledged) with retry/expire from `emergency`',
     exampleConfig: {
-      token: '${PUSHOVER_APP_TOKEN}',
-      user: '${PUSHOVER_GROUP_KEY}',
+      token: '<pushover app token>',
+      user: '<pushover group key>',
       priorities: { critical: 2 },
       emergency: { retrySeconds: 60, expireSeconds: 3600 },
     },

@@ -35,7 +35,7 @@ export const sendgridConnector: ConnectorFactory<SendGridConfig> = {
   doc: {
     sends: 'SendGrid v3 Mail Send (POST /v3/mail/send) with a dynamic template: template_id, dynamic_template_data = {title, text, kind, alert facts, alerts}',
     exampleConfig: {
-      apiKey: '${SENDGRID_API_KEY}',
+      apiKey: '<sendgrid api key>',
       from: { email: 'alerts@example.com', name: 'Stockade' },
       to: ['procurement@example.com'],
       templateId: 'd-0123456789abcdef0123456789abcdef',

@@ -53,7 +53,7 @@ export const telegramConnector: ConnectorFactory<TelegramConfig> = {
   ),
   doc: {
     sends: 'Telegram Bot API sendMessage (POST /bot{token}/sendMessage): plain text = title, text and alert facts; info notices silent; link previews off',
-    exampleConfig: { botToken: '${TELEGRAM_BOT_TOKEN}', chatId: -1001234567890 },
+    exampleConfig: { botToken: '<telegram bot token>', chatId: -1001234567890 },
     rateLimits: 'ok:true → delivered (message_id is the receipt); ok:false error_code 429 → retry after parameters.retry_after seconds; 5xx → retry; 400/403 (chat not found, bot blocked or kicked) → permanent; migrate_to_chat_id → permanent, naming the new id.',
   },
   create(config, deps): Connector {

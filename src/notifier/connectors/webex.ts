@@ -29,7 +29,7 @@ export const webexConnector: ConnectorFactory<WebexConfig> = {
   configSchema: objectSchema({ botToken: secretSchema, roomId: { type: 'string', minLength: 1, maxLength: 512 }, baseUrl: urlSchema }, ['botToken', 'roomId']),
   doc: {
     sends: 'Webex Messages API (POST /v1/messages): roomId, markdown = bold title, text and the alert facts as a list; text as the plain fallback',
-    exampleConfig: { botToken: '${WEBEX_BOT_TOKEN}', roomId: 'Y2lzY29zcGFyazovL3VzL1JPT00vYmJjZWIxYWQtNDNmMS0zYjU4LTkxNDctZjE0YmIwYzRkMTU0' },
+    exampleConfig: { botToken: '<webex bot token>', roomId: 'Y2lzY29zcGFyazovL3VzL1JPT00vYmJjZWIxYWQtNDNmMS0zYjU4LTkxNDctZjE0YmIwYzRkMTU0' },
     rateLimits: '200 → delivered (message id is the receipt); 429 → retry at Retry-After; 5xx → retry; other 4xx (bot not in the room, bad token) → permanent.',
   },
   create(config, deps): Connector {

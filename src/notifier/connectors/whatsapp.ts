@@ -92,7 +92,7 @@ export const whatsappConnector: ConnectorFactory<WhatsAppConfig> = {
   doc: {
     sends: 'WhatsApp Cloud API template message (POST /{version}/{phoneNumberId}/messages, type template with language and a body component whose text parameters are the configured alert fields)',
     exampleConfig: {
-      accessToken: '${WHATSAPP_TOKEN}',
+      accessToken: '<whatsapp token>',
       phoneNumberId: '106540352242922',
       to: '4915123456789',
       templateName: 'stock_alert',
