@@ -376,6 +376,18 @@ describe('against a running Stockade with NATS', () => {
     expect(run.stdout).toMatch(/^FAIL  configuration +\S+bad\.json: invalid configuration: .*\(root\): unknown key "shardz".*\/nats\/enabled: must be boolean/m);
     expect(run.stdout).toMatch(/^skip  gateway +needs a valid configuration$/m);
     expect(run.stdout).toContain('1 check(s) failed');
+    const noData = join(tempDir('stockade-cli-nodata-'), 'gone');
+    const missingDir = await cli(['doctor', '--json'], { STOCKADE_DATA_DIR: noData, STOCKADE_HTTP_PORT: '0' });
+    expect(missingDir.code).toBe(1);
+    expect(json(missingDir).checks.map((c: { name: string; status: string }) => [c.name, c.status])).toEqual([
+      ['configuration', 'ok'],
+      ['data directory', 'fail'],
+      ['LMDB', 'skip'],
+      ['NATS', 'skip'],
+      ['NATS streams', 'skip'],
+      ['gateway', 'skip'],
+    ]);
+    expect(json(missingDir).checks[1]).toMatchObject({ detail: `${noData} does not exist`, hint: expect.stringContaining('created by the first `stockade serve`') });
     const unreadable = await cli(['doctor', '--config', join(dataDir, 'no-such.json'), '--json']);
     expect(unreadable.code).toBe(1);
     expect(json(unreadable).checks[0].detail).toContain('cannot read configuration');
@@ -525,6 +537,13 @@ describe('serve', () => {
     child.kill('SIGTERM');
     const [code] = (await exited) as [number | null];
     expect(code).toBe(0);
+  });
+
+  it('notifier runs the notifier with its arguments and returns its exit status', async () => {
+    const missing = join(tempDir('stockade-cli-notifier-'), 'notifier.json');
+    const run = await cli(['notifier', '--config', missing]);
+    expect(run.code).toBe(78);
+    expect(run.stderr).toContain(`cannot read notifier configuration ${missing}`);
   });
 
   it('exits 78 naming the bad setting', async () => {
