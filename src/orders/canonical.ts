@@ -1,6 +1,10 @@
 // The canonical order: what every channel adapter (src/streams/adapters/) produces from its
 // native payload and what the order flow (src/orders/) consumes. JSON Schema:
-// docs/schemas/canonical-order.schema.json; both change together.
+// docs/schemas/canonical-order.schema.json; both change together. Every adapter's output is
+// checked against that schema (src/streams/adapters/schema.ts), so an order reaching OrderSink
+// has: placedAt in UTC, money as integer minor units, line ids unique within the order, SKUs
+// matching the SKU pattern, quantities 1..quantityPerLineMax. docs/channel-orders.md maps each
+// channel's fields onto it.
 
 import type { ErrorBody } from '../errors.js';
 

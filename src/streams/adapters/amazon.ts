@@ -8,6 +8,8 @@ import { array, boolean, country, currency, decimalToMinor, fail, object, option
 import type { AccountSettings, AdapterInput, ChannelAdapter, DraftLine, DraftOrder } from './types.js';
 
 export const ACCOUNT_HEADER = 'Stockade-Account';
+/** The canonical customer id's limit (the schema's maxLength). */
+const CUSTOMER_ID_CHARS_MAX = 128;
 
 /**
  * OrderStatus → payment status. Amazon takes the payment itself: Pending orders are not yet
@@ -71,7 +73,7 @@ function toDraft(input: AdapterInput, account: string, settings: AccountSettings
     externalId,
     customer: {
       // Amazon gives no buyer id; its anonymised buyer email is stable per buyer and seller.
-      id: email ?? `amazon-order:${externalId}`,
+      id: email !== null && email.length <= CUSTOMER_ID_CHARS_MAX ? email : `amazon-order:${externalId}`,
       email,
       name: buyer ? optionalText(buyer.BuyerName, 'order.BuyerInfo.BuyerName', 256) : null,
       tier: vip ? 'vip' : 'standard',

@@ -53,12 +53,12 @@ function toDraft(input: AdapterInput, account: string, settings: AccountSettings
   const customer = optionalObject(o.customer, 'customer');
   const customerTags = customer ? tagsOf(customer.tags, 'customer.tags') : [];
   const orderTags = tagsOf(o.tags, 'tags');
-  const first = customer ? optionalText(customer.first_name, 'customer.first_name', 128) : null;
+  const first = customer ? optionalText(customer.first_name, 'customer.first_name', 127) : null;
   const last = customer ? optionalText(customer.last_name, 'customer.last_name', 128) : null;
   const email = optionalText(o.email, 'email', 320) ?? (customer ? optionalText(customer.email, 'customer.email', 320) : null);
 
   const ship = optionalObject(o.shipping_address, 'shipping_address');
-  const shipName = ship ? (optionalText(ship.name, 'shipping_address.name', 256) ?? ([optionalText(ship.first_name, 'shipping_address.first_name', 128), optionalText(ship.last_name, 'shipping_address.last_name', 128)].filter(Boolean).join(' ') || null)) : null;
+  const shipName = ship ? (optionalText(ship.name, 'shipping_address.name', 256) ?? ([optionalText(ship.first_name, 'shipping_address.first_name', 127), optionalText(ship.last_name, 'shipping_address.last_name', 128)].filter(Boolean).join(' ') || null)) : null;
 
   return {
     channel: input.channel,
