@@ -74,7 +74,9 @@ export class ReceiverQueue {
     if (this.stopped) return Promise.reject(new DeliveryStopped());
     const now = this.clock.now();
     const quietLeft = this.quietLeft(item, now);
-    if (quietLeft === 0 && this.receiver.digestWindowMs === 0 && this.held.length === 0) {
+    // Straight through when nothing applies; whatever is held then waits for quiet hours only
+    // (over-budget items would make the budget check below fail).
+    if (quietLeft === 0 && this.receiver.digestWindowMs === 0) {
       const budgetWait = this.budget?.waitMs(now) ?? 0;
       if (budgetWait === 0) {
         this.budget?.record(now);
@@ -89,8 +91,13 @@ export class ReceiverQueue {
         this.flush(true);
         return;
       }
-      const firstWait = this.held.length === 1 ? Math.max(this.receiver.digestWindowMs, quietLeft) : 0;
-      this.arm(now + Math.max(firstWait, quietLeft, this.budget?.waitMs(now) ?? 0));
+      // The first held item sets the wake-up (digest window, quiet hours, budget); later ones
+      // ride along, since the wake-up re-checks everything held.
+      if (this.held.length === 1 || this.timer === null) {
+        this.arm(now + Math.max(this.receiver.digestWindowMs, quietLeft, this.budget?.waitMs(now) ?? 0));
+      } else if (quietLeft === 0 && this.receiver.digestWindowMs === 0) {
+        this.arm(now + (this.budget?.waitMs(now) ?? 0));
+      }
     });
   }
 
