@@ -112,6 +112,7 @@ export class OrderService implements OrderSink {
   private queueSeq: number;
   private outboxCount = 0;
   private readonly outboxInFlight = new Set<string>();
+  private outboxEmptyWaiters: (() => void)[] = [];
   private outboxRetry: NodeJS.Timeout | null = null;
   private reminderTimer: NodeJS.Timeout | null = null;
   /** Makes fill-attempt idempotency keys unique to this process run. */
@@ -486,6 +487,12 @@ export class OrderService implements OrderSink {
 
   get outboxPending(): number {
     return this.outboxCount;
+  }
+
+  /** Resolves once JetStream has confirmed every event written so far (a drain before shutdown). */
+  whenOutboxEmpty(): Promise<void> {
+    if (this.outboxCount === 0) return Promise.resolve();
+    return new Promise((resolve) => this.outboxEmptyWaiters.push(resolve));
   }
 
   async close(): Promise<void> {
@@ -914,6 +921,7 @@ export class OrderService implements OrderSink {
           if (this.closed) return;
           this.store.confirmOutbox(key);
           this.outboxCount--;
+          if (this.outboxCount === 0) for (const resolve of this.outboxEmptyWaiters.splice(0)) resolve();
         },
         (err: Error) => {
           this.outboxInFlight.delete(key);
