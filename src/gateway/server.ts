@@ -4,6 +4,7 @@ import uWS from 'uWebSockets.js';
 import type { Engine, EngineLogger } from '../actors/engine.js';
 import type { StockadeConfig } from '../config.js';
 import { KeyRing } from './auth.js';
+import { installDashboard } from './dashboard.js';
 import { installHttpApi } from './http.js';
 import { Metrics } from './metrics.js';
 import { OpsFeed } from './ops-feed.js';
@@ -36,6 +37,7 @@ export function startGateway(
   const ops = new OpsFeed(app, engine, streams);
   metrics.onRequest = (op, outcome, ms) => ops.request(op, outcome, ms);
   ops.start();
+  installDashboard(app);
   installHttpApi(app, operations, keys, config.http, metrics, streams);
   engine.observe({
     walFlushed: (shardId, ms) => metrics.walFlushed(shardId, ms),
