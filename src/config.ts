@@ -108,6 +108,16 @@ export interface NatsConfig {
   streamMaxBytes: number;
 }
 
+/** Where the notifier's HTTP API is, for the gateway's alert acknowledgement and history routes. */
+export interface NotifierLinkConfig {
+  /** e.g. http://127.0.0.1:8090; null: those routes answer NOTIFIER_UNAVAILABLE. */
+  url: string | null;
+  /** The notifier's http.adminToken. Never logged. */
+  adminToken: string;
+  /** Longest wait for the notifier's answer. */
+  timeoutMs: number;
+}
+
 export interface StockadeConfig {
   dataDir: string;
   shards: number;
@@ -118,6 +128,7 @@ export interface StockadeConfig {
   nats: NatsConfig;
   shard: ShardConfig;
   limits: DomainLimits;
+  notifier: NotifierLinkConfig;
 }
 
 export const QUANTITY_MAX = 1_000_000;
@@ -232,6 +243,15 @@ const schema = {
         streamMaxBytes: positiveInt,
       },
     },
+    notifier: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        url: { anyOf: [{ type: 'string', pattern: '^https?://[^\\s]+$' }, { type: 'null' }] },
+        adminToken: { type: 'string' },
+        timeoutMs: { type: 'integer', minimum: 100, maximum: 60_000 },
+      },
+    },
     apiKeys: {
       type: 'array',
       maxItems: 10_000,
@@ -321,6 +341,7 @@ export function buildConfig(overrides: unknown = {}): Readonly<StockadeConfig> {
     nats?: Partial<NatsConfig>;
     shard?: Partial<ShardConfig>;
     limits?: Partial<DomainLimits>;
+    notifier?: Partial<NotifierLinkConfig>;
   };
   const config: StockadeConfig = {
     dataDir: o.dataDir ?? './data',
@@ -332,6 +353,7 @@ export function buildConfig(overrides: unknown = {}): Readonly<StockadeConfig> {
     nats: { ...DEFAULT_NATS, ...o.nats },
     shard: { ...DEFAULT_SHARD_CONFIG, ...o.shard },
     limits: { ...DEFAULT_LIMITS, ...o.limits },
+    notifier: { url: null, adminToken: '', timeoutMs: 5000, ...o.notifier },
   };
   if (config.gateway.frameBytesMax > config.gateway.frameBytesHardMax) {
     throw new ConfigError('invalid configuration: /gateway: frameBytesMax exceeds frameBytesHardMax');

@@ -32,6 +32,7 @@ export const ERRORS = {
   SUBSCRIPTION_LIMIT: { status: 429, message: 'the connection watches gateway.subscriptionsPerConnectionMax SKUs' },
   CART_REJECTED: { status: 409, message: 'a cart line could not be reserved; no line of the cart is held' },
   STREAMS_UNAVAILABLE: { status: 503, message: 'NATS is disabled or not reached yet' },
+  NOTIFIER_UNAVAILABLE: { status: 503, message: 'the notifier is not configured (notifier.url) or did not answer' },
   DEAD_LETTER_NOT_FOUND: { status: 404, message: 'no dead letter at that sequence' },
   ALERT_NOT_FOUND: { status: 404, message: 'the notifier has no history for that alert id' },
   ALERT_NOT_OPEN: { status: 404, message: 'no open (firing, tracked) alert with that id to acknowledge' },

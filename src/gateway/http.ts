@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import uWS from 'uWebSockets.js';
 import type { Command } from '../actors/types.js';
 import { oversizeBatch } from '../actors/validate.js';
-import type { HttpConfig, Scope } from '../config.js';
+import type { HttpConfig, NotifierLinkConfig, Scope } from '../config.js';
 import { SKU_SEARCH_LIMIT_MAX, SKU_SEARCH_SORTS, SKU_SEARCH_WINDOW_MAX, type SkuSearchQuery, type SkuSearchSort } from '../actors/sku-search.js';
 import { errorBody, httpStatusOf, type ErrorBody } from '../errors.js';
 import { projectFile } from '../paths.js';
@@ -94,6 +94,7 @@ export function installHttpApi(
   config: HttpConfig,
   metrics: Metrics,
   streams: StreamsService | null,
+  notifier: NotifierLinkConfig,
 ): void {
   /** A response that notes when the client goes away, so nothing is written to it after. */
   const exchange = (res: uWS.HttpResponse): Exchange => {
@@ -230,6 +231,44 @@ export function installHttpApi(
     if (!result.ok) return sendError(ex, result.error);
     send(ex, 200, result.page);
   });
+  // Alert acknowledgement and history live in the notifier (escalation state is shared between
+  // notifiers there); the gateway forwards them so the dashboard and API clients need one origin
+  // and one key. The notifier's token stays on the server.
+  const forward = async (ex: Exchange, method: 'GET' | 'POST', path: string, body?: unknown) => {
+    if (!notifier.url) return sendError(ex, errorBody('NOTIFIER_UNAVAILABLE', 'notifier.url is not configured'));
+    let answer: Response;
+    try {
+      answer = await fetch(new URL(path, notifier.url), {
+        method,
+        headers: { authorization: `Bearer ${notifier.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(notifier.timeoutMs),
+      });
+    } catch (err) {
+      return sendError(ex, errorBody('NOTIFIER_UNAVAILABLE', undefined, { reason: (err as Error).message }));
+    }
+    const text = await answer.text();
+    send(ex, answer.status, text, answer.headers.get('content-type') ?? 'application/json');
+  };
+  app.post('/v1/alerts/:id/ack', (res, req) => {
+    const { ex, params, principal, badParameter } = begin(res, req, 1);
+    const started = performance.now();
+    const fail = (error: ErrorBody) => {
+      metrics.request('http', 'ackAlert', error.code, performance.now() - started);
+      sendError(ex, error);
+    };
+    if (badParameter) return fail(errorBody('VALIDATION_FAILED', 'a path parameter is not valid percent-encoding'));
+    if (!isPrincipal(principal)) return fail(principal);
+    const refused = operations.admit(principal, 'admin', 1);
+    if (refused) return fail(refused);
+    void readJson(ex, config.bodyBytesMax).then(async (body) => {
+      if (!body) return;
+      await forward(ex, 'POST', `/v1/alerts/${encodeURIComponent(params[0])}/ack`, body);
+      metrics.request('http', 'ackAlert', 'forwarded', performance.now() - started);
+    });
+  });
+  custom('read', 'get', '/v1/alerts', 0, 'alertHistory', (ex, _params, query) => forward(ex, 'GET', `/v1/alerts?${query}`));
+  custom('read', 'get', '/v1/alerts.csv', 0, 'alertHistoryCsv', (ex, _params, query) => forward(ex, 'GET', `/v1/alerts.csv?${query}`));
   admin('get', '/v1/dead-letters', 0, 'deadLetters', async (ex, _params, query) => {
     const after = sequenceOf(query.get('after'), 0);
     const limit = sequenceOf(query.get('limit'), 100);

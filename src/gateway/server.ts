@@ -38,7 +38,7 @@ export function startGateway(
   metrics.onRequest = (op, outcome, ms) => ops.request(op, outcome, ms);
   ops.start();
   installDashboard(app);
-  installHttpApi(app, operations, keys, config.http, metrics, streams);
+  installHttpApi(app, operations, keys, config.http, metrics, streams, config.notifier);
   engine.observe({
     walFlushed: (shardId, ms) => metrics.walFlushed(shardId, ms),
     availabilityChanged: (changes) => ws.publish(changes),
