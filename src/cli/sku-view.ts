@@ -15,6 +15,8 @@ function thresholdSummary(t: Thresholds): string {
   const parts: string[] = [];
   if (t.minAvailable !== undefined) parts.push(`min ${t.minAvailable}`);
   if (t.lowPercent !== undefined) parts.push(`low below ${t.lowPercent}% of ${t.referenceLevel ?? '(no reference)'}`);
+  for (const [location, min] of Object.entries(t.minAvailableByLocation ?? {})) parts.push(`min ${min} at ${location}`);
+  for (const [region, min] of Object.entries(t.minAvailableByRegion ?? {})) parts.push(`min ${min} per location in region ${region}`);
   if (t.leadTimeDays !== undefined) parts.push(`lead time ${t.leadTimeDays} d`);
   for (const slot of t.minAvailableByTimeOfDay ?? []) parts.push(`min ${slot.minAvailable} ${slot.from}-${slot.to}${t.timeZone ? ` ${t.timeZone}` : ''}`);
   return parts.length ? parts.join(', ') : 'none set';
