@@ -19,7 +19,7 @@ import { webhookConnector, verifyWebhookSignature, webhookSignature } from '../s
 import { ERRORS } from '../src/errors.js';
 import { createRabbitMqConnector, type AmqpConnect, type RabbitMqConfig } from '../src/notifier/connectors/rabbitmq.js';
 import { VendorServer } from './connectors/vendor-server.js';
-import { SmtpSink, decodeQuotedPrintable, headerOf, type SmtpSinkOptions } from './connectors/smtp-sink.js';
+import { SmtpSink, decodeQuotedPrintable, headerOf, selfSignedCertificate, type SmtpSinkOptions } from './connectors/smtp-sink.js';
 import { FIXED_NOW_MS, digestNotification, openSignal, resolvedAlert, sampleAlert, sampleNotification, testDeps } from './connectors/fixtures.js';
 
 const deps = testDeps();
@@ -613,6 +613,39 @@ describe('email (SMTP via nodemailer)', () => {
     expect(decoded).toContain('Threshold: minimum: 3 observed, limit 5');
     expect(decoded).toContain('Suggested action: Reorder 20 units from the supplier');
     expect(decoded).toContain('<th align="left">SKU</th><td>ARC-PAC-01</td>');
+  });
+
+  it('requireTLS: upgrades with STARTTLS, verifying the server against tlsCa, before it authenticates', async () => {
+    const tls = selfSignedCertificate();
+    const { sink, connector } = await open(
+      { tls, credentials: { user: 'alerts', pass: 's3cret' } },
+      { requireTLS: true, tlsCa: tls.cert, auth: { user: 'alerts', pass: 's3cret' } },
+    );
+    expect((await connector.send(sampleNotification(), openSignal())).kind).toBe('delivered');
+    expect(sink.messages[0]).toMatchObject({ secure: true, user: 'alerts' });
+  });
+
+  it('secure: TLS from the first byte', async () => {
+    const tls = selfSignedCertificate();
+    const { sink, connector } = await open({ tls, secure: true }, { secure: true, tlsCa: tls.cert });
+    expect((await connector.send(sampleNotification(), openSignal())).kind).toBe('delivered');
+    expect(sink.messages[0].secure).toBe(true);
+  });
+
+  it('requireTLS against a server that offers no STARTTLS sends nothing in the clear (permanent)', async () => {
+    const { sink, connector } = await open({}, { requireTLS: true });
+    const outcome = await connector.send(sampleNotification(), openSignal());
+    expect(outcome.kind).toBe('permanent');
+    expect((outcome as { reason: string }).reason).toMatch(/STARTTLS/);
+    expect(sink.dataReceived).toBe(0);
+  });
+
+  it('a server certificate the connector does not trust is permanent, and nothing is sent', async () => {
+    const { sink, connector } = await open({ tls: selfSignedCertificate() }, { requireTLS: true });
+    const outcome = await connector.send(sampleNotification(), openSignal());
+    expect(outcome).toMatchObject({ kind: 'permanent' });
+    expect((outcome as { reason: string }).reason).toMatch(/DEPTH_ZERO_SELF_SIGNED_CERT/);
+    expect(sink.dataReceived).toBe(0);
   });
 
   it('a resend of the same delivery carries the same Message-ID; another delivery another', async () => {

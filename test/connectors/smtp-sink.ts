@@ -1,9 +1,14 @@
 // A real SMTP server for tests (the smtp-server package) on 127.0.0.1 port 0: it records each
-// accepted message's envelope, authenticated user and raw RFC 5322 text, and refuses MAIL FROM,
-// RCPT TO or DATA with the SMTP reply the test chooses. No STARTTLS (no certificate in tests);
-// AUTH is allowed in plain text for the same reason.
+// accepted message's envelope, authenticated user, TLS state and raw RFC 5322 text, and refuses
+// MAIL FROM, RCPT TO or DATA with the SMTP reply the test chooses. STARTTLS (or TLS from the
+// start) only with a certificate the test passes (selfSignedCertificate); AUTH is allowed in
+// plain text so tests without a certificate can still check credentials.
 
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 
@@ -16,6 +21,8 @@ export interface ReceivedMail {
   mailFrom: string;
   rcptTo: string[];
   user: string | undefined;
+  /** True when the session ran over TLS (implicit or after STARTTLS). */
+  secure: boolean;
   /** The message as sent: headers, blank line, MIME body. */
   raw: string;
 }
@@ -28,6 +35,9 @@ export interface SmtpSinkOptions {
   /** Refuse after the message was read (or hold the answer until `holdData` settles). */
   rejectData?: () => SmtpReply | undefined;
   holdData?: Promise<unknown>;
+  /** A key and certificate (PEM): STARTTLS is offered with them, or TLS from the start when `secure`. */
+  tls?: { key: string; cert: string };
+  secure?: boolean;
   /** Messages kept; the test fails loudly past it rather than growing without end. */
   messagesMax?: number;
 }
@@ -47,8 +57,11 @@ export class SmtpSink {
   static async start(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
     const messagesMax = options.messagesMax ?? 100;
     let sink: SmtpSink | undefined;
+    const disabled = [...(options.tls ? [] : ['STARTTLS']), ...(options.credentials ? [] : ['AUTH'])];
     const server = new SMTPServer({
-      disabledCommands: options.credentials ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
+      disabledCommands: disabled,
+      secure: options.secure ?? false,
+      ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
       allowInsecureAuth: true,
       authOptional: !options.credentials,
       logger: false,
@@ -79,6 +92,7 @@ export class SmtpSink {
               mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
               rcptTo: session.envelope.rcptTo.map((r) => r.address),
               user: typeof session.user === 'string' ? session.user : undefined,
+              secure: session.secure,
               raw: Buffer.concat(chunks).toString('utf8'),
             });
             sink!.wake();
@@ -143,4 +157,25 @@ export function decodeQuotedPrintable(text: string): string {
     }
   }
   return Buffer.from(bytes).toString('utf8');
+}
+
+/**
+ * A throw-away key and self-signed certificate for 127.0.0.1 (made by the openssl binary, in a
+ * temporary directory removed at once): the connector trusts it through `tlsCa`.
+ */
+export function selfSignedCertificate(): { key: string; cert: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'stockade-smtp-tls-'));
+  try {
+    const keyPath = join(dir, 'key.pem');
+    const certPath = join(dir, 'cert.pem');
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyPath, '-out', certPath,
+        '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'],
+      { stdio: 'ignore' },
+    );
+    return { key: readFileSync(keyPath, 'utf8'), cert: readFileSync(certPath, 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -4,6 +4,7 @@
 // SMTP says itself what is worth retrying: 4xx replies are transient, 5xx permanent (RFC 5321).
 
 import { createHash } from 'node:crypto';
+import { rootCertificates } from 'node:tls';
 import nodemailer from 'nodemailer';
 import type { NodemailerError } from 'nodemailer';
 import type { Connector, ConnectorDependencies, ConnectorFactory, DeliveryOutcome, Notification } from '../connector.js';
@@ -22,6 +23,9 @@ const TEXT_CHARS_MAX = 20_000;
 // credentials, an envelope it refuses to send, a server without the TLS we require.
 const PERMANENT_LOCAL_CODES = new Set(['ECONFIG', 'ENOAUTH', 'EENVELOPE', 'EMAXRECIPIENTS', 'EREQUIRETLS']);
 
+/** Node's codes for a server certificate that failed verification (expired, self-signed, wrong name …). */
+const TLS_CERTIFICATE_CODES = /^(CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_(GET_ISSUER_CERT|VERIFY_LEAF_SIGNATURE)|ERR_TLS_CERT_ALTNAME_INVALID$)/;
+
 export interface EmailConfig {
   host: string;
   port: number;
@@ -30,6 +34,11 @@ export interface EmailConfig {
   /** Refuse to send unless the server upgrades with STARTTLS (recommended when secure is false). */
   requireTLS?: boolean;
   auth?: { user: string; pass: string };
+  /**
+   * PEM of the CA(s) that signed the server's certificate, for a relay with a private CA. Trusted
+   * besides Node's roots; there is no way to skip verification.
+   */
+  tlsCa?: string;
   /** Sender, e.g. "Stockade alerts <alerts@example.com>". */
   from: string;
   to: string[];
@@ -85,13 +94,15 @@ export function smtpErrorOutcome(err: unknown): DeliveryOutcome {
   const e = err as NodemailerError;
   const reply = e.response ? `: ${String(e.response).slice(0, 300)}` : e.message ? `: ${e.message.slice(0, 300)}` : '';
   if (typeof e.responseCode === 'number') {
-    const reason = `SMTP server answered ${e.responseCode}${reply}`;
+    const reason = `SMTP server answered ${e.responseCode}${e.command ? ` to ${e.command}` : ''}${reply}`;
     // nodemailer sets `permanent` from the reply class (5xx except 503); fall back to it by hand.
     const permanent = e.permanent ?? (e.responseCode >= 500 && e.responseCode !== 503);
     return permanent ? { kind: 'permanent', reason } : { kind: 'retry', reason };
   }
-  const reason = `SMTP ${e.code ?? 'error'}${reply}`;
+  const reason = `SMTP ${e.code ?? 'error'}${e.originalCode ? ` (${e.originalCode})` : ''}${reply}`;
   if (e.code && PERMANENT_LOCAL_CODES.has(e.code)) return { kind: 'permanent', reason };
+  // A certificate we do not trust stays untrusted until a person acts (tlsCa, or the server's cert).
+  if (e.originalCode && TLS_CERTIFICATE_CODES.test(e.originalCode)) return { kind: 'permanent', reason };
   return { kind: 'retry', reason };
 }
 
@@ -106,6 +117,7 @@ export const emailConnector: ConnectorFactory<EmailConfig> = {
       port: { type: 'integer', minimum: 1, maximum: 65535 },
       secure: { type: 'boolean' },
       requireTLS: { type: 'boolean' },
+      tlsCa: { type: 'string', pattern: '-----BEGIN CERTIFICATE-----', maxLength: 64 * 1024 },
       auth: {
         type: 'object',
         additionalProperties: false,
@@ -130,7 +142,7 @@ export const emailConnector: ConnectorFactory<EmailConfig> = {
       to: ['logistics@example.com', 'procurement@example.com'],
     },
     rateLimits:
-      'SMTP replies decide: 4xx (and 503) → retry; 5xx → permanent (nodemailer’s reply class). Connection failures and timeouts → retry; missing credentials, a refused envelope or a server without required TLS → permanent. If the server accepts some recipients and refuses others, the message counts as delivered and the refused addresses are named in the receipt (a retry would duplicate it for the others).',
+      'SMTP replies decide: 4xx (and 503) → retry; 5xx → permanent (nodemailer’s reply class). Connection failures and timeouts → retry; missing credentials, a refused envelope, a server that cannot do the required STARTTLS or whose certificate fails verification → permanent. If the server accepts some recipients and refuses others, the message counts as delivered and the refused addresses are named in the receipt (a retry would duplicate it for the others).',
   },
   create(config: EmailConfig, _deps: ConnectorDependencies): Connector {
     const c = checkedConfig<EmailConfig>(emailConnector, config);
@@ -142,6 +154,8 @@ export const emailConnector: ConnectorFactory<EmailConfig> = {
       secure: c.secure ?? false,
       requireTLS: c.requireTLS ?? false,
       auth: c.auth ? { user: c.auth.user, pass: c.auth.pass } : undefined,
+      // `ca` replaces Node's roots, so the configured CA joins them rather than standing alone.
+      tls: c.tlsCa ? { ca: [...rootCertificates, c.tlsCa] } : undefined,
       maxConnections: c.connectionsMax ?? SMTP_CONNECTIONS_MAX_DEFAULT,
       // The notifier owns retries: a message whose connection dropped comes back as `retry`.
       maxRequeues: 0,
