@@ -5,11 +5,13 @@
 
 import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { adaptOrder, type RawChannelOrder } from '../src/streams/adapters/index.js';
 import { canonicalOrderSchema } from '../src/streams/adapters/schema.js';
 import { buildOrderChannels, OrderChannelsConfigError, type OrderChannelsConfig } from '../src/streams/order-channels.js';
 import type { CanonicalOrder } from '../src/orders/canonical.js';
+import { ERRORS } from '../src/errors.js';
 import type { AdaptResult } from '../src/streams/adapters/types.js';
 
 const fixture = (name: string): Record<string, any> => JSON.parse(readFileSync(new URL(`./fixtures/orders/${name}`, import.meta.url), 'utf8'));
@@ -351,5 +353,62 @@ describe('orderChannels configuration', () => {
   ])('refuses %s, by name', (_name, input, message) => {
     expect(() => buildOrderChannels(input)).toThrow(OrderChannelsConfigError);
     expect(() => buildOrderChannels(input)).toThrow(message);
+  });
+});
+
+describe('no adapter ever emits an invalid canonical order', () => {
+  /** Every path to a leaf or branch of a JSON value: the places a mutation can hit. */
+  function paths(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {
+    const out: (string | number)[][] = [prefix];
+    if (Array.isArray(value)) value.forEach((v, i) => out.push(...paths(v, [...prefix, i])));
+    else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) out.push(...paths(v, [...prefix, k]));
+    return out;
+  }
+  function setAt(root: any, path: (string | number)[], value: unknown, remove: boolean): unknown {
+    if (path.length === 0) return value;
+    let at = root;
+    for (const key of path.slice(0, -1)) at = at[key];
+    if (remove) delete at[path[path.length - 1]];
+    else at[path[path.length - 1]] = value;
+    return root;
+  }
+
+  const cases: [string, string, Record<string, string>][] = [
+    ['shopify', 'shopify-orders-create.json', SHOP],
+    ['shopify-lenient', 'shopify-orders-create-gift-card.json', SHOP],
+    ['amazon', 'amazon-order.json', SELLER],
+    ['pos', 'square-order.json', {}],
+    ['web', 'canonical-order.json', {}],
+  ];
+
+  it.each(cases)('%s: random edits give a schema-valid order or a known code with a field', (channel, file, headers) => {
+    const base = fixture(file);
+    const targets = paths(base);
+    const edit = fc.record({
+      path: fc.constantFrom(...targets),
+      value: fc.oneof(fc.jsonValue(), fc.constantFrom(0, -1, 1.5, '', '1.5', 'ZZZ', null, 'A'.repeat(2000), 1e300)),
+      remove: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(fc.array(edit, { minLength: 1, maxLength: 4 }), (edits) => {
+        let payload: unknown = structuredClone(base);
+        for (const e of edits) {
+          try {
+            payload = setAt(payload, e.path, structuredClone(e.value), e.remove);
+          } catch {
+            // an earlier edit removed or replaced this path's parent: skip the edit
+          }
+        }
+        const result = adaptOrder(raw(channel, payload === undefined ? 'null' : payload, headers), channels);
+        if (result.ok) {
+          if (!schemaValid(result.order)) throw new Error(`invalid canonical order: ${JSON.stringify(schemaValid.errors)}`);
+          if (new Set(result.order.lines.map((l) => l.lineId)).size !== result.order.lines.length) throw new Error('duplicate line ids');
+        } else {
+          expect(Object.keys(ERRORS)).toContain(result.error.code);
+          expect(typeof (result.error.details as { field?: unknown }).field).toBe('string');
+        }
+      }),
+      { numRuns: 400, seed: 20261123 },
+    );
   });
 });

@@ -36,7 +36,7 @@ export function assertCanonical(value: unknown): asserts value is CanonicalOrder
   fail('VALIDATION_FAILED', fieldOf(e), reason);
 }
 
-const readRequired: Record<AccountSettings['requiredFields'][number], (o: DraftOrder) => unknown> = {
+const readRequired: Record<AccountSettings['requiredFields'][number], (o: CanonicalOrder) => unknown> = {
   'customer.email': (o) => o.customer.email,
   'customer.name': (o) => o.customer.name,
   currency: (o) => o.currency,
@@ -59,13 +59,14 @@ export function finishOrder(draft: DraftOrder, settings: AccountSettings): Canon
     lines.push({ lineId: line.lineId, sku: line.sku, quantity: line.quantity, unitPriceMinor: line.unitPriceMinor, title: line.title });
   }
   if (lines.length === 0) fail('ORDER_WITHOUT_LINES', 'lines', 'no line with a SKU');
-  for (const field of settings.requiredFields) {
-    if (readRequired[field](draft) === null) fail('VALIDATION_FAILED', field, 'required by the account');
-  }
-  if (settings.currenciesAllowed && (draft.currency === null || !settings.currenciesAllowed.includes(draft.currency))) {
-    fail('ORDER_CURRENCY_NOT_ALLOWED', 'currency', `${draft.currency ?? 'none'} is not one of ${settings.currenciesAllowed.join(', ')}`);
-  }
   const order: CanonicalOrder = { ...draft, lines };
+  // The schema first: the account's rules below read fields whose shape it guarantees.
   assertCanonical(order);
+  for (const field of settings.requiredFields) {
+    if (readRequired[field](order) === null) fail('VALIDATION_FAILED', field, 'required by the account');
+  }
+  if (settings.currenciesAllowed && (order.currency === null || !settings.currenciesAllowed.includes(order.currency))) {
+    fail('ORDER_CURRENCY_NOT_ALLOWED', 'currency', `${order.currency ?? 'none'} is not one of ${settings.currenciesAllowed.join(', ')}`);
+  }
   return order;
 }
