@@ -303,6 +303,31 @@ describe('inventory poller: bad input and failures', () => {
     expect(await storedCount()).toBe(1);
   });
 
+  it('ends a poll that throws unexpectedly as INTERNAL, and the next poll goes on', async () => {
+    const t = await makeTable();
+    await db.query(`INSERT INTO ${t} VALUES ('LOG', 'dc', 1, 1), ('LOST', 'dc', 1, 1)`);
+    let throwOnInfo = true;
+    const throwing: EngineLogger = {
+      info(obj, msg) {
+        if (throwOnInfo) {
+          throwOnInfo = false;
+          throw new Error('log sink broke');
+        }
+        log.info(obj, msg);
+      },
+      error: log.error,
+    };
+    const poller = new InventoryPoller({ config: buildInventoryPollerConfig({ source: 'legacy', query: `SELECT * FROM ${t}`, postgres: PG }), nc, log: throwing });
+    pollers.push(poller);
+    ok(await poller.pollOnce());
+    await db.query(`DELETE FROM ${t} WHERE sku = 'LOST'`);
+    expect(await poller.pollOnce()).toMatchObject({ ok: false, failure: 'INTERNAL', message: 'log sink broke' });
+    expect(poller.snapshot()).toMatchObject({ errors: 1, lastError: { failure: 'INTERNAL' } });
+    // The view was not touched: the disappearance is found and reported again.
+    expect(ok(await poller.pollOnce())).toMatchObject({ missing: 1, changesSent: 0 });
+    expect(poller.snapshot()).toMatchObject({ missingRows: 1, rowsKnown: 1 });
+  });
+
   it('keeps a change it could not publish and sends it with the next poll', async () => {
     const t = await makeTable();
     await db.query(`INSERT INTO ${t} VALUES ('PUB', 'dc', 1, 1)`);

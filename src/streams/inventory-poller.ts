@@ -425,13 +425,13 @@ export class InventoryPoller {
     }
 
     if (invalidCount > 0) {
-      this.status.invalidRows += invalidCount;
       this.log.error({ source: this.config.source, invalidRows: invalidCount, examples: invalid }, 'inventory poll skipped invalid rows');
+      this.status.invalidRows += invalidCount;
     }
     if (missing.length > 0) {
-      this.status.missingRows += missing.length;
       const examples = missing.slice(0, MISSING_EXAMPLES_MAX).map((m) => ({ sku: m.row.sku, location: m.row.location }));
       this.log.info({ source: this.config.source, missingRows: missing.length, examples, action: this.config.missingRows }, 'inventory rows disappeared');
+      this.status.missingRows += missing.length;
       if (this.config.missingRows === 'zero') {
         changes.push(...missing);
       } else {
