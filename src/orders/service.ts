@@ -115,6 +115,8 @@ export class OrderService implements OrderSink {
   private outboxEmptyWaiters: (() => void)[] = [];
   private outboxRetry: NodeJS.Timeout | null = null;
   private reminderTimer: NodeJS.Timeout | null = null;
+  /** Prefixes every engine idempotency key this store derives (see OrderStore.instanceId). */
+  private readonly keyPrefix: string;
   /** Makes fill-attempt idempotency keys unique to this process run. */
   private readonly bootId: string;
   private fillAttempts = 0;
@@ -136,6 +138,7 @@ export class OrderService implements OrderSink {
     this.log = options.log ?? SILENT;
     this.orderNo = store.counter('orderNo');
     this.queueSeq = store.counter('queueSeq');
+    this.keyPrefix = store.instanceId();
     this.bootId = Date.now().toString(36);
   }
 
@@ -284,7 +287,7 @@ export class OrderService implements OrderSink {
       const dry = decide(order, { type: 'ship' }, this.now());
       if (!dry.ok || dry.events.length === 0) return this.change(order.id, [{ type: 'ship' }]);
       const replies = await Promise.all(
-        order.reservationIds.map((reservationId, i) => this.engine.execute({ type: 'commit', reservationId, idempotencyKey: `${order.id}.s.l${i}` })),
+        order.reservationIds.map((reservationId, i) => this.engine.execute({ type: 'commit', reservationId, idempotencyKey: `${this.keyPrefix}.${order.id}.s.l${i}` })),
       );
       const failed = replies.findIndex((r) => !r.ok);
       if (failed >= 0) {
@@ -301,7 +304,7 @@ export class OrderService implements OrderSink {
     return this.onOrder(orderId, asChannel, async (order) => {
       const dry = decide(order, { type: 'cancel', reason }, this.now());
       if (!dry.ok || dry.events.length === 0) return this.change(order.id, [{ type: 'cancel', reason }]);
-      const released = await this.releaseAll(order, `${order.id}.c${order.version}`, CANCEL_REASON);
+      const released = await this.releaseAll(order, `${this.keyPrefix}.${order.id}.c${order.version}`, CANCEL_REASON);
       if (released) return { ok: false, error: released };
       return this.change(order.id, [{ type: 'cancel', reason }]);
     });
@@ -317,7 +320,7 @@ export class OrderService implements OrderSink {
       const full = this.queueFull(order);
       if (full) return { ok: false, error: full };
       if (order.reservationIds.length > 0) {
-        const released = await this.releaseAll(order, `${order.id}.b${order.version}`, ROLLBACK_REASON);
+        const released = await this.releaseAll(order, `${this.keyPrefix}.${order.id}.b${order.version}`, ROLLBACK_REASON);
         if (released) return { ok: false, error: released };
       }
       const again = this.queueFull(this.orderOf(order.id)!);
@@ -508,7 +511,7 @@ export class OrderService implements OrderSink {
 
   private async reserveAtPlacement(orderId: string): Promise<OrderAnswer> {
     const order = this.orderOf(orderId)!;
-    const outcome = await this.reserveLines(order, (i) => `${order.id}.p.l${i}`);
+    const outcome = await this.reserveLines(order, (i) => `${this.keyPrefix}.${order.id}.p.l${i}`);
     if (outcome.ok) return this.change(order.id, [{ type: 'reserve', reservationIds: outcome.reservationIds, via: 'placement' }]);
     if (outcome.transient) return { ok: false, error: { ...outcome.transient, details: { orderId: order.id, state: order.state, cause: outcome.transient.details ?? null } } };
     const now = this.now();
@@ -727,7 +730,7 @@ export class OrderService implements OrderSink {
   private async tryFill(orderId: string): Promise<'filled' | 'skipped' | Set<string>> {
     const order = this.open.get(orderId);
     if (!order || order.queue === null || order.queue.paused) return 'skipped';
-    const attempt = `${order.id}.f${this.bootId}.${++this.fillAttempts}`;
+    const attempt = `${this.keyPrefix}.${order.id}.f${this.bootId}.${++this.fillAttempts}`;
     const outcome = await this.reserveLines(order, (i) => `${attempt}.l${i}`);
     if (!outcome.ok) {
       const skus = new Set(outcome.failures.map((f) => order.lines[f.line].sku));

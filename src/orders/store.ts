@@ -5,10 +5,11 @@
 //   keys     "<channel>\0<account>\0<externalId>" -> orderId   idempotent placement
 //   skus     sku -> SkuOrderSettings               pre-order settings, substitutes, units taken
 //   outbox   "<seq padded>.<n>" -> OutboxEntry     events written, not yet confirmed by JetStream
-//   meta     'orderNo' | 'queueSeq' -> number
+//   meta     'orderNo' | 'queueSeq' -> number; 'instance' -> the store's random id
 // Every change is one group of puts queued in one synchronous block, so lmdb-js writes it as one
 // transaction; the caller awaits `flushed` (on disk, never noSync) before it answers.
 
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { Order, OrderEvent } from './model.js';
@@ -44,7 +45,7 @@ export class OrderStore {
     private readonly keys: Database<string, string>,
     readonly skus: Database<SkuOrderSettings, string>,
     private readonly outbox: Database<OutboxEntry, string>,
-    private readonly meta: Database<number, string>,
+    private readonly meta: Database<number | string, string>,
   ) {
     this.walSeq = 0;
     for (const key of wal.getKeys({ reverse: true, limit: 1 })) this.walSeq = key;
@@ -62,7 +63,7 @@ export class OrderStore {
       root.openDB<string, string>({ name: 'keys', encoding: 'string' }),
       root.openDB<SkuOrderSettings, string>({ name: 'skus', encoding: 'msgpack' }),
       root.openDB<OutboxEntry, string>({ name: 'outbox', encoding: 'msgpack' }),
-      root.openDB<number, string>({ name: 'meta', encoding: 'msgpack' }),
+      root.openDB<number | string, string>({ name: 'meta', encoding: 'msgpack' }),
     );
   }
 
@@ -75,7 +76,21 @@ export class OrderStore {
   }
 
   counter(name: 'orderNo' | 'queueSeq'): number {
-    return this.meta.get(name) ?? 0;
+    return (this.meta.get(name) as number | undefined) ?? 0;
+  }
+
+  /**
+   * A random id made when the store is created. It prefixes the engine idempotency keys derived
+   * from order ids: order numbers restart with a new store, and a new store in front of an engine
+   * that still remembers the old one's keys must not meet IDEMPOTENCY_KEY_REUSED (or a replay).
+   */
+  instanceId(): string {
+    let id = this.meta.get('instance') as string | undefined;
+    if (id === undefined) {
+      id = randomBytes(4).toString('hex');
+      this.meta.putSync('instance', id);
+    }
+    return id;
   }
 
   /**
