@@ -142,6 +142,7 @@ describe('slack (chat.postMessage)', () => {
     expect(request.method).toBe('POST');
     expect(request.path).toBe('/api/chat.postMessage');
     expect(request.headers.authorization).toBe('Bearer xoxb-123-456-abc');
+    expect(request.headers['user-agent']).toBe('stockade-notifier');
     expect(request.headers['content-type']).toBe('application/json; charset=utf-8');
     const body = request.json();
     expect(body.channel).toBe('C0123456789');

@@ -15,6 +15,9 @@ import { outcomeOfNetworkError, outcomeOfResponse } from '../http-outcome.js';
  */
 export const RESPONSE_BYTES_MAX = 256 * 1024;
 
+/** Sent with every request, so a vendor's logs (and support) can tell our calls apart. */
+export const USER_AGENT = 'stockade-notifier';
+
 /** Alerts listed one by one in a digest; the rest are counted ("and 12 more"). */
 export const DIGEST_ALERTS_LISTED_MAX = 10;
 
@@ -144,7 +147,7 @@ export async function postOnce(
   try {
     const response = await deps.fetch(attempt.url, {
       method: 'POST',
-      headers: attempt.headers,
+      headers: { 'user-agent': USER_AGENT, ...attempt.headers },
       body: attempt.body,
       redirect: 'manual',
       signal,
