@@ -30,6 +30,12 @@ export class Circuit {
     return true;
   }
 
+  /** Would tryAcquire succeed now? (No trial is taken.) */
+  canAcquire(now: number): boolean {
+    const state = this.state(now);
+    return state === 'closed' || (state === 'half_open' && !this.trialOut);
+  }
+
   /** When an open circuit lets a trial through. */
   reopensAt(): number {
     return this.openedAt + this.cooldownMs;

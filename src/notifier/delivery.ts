@@ -161,7 +161,7 @@ export class Deliverer {
       if (attempt === this.config.attemptsMax) break;
       // Wait out the backoff — and the vendor's hint — only when the next attempt goes to the
       // same receiver; a switch to the fallback goes at once.
-      const next = this.pickTarget(receiver, consecutiveFailures);
+      const next = this.pickTarget(receiver, consecutiveFailures, true);
       if (next === target || next === null) {
         const delay = Math.max(outcome.retryAfterMs ?? 0, backoffMs(this.config, attempt, this.random));
         await this.pause(delay, mine, revisions, sentOnce);
@@ -171,13 +171,15 @@ export class Deliverer {
   }
 
   /** The primary unless it keeps failing or its circuit is shut; else its fallback; null when neither may go. */
-  private pickTarget(receiver: ReceiverRuntime, consecutiveFailures: number): ReceiverRuntime | null {
+  private pickTarget(receiver: ReceiverRuntime, consecutiveFailures: number, peek = false): ReceiverRuntime | null {
     const now = this.clock.now();
     const fallback = receiver.config.fallback ? this.receivers.get(receiver.config.fallback)! : null;
     const primaryOpen = receiver.circuit.state(now) === 'open';
     const useFallback = fallback !== null && (primaryOpen || consecutiveFailures >= this.config.fallbackAfterFailures);
-    if (useFallback && fallback.circuit.tryAcquire(now)) return fallback;
-    if (receiver.circuit.tryAcquire(now)) return receiver;
+    // A peek must not take the half-open trial it asks about.
+    const acquire = (c: Circuit) => (peek ? c.canAcquire(now) : c.tryAcquire(now));
+    if (useFallback && acquire(fallback.circuit)) return fallback;
+    if (acquire(receiver.circuit)) return receiver;
     return null;
   }
 

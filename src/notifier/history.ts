@@ -12,6 +12,8 @@ import type { NotificationKind } from './connector.js';
 import { encodeKey } from './kv.js';
 
 export const HISTORY_SUBJECT_PREFIX = 'notifier.history';
+/** The SKU token of records without a SKU (poison messages): never a base64url encoding of text. */
+const NO_SKU_TOKEN = '-';
 const NANOS_PER_MS = 1_000_000;
 /** Longest wait for the next history message while answering a query. */
 const HISTORY_READ_EXPIRES_MS = 2000;
@@ -109,7 +111,7 @@ export class AlertHistory {
   }
 
   subjectOf(r: Pick<HistoryRecord, 'type' | 'sku' | 'alertId' | 'record'>): string {
-    return `${HISTORY_SUBJECT_PREFIX}.${r.type ?? 'unknown'}.${encodeKey(r.sku ?? '')}.${encodeKey(r.alertId)}.${r.record}`;
+    return `${HISTORY_SUBJECT_PREFIX}.${r.type ?? 'unknown'}.${r.sku ? encodeKey(r.sku) : NO_SKU_TOKEN}.${encodeKey(r.alertId)}.${r.record}`;
   }
 
   /**

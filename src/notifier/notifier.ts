@@ -4,6 +4,7 @@
 // delivery settled and was recorded. A poison message is recorded in the history and terminated.
 
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { AckPolicy, DeliverPolicy, jetstream, JetStreamApiCodes, JetStreamApiError, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Alert } from '../alerts/alert.js';
@@ -46,6 +47,8 @@ export interface NotifierOptions {
 
 export class Notifier {
   readonly metrics: NotifierMetrics;
+  /** 'acked' (noticeId) once a notice is settled and acknowledged; 'poison' (stream sequence) once terminated. */
+  readonly events = new EventEmitter();
   private nc!: NatsConnection;
   private jsm!: JetStreamManager;
   private history!: AlertHistory;
@@ -257,7 +260,11 @@ export class Notifier {
     const keepAlive = setInterval(() => m.working(), Math.max(500, Math.floor(config.nats.ackWaitMs / 3)));
     const work = this.process(parsed.alert)
       .then(
-        () => m.ack(),
+        async () => {
+          // Confirmed by the server, so 'acked' means JetStream will not redeliver it.
+          await m.ackAck().catch((err: Error) => log.warn({ noticeId: parsed.alert.noticeId, err: err.message }, 'ack not confirmed; the ledger absorbs a redelivery'));
+          this.events.emit('acked', parsed.alert.noticeId);
+        },
         (err: unknown) => {
           if (err instanceof DeliveryStopped || this.stopController.signal.aborted) {
             // Stopping: give it back at once so another notifier takes it.
@@ -302,7 +309,9 @@ export class Notifier {
     };
     try {
       await this.history.append(record, id);
-      m.term(reason);
+      // No reason text: nats-server 2.9 ignores a "+TERM <reason>" it cannot parse; the history has it.
+      m.term();
+      this.events.emit('poison', m.seq);
       this.options.log.warn({ subject: m.subject, seq: m.seq, reason }, 'poison notice terminated');
     } catch (err) {
       this.options.log.error({ err: (err as Error).message }, 'poison notice not recorded; redelivering');

@@ -35,6 +35,11 @@ export class ManualClock implements Clock {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
+  /** Resolves once a timer due in exactly `delayMs` from now is pending (already, or when set). */
+  async waitForTimer(delayMs: number): Promise<void> {
+    while (!this.pending.includes(delayMs)) await this.nextTimer();
+  }
+
   /** Move time forward, firing each due timer at its own time, in order. */
   advance(ms: number): void {
     const target = this.current + ms;

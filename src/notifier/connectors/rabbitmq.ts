@@ -160,7 +160,12 @@ class RabbitMqPublisher implements Connector {
         if (this.current === session) this.current = null;
       };
       model.on('close', forget);
-      channel.on('close', forget);
+      channel.on('close', () => {
+        forget();
+        // A channel the broker closed (e.g. the exchange was deleted) leaves its connection open:
+        // the next send opens a new one, so this one must not linger.
+        model.close().catch(() => undefined);
+      });
       if (this.closed) throw new Error('connector closed while connecting');
       this.current = session;
       return session;
