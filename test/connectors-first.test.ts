@@ -865,6 +865,32 @@ describe('rabbitmq (amqplib, confirm channel)', () => {
     expect((await nextMessage(queue)).properties.messageId).toBe('after-cut');
   });
 
+  it('an exchange deleted under the connector: the publish is a retry, the next send declares it again on a new connection', async () => {
+    const ownExchange = `${exchange}-own`;
+    const models: ChannelModel[] = [];
+    const connect: AmqpConnect = async (url, options) => {
+      const model = await amqpConnect(url, options);
+      models.push(model);
+      return model;
+    };
+    const connector = create({ exchange: ownExchange }, connect);
+    try {
+      expect((await connector.send(sampleNotification(), openSignal())).kind).toBe('delivered');
+      const firstClosed = new Promise<void>((resolve) => models[0].once('close', () => resolve()));
+      await channel.deleteExchange(ownExchange);
+      // The broker answers the publish to a missing exchange by closing the channel (404).
+      const lost = await connector.send(sampleNotification(), openSignal());
+      expect(lost.kind).toBe('retry');
+      await firstClosed;
+      expect((await connector.send(sampleNotification(), openSignal())).kind).toBe('delivered');
+      expect(models).toHaveLength(2);
+      await channel.checkExchange(ownExchange);
+    } finally {
+      await connector.close?.();
+      await channel.deleteExchange(ownExchange);
+    }
+  });
+
   it(`refuses a publish beyond publishesUnconfirmedMax as a retry`, async () => {
     const connector = create({ publishesUnconfirmedMax: 1 });
     const [first, second] = await Promise.all([
