@@ -19,7 +19,8 @@ afterAll(() => {
   removeTempDirs();
   expect(seen.length).toBeGreaterThan(20);
   for (const notice of seen) {
-    if (!alertSchema(notice)) throw new Error(`${notice.noticeId} breaks docs/schemas/alert.schema.json: ${ajv.errorsText(alertSchema.errors)}`);
+    const id = notice.noticeId;
+    if (!alertSchema(notice)) throw new Error(`${id} breaks docs/schemas/alert.schema.json: ${ajv.errorsText(alertSchema.errors)}`);
   }
 });
 

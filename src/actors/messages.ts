@@ -33,6 +33,8 @@ export interface DemandEvent {
   quantity: number;
   /** The SKU's total available units after the turn that recorded it. */
   available: number;
+  /** The SKU's supplier lead time (thresholds.leadTimeDays), null when it has none. */
+  leadTimeDays?: number | null;
   /** Shard clock, epoch milliseconds. */
   at: number;
 }

@@ -271,8 +271,12 @@ export class Shard {
       if ('ok' in reply) replies[i] = reply;
       else (storeReads ??= []).push({ index: i, read: reply });
     }
-    // Available after the turn, filled in once rather than per event.
-    for (const d of turn.demand) d.available = totalAvailable(this.skus.get(d.sku)!);
+    // Available and lead time after the turn, filled in once rather than per event.
+    for (const d of turn.demand) {
+      const state = this.skus.get(d.sku)!;
+      d.available = totalAvailable(state);
+      d.leadTimeDays = state.thresholds?.leadTimeDays ?? null;
+    }
     this.turns++;
     this.commands += commands.length;
     let flushed = this.lastFlush;
@@ -316,7 +320,7 @@ export class Shard {
     if (command.type === 'getReservationHistory') return { read: 'history' };
     let state = this.skus.get(sku);
     const decision = decide(state, command, now, this.options.limits);
-    if (command.type === 'reserve' && state) turn.demand.push({ sku, kind: 'attempt', quantity: command.quantity, available: 0, at: now });
+    if (command.type === 'reserve' && state) turn.demand.push({ sku, kind: 'attempt', quantity: command.quantity, available: 0, leadTimeDays: null, at: now });
     if (!decision.ok) {
       if (command.type === 'getReservation' && decision.error.code === 'RESERVATION_NOT_ACTIVE') return { read: 'ended' };
       return decision;
@@ -363,7 +367,7 @@ export class Shard {
       if (r.state === 'ACTIVE' || r.state === 'PENDING') this.expiry.push(r.expiresAt, reservationId);
     }
     if (event.type === 'AlertRaised' || event.type === 'AlertResolved') turn.notices.push(event.alert);
-    if (event.type === 'ReservationCommitted') turn.demand.push({ sku: event.sku, kind: 'sale', quantity: (reply as ReservationView).quantity, available: 0, at: event.at });
+    if (event.type === 'ReservationCommitted') turn.demand.push({ sku: event.sku, kind: 'sale', quantity: (reply as ReservationView).quantity, available: 0, leadTimeDays: null, at: event.at });
     turn.events.push(event);
     return reply;
   }
