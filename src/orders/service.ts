@@ -144,8 +144,14 @@ export class OrderService implements OrderSink {
 
   /** Open the store, check its invariants, resume what a crash interrupted, publish the outbox. */
   static async open(options: OrderServiceOptions): Promise<OrderService> {
-    const service = new OrderService(OrderStore.open(options.dataDir), options);
-    service.recover();
+    const store = OrderStore.open(options.dataDir);
+    const service = new OrderService(store, options);
+    try {
+      service.recover();
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
     service.engine.observe({ availabilityChanged: (changes) => service.onAvailability(changes) });
     // Placements that crashed between RECEIVED and their outcome: the same keys replay the engine's answers.
     const interrupted = [...service.open.values()].filter((o) => o.state === 'RECEIVED' && o.hold === null && !o.preOrder);
