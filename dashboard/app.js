@@ -4,29 +4,50 @@
 // pages, a SKU's lists) and for the admin actions — never polled.
 
 const ROW_HEIGHT_PX = 28;
-const ROWS_BUFFER = 10;
+/** Rows fetched above and below the visible ones, so a short scroll needs no new page. */
+const ROWS_BUFFER = 15;
+/** The catalogue search answers at most this many rows per page … */
+const PAGE_ROWS_MAX = 500;
+/** … and never past this offset: beyond it, a search narrows the list (see the total line). */
+const SCROLL_ROWS_MAX = 10_000;
 const CHART_POINTS_MAX = 120;
 const STOCK_POINTS_MAX = 500;
 const ALERTS_SHOWN_MAX = 200;
+/** Open alerts read at sign-in: SKUs with alerts, most alerts first. */
+const ALERTING_SKUS_LOADED_MAX = 100;
+const RESERVATIONS_SHOWN_MAX = 50;
 const SEARCH_DEBOUNCE_MS = 150;
+/** The selected SKU's reservation lists change with every push: re-read at most this often. */
+const LISTS_REFRESH_MS = 500;
+/** Reconnect after a lost connection: the pause doubles from the first to the last value. */
+const RECONNECT_FIRST_MS = 500;
+const RECONNECT_MAX_MS = 10_000;
+const REQUESTS_WAITING_MAX = 1000;
 
 const $ = (id) => document.getElementById(id);
 const state = {
   key: sessionStorage.getItem('stockade-key'),
   principal: null,
   ws: null,
+  reconnectMs: RECONNECT_FIRST_MS,
+  reconnectTimer: null,
   nextId: 1,
   waiting: new Map(),
   query: { q: '', sort: 'sku', order: 'asc', alerting: false },
   total: 0,
-  /** Rows currently rendered: sku -> { el, summary }. */
+  /** Rows currently rendered: sku -> { el, summary, index }. */
   rows: new Map(),
   subscribed: new Set(),
   selected: null,
+  /** The selected SKU's last SkuView. */
+  view: null,
+  selectSeq: 0,
   stockSeries: [],
   series: { rate: [], p50: [], p99: [], wal: [], alert: [] },
   alerts: new Map(),
   fetchSeq: 0,
+  fetching: false,
+  fetchAgain: false,
 };
 
 // ---- HTTP and WebSocket ---------------------------------------------------------------------
@@ -38,33 +59,45 @@ async function http(method, path, body) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const json = await res.json().catch(() => ({}));
-  if (!res.ok) throw Object.assign(new Error(json.error?.message ?? res.statusText), { code: json.error?.code, status: res.status });
+  if (!res.ok) {
+    throw Object.assign(new Error(json.error?.message ?? res.statusText), { code: json.error?.code, details: json.error?.details, status: res.status });
+  }
   return json;
 }
 
 function request(op, args = {}) {
+  const ws = state.ws;
+  if (!ws || ws.readyState !== WebSocket.OPEN || state.waiting.size >= REQUESTS_WAITING_MAX) {
+    return Promise.resolve({ ok: false, error: { code: 'DISCONNECTED', message: 'not connected' } });
+  }
   const id = state.nextId++;
   return new Promise((resolve) => {
     state.waiting.set(id, resolve);
-    state.ws.send(JSON.stringify({ id, op, ...args }));
+    ws.send(JSON.stringify({ id, op, ...args }));
   });
 }
 
 function connect() {
+  clearTimeout(state.reconnectTimer);
+  state.reconnectTimer = null;
   const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/ws`);
   state.ws = ws;
+  badge('conn', 'connecting', 'warn');
   ws.onopen = async () => {
     const auth = await request('auth', { key: state.key });
-    if (!auth.ok) return signOut(auth.error.message);
+    if (!auth.ok) return signOut(auth.error.code === 'UNAUTHENTICATED' ? 'This API key was not accepted.' : auth.error.message ?? auth.error.code);
+    state.reconnectMs = RECONNECT_FIRST_MS;
     state.principal = auth.result;
     $('who').textContent = `${auth.result.keyId} (${auth.result.scopes.join(', ')})`;
     badge('conn', 'live', 'ok');
     $('login').hidden = true;
     $('app').hidden = false;
+    $('signout').hidden = false;
     await request('watchOps');
+    // A new connection has no subscriptions: the rows on screen subscribe again.
     state.subscribed.clear();
-    await loadOpenAlerts();
     refreshRows();
+    loadOpenAlerts();
     if (state.selected) selectSku(state.selected);
   };
   ws.onmessage = (event) => {
@@ -79,11 +112,15 @@ function connect() {
     }
   };
   ws.onclose = () => {
-    badge('conn', 'offline', 'bad');
+    if (state.ws !== ws) return;
+    state.ws = null;
     for (const resolve of state.waiting.values()) resolve({ ok: false, error: { code: 'DISCONNECTED', message: 'connection lost' } });
     state.waiting.clear();
-    // Reconnect with a growing pause while the key is still set.
-    if (state.key) setTimeout(connect, 1000);
+    if (!state.key) return;
+    // Reconnect with a growing pause while the key is still set; the page keeps its last numbers.
+    badge('conn', `offline · retry in ${Math.round(state.reconnectMs / 1000)} s`, 'bad');
+    state.reconnectTimer = setTimeout(connect, state.reconnectMs);
+    state.reconnectMs = Math.min(RECONNECT_MAX_MS, state.reconnectMs * 2);
   };
 }
 
@@ -95,14 +132,22 @@ function badge(id, text, kind) {
 
 function signOut(message = '') {
   state.key = null;
+  state.principal = null;
   sessionStorage.removeItem('stockade-key');
-  state.ws?.close();
+  clearTimeout(state.reconnectTimer);
+  const ws = state.ws;
+  state.ws = null;
+  ws?.close();
+  badge('conn', 'signed out', 'bad');
+  $('who').textContent = '';
+  $('signout').hidden = true;
   $('app').hidden = true;
   $('login').hidden = false;
   $('login-error').textContent = message;
+  $('key').focus();
 }
 
-const isAdmin = () => state.principal?.scopes.includes('admin');
+const isAdmin = () => Boolean(state.principal?.scopes.includes('admin'));
 
 // ---- catalogue: server-side search, virtualised rows, live cells ------------------------------
 
@@ -112,12 +157,32 @@ function searchPath(offset, limit) {
   return `/v1/skus?${params}`;
 }
 
+/**
+ * Fetch the page of rows around the scroll position. One fetch at a time: a scroll or search
+ * during a fetch asks for one more when it ends, so fast scrolling never queues requests.
+ */
 async function refreshRows() {
+  if (state.fetching) {
+    state.fetchAgain = true;
+    return;
+  }
+  state.fetching = true;
+  try {
+    do {
+      state.fetchAgain = false;
+      await fetchRows();
+    } while (state.fetchAgain);
+  } finally {
+    state.fetching = false;
+  }
+}
+
+async function fetchRows() {
   const box = $('rows');
   const first = Math.floor(box.scrollTop / ROW_HEIGHT_PX);
-  const visible = Math.ceil(box.clientHeight / ROW_HEIGHT_PX) + ROWS_BUFFER;
-  const offset = Math.max(0, first - ROWS_BUFFER);
-  const limit = Math.min(500, visible + ROWS_BUFFER, Math.max(1, 10000 - offset));
+  const visible = Math.ceil(box.clientHeight / ROW_HEIGHT_PX);
+  const offset = Math.min(Math.max(0, first - ROWS_BUFFER), SCROLL_ROWS_MAX - 1);
+  const limit = Math.min(PAGE_ROWS_MAX, visible + 2 * ROWS_BUFFER, SCROLL_ROWS_MAX - offset);
   const seq = ++state.fetchSeq;
   let page;
   try {
@@ -126,17 +191,29 @@ async function refreshRows() {
     $('total').textContent = err.message;
     return;
   }
-  if (seq !== state.fetchSeq) return; // a newer scroll or search won
+  if (seq !== state.fetchSeq) return;
   state.total = page.total;
-  $('total').textContent = `${page.total.toLocaleString()} SKUs`;
-  $('spacer').style.height = `${Math.min(page.total, 10000) * ROW_HEIGHT_PX}px`;
+  const shown = Math.min(page.total, SCROLL_ROWS_MAX);
+  $('total').textContent = page.total > SCROLL_ROWS_MAX
+    ? `${page.total.toLocaleString('en-US')} SKUs (first ${SCROLL_ROWS_MAX.toLocaleString('en-US')} listed: search to narrow)`
+    : `${page.total.toLocaleString('en-US')} SKUs`;
+  $('spacer').style.height = `${shown * ROW_HEIGHT_PX}px`;
+  $('empty').hidden = page.total > 0;
   const keep = new Set(page.skus.map((s) => s.sku));
-  for (const [sku, row] of state.rows) if (!keep.has(sku)) {
+  for (const [sku, row] of state.rows) {
+    if (keep.has(sku)) continue;
     row.el.remove();
     state.rows.delete(sku);
   }
   page.skus.forEach((summary, i) => renderRow(summary, offset + i));
-  syncSubscriptions([...keep]);
+  syncSubscriptions();
+}
+
+function cell(text, className = '') {
+  const span = document.createElement('span');
+  span.textContent = text;
+  if (className) span.className = className;
+  return span;
 }
 
 function renderRow(summary, index) {
@@ -148,34 +225,40 @@ function renderRow(summary, index) {
     el.dataset.sku = summary.sku;
     el.onclick = () => selectSku(summary.sku);
     $('rows').appendChild(el);
-    row = { el, summary };
+    row = { el, summary, index };
     state.rows.set(summary.sku, row);
   }
   row.summary = summary;
+  row.index = index;
+  row.el.dataset.index = String(index);
   row.el.style.top = `${index * ROW_HEIGHT_PX}px`;
   row.el.classList.toggle('selected', summary.sku === state.selected);
-  row.el.innerHTML = '';
-  const cells = [summary.sku, summary.onHand, summary.reserved, summary.available];
-  for (const value of cells) {
-    const span = document.createElement('span');
-    span.textContent = String(value);
-    row.el.appendChild(span);
-  }
-  row.el.children[3].className = summary.available === 0 ? 'zero' : '';
-  row.el.children[3].dataset.testid = `available-${summary.sku}`;
-  const alerts = document.createElement('span');
-  for (const a of summary.alerts) {
-    const tag = document.createElement('span');
-    tag.className = 'tag';
-    tag.textContent = a;
-    alerts.appendChild(tag);
-  }
-  row.el.appendChild(alerts);
+  row.el.classList.toggle('flagged', summary.flagged);
+  const available = cell(String(summary.available), `num${summary.available === 0 ? ' zero' : ''}`);
+  available.dataset.testid = `available-${summary.sku}`;
+  const alerts = cell('', 'alerts');
+  for (const a of summary.alerts) alerts.appendChild(cell(a, `tag ${severityOfType(a)}`));
+  row.el.replaceChildren(
+    cell(summary.sku, 'sku'),
+    cell(String(summary.onHand), 'num'),
+    cell(String(summary.reserved), 'num'),
+    available,
+    alerts,
+  );
+  row.el.title = [summary.category, ...summary.tags].filter(Boolean).join(' · ');
+}
+
+/** The catalogue names alerts by type only: their usual severity colours the tag. */
+function severityOfType(name) {
+  const type = name.split('@')[0];
+  if (type === 'zero_stock' || type === 'manual_out_of_stock' || type === 'reserved_threatened') return 'critical';
+  if (type === 'high_demand') return 'info';
+  return 'warning';
 }
 
 /** Watch exactly the SKUs on screen (and the selected one): the server pushes their changes. */
-async function syncSubscriptions(visible) {
-  const wanted = new Set(visible);
+async function syncSubscriptions() {
+  const wanted = new Set(state.rows.keys());
   if (state.selected) wanted.add(state.selected);
   const add = [...wanted].filter((s) => !state.subscribed.has(s));
   const drop = [...state.subscribed].filter((s) => !wanted.has(s));
@@ -187,64 +270,123 @@ async function syncSubscriptions(visible) {
 
 function onAvailability(push) {
   const row = state.rows.get(push.sku);
-  if (row) {
-    const index = Math.round(parseFloat(row.el.style.top) / ROW_HEIGHT_PX);
-    renderRow({ ...row.summary, onHand: push.onHand, reserved: push.reserved, available: push.available, pending: push.pending }, index);
-  }
+  if (row) renderRow({ ...row.summary, onHand: push.onHand, reserved: push.reserved, available: push.available, pending: push.pending }, row.index);
   if (push.sku === state.selected) {
     addStockPoint(push.at, push.available, push.onHand);
     for (const [field, value] of Object.entries({ onHand: push.onHand, reserved: push.reserved, available: push.available, pending: push.pending })) {
       const el = document.querySelector(`[data-testid="detail-${field}"]`);
       if (el) el.textContent = String(value);
     }
-    scheduleDetailLists();
+    scheduleDetailRefresh();
   }
 }
 
 // ---- the selected SKU -----------------------------------------------------------------------
 
-let listsTimer = null;
-/** Reservation lists change with every push: re-read them at most every half second. */
-function scheduleDetailLists() {
-  if (listsTimer) return;
-  listsTimer = setTimeout(() => {
-    listsTimer = null;
-    if (state.selected) loadLists(state.selected);
-  }, 500);
+let detailTimer = null;
+/** Locations and lists follow pushes, re-read at most every LISTS_REFRESH_MS. */
+function scheduleDetailRefresh() {
+  if (detailTimer) return;
+  detailTimer = setTimeout(() => {
+    detailTimer = null;
+    if (state.selected) refreshDetail(state.selected);
+  }, LISTS_REFRESH_MS);
 }
 
+/** Render a SKU's page from scratch (a new selection). */
 async function selectSku(sku) {
+  const seq = ++state.selectSeq;
+  if (state.selected !== sku) state.stockSeries = [];
   state.selected = sku;
-  state.stockSeries = [];
   for (const row of state.rows.values()) row.el.classList.toggle('selected', row.summary.sku === sku);
   const detail = $('detail');
   let view;
   try {
     view = await http('GET', `/v1/skus/${encodeURIComponent(sku)}`);
   } catch (err) {
-    detail.textContent = err.message;
+    if (seq === state.selectSeq) detail.textContent = err.message;
     return;
   }
+  if (seq !== state.selectSeq) return;
+  state.view = view;
   addStockPoint(Date.now(), view.available, view.onHand);
   detail.innerHTML = `
-    <h2>${escapeHtml(sku)} <span class="muted">${escapeHtml(view.category ?? '')}</span></h2>
-    <p>On hand <b data-testid="detail-onHand">${view.onHand}</b> · reserved <b data-testid="detail-reserved">${view.reserved}</b> ·
-       available <b data-testid="detail-available">${view.available}</b> · waiting <b data-testid="detail-pending">${view.pending}</b>
-       ${view.outOfStockFlag ? `<span class="tag">flagged: ${escapeHtml(view.outOfStockFlag.reason)}</span>` : ''}</p>
-    <table><thead><tr><th>Location</th><th>On hand</th><th>Reserved</th><th>Safety</th><th>Available</th><th>Minimum</th></tr></thead>
-      <tbody>${view.locations.map((l) => `<tr><td>${escapeHtml(l.location)}</td><td>${l.onHand}</td><td>${l.reserved}</td><td>${l.safetyStock}</td><td>${l.available}</td><td>${minimumOf(view.thresholds, l.location)}</td></tr>`).join('')}</tbody></table>
-    <div>${view.alerts.map((a) => `<span class="tag ${a.severity}">${escapeHtml(a.type)}${a.location ? '@' + escapeHtml(a.location) : ''}</span>`).join('') || '<span class="muted">No open alerts.</span>'}</div>
-    <canvas id="stock-chart" width="600" height="120" aria-label="Available over time"></canvas>
+    <h2><span class="sku">${escapeHtml(sku)}</span> <span class="muted">${escapeHtml([view.category, ...view.tags].filter(Boolean).join(' · '))}</span></h2>
+    <div class="figures">
+      <div><span>On hand</span><b data-testid="detail-onHand"></b></div>
+      <div><span>Reserved</span><b data-testid="detail-reserved"></b></div>
+      <div><span>Available</span><b data-testid="detail-available"></b></div>
+      <div><span>Waiting</span><b data-testid="detail-pending"></b></div>
+    </div>
+    <p id="detail-flag"></p>
+    <table class="locations"><thead><tr><th>Location</th><th>On hand</th><th>Reserved</th><th>Safety</th><th>Available</th><th>Minimum</th></tr></thead><tbody></tbody></table>
+    <div class="detail-alerts" data-testid="detail-alerts"></div>
+    <h3>Available over time <span class="muted">(since selected)</span></h3>
+    <canvas id="stock-chart" aria-label="Available over time"></canvas>
     <p class="muted" id="demand" data-testid="demand"></p>
     <section class="lists">
-      <div><b>Reservations</b><ol id="list-active"></ol></div>
-      <div><b>Waiting queue</b><ol id="list-pending"></ol></div>
-      <div><b>Pre-order queue</b><ol id="list-preorders"></ol></div>
+      <div><h3>Reservations</h3><ol id="list-active"></ol></div>
+      <div><h3>Waiting queue</h3><ol id="list-pending"></ol></div>
+      <div><h3>Pre-order queue</h3><ol id="list-preorders"></ol></div>
     </section>
-    ${isAdmin() ? thresholdsForm(view) : '<p class="muted">An admin key can edit thresholds and flags.</p>'}`;
-  if (isAdmin()) wireAdmin(sku, view);
+    ${isAdmin() ? thresholdsForm(view) : '<p class="muted" data-testid="read-only">An admin key can edit thresholds and flags.</p>'}`;
+  fillDetail(view);
+  if (isAdmin()) wireAdmin(sku);
   drawStockChart();
-  await Promise.all([loadLists(sku), loadDemand(sku), loadPreorders(sku), syncSubscriptions([...state.rows.keys()])]);
+  await Promise.all([loadLists(sku), loadDemand(sku), loadPreorders(sku), syncSubscriptions()]);
+}
+
+/** Re-read the selected SKU and update its figures, flag, locations and alerts; the form stays as typed. */
+async function refreshDetail(sku) {
+  const seq = state.selectSeq;
+  let view;
+  try {
+    view = await http('GET', `/v1/skus/${encodeURIComponent(sku)}`);
+  } catch {
+    return;
+  }
+  if (seq !== state.selectSeq || state.selected !== sku) return;
+  state.view = view;
+  fillDetail(view);
+  await loadLists(sku);
+}
+
+function fillDetail(view) {
+  for (const field of ['onHand', 'reserved', 'available', 'pending']) {
+    const el = document.querySelector(`[data-testid="detail-${field}"]`);
+    if (el) el.textContent = String(view[field]);
+  }
+  const flag = $('detail-flag');
+  flag.replaceChildren();
+  if (view.outOfStockFlag) {
+    const tag = cell(`flagged out of stock by ${view.outOfStockFlag.flaggedBy}: ${view.outOfStockFlag.reason}`, 'tag critical');
+    tag.dataset.testid = 'flagged';
+    flag.appendChild(tag);
+  }
+  const body = document.querySelector('#detail table.locations tbody');
+  body.replaceChildren(
+    ...view.locations.map((l) => {
+      const tr = document.createElement('tr');
+      for (const value of [l.location, l.onHand, l.reserved, l.safetyStock, l.available, minimumOf(view.thresholds, l.location)]) {
+        const td = document.createElement('td');
+        td.textContent = String(value);
+        tr.appendChild(td);
+      }
+      return tr;
+    }),
+  );
+  const alerts = document.querySelector('#detail [data-testid="detail-alerts"]');
+  alerts.replaceChildren(
+    ...(view.alerts.length
+      ? view.alerts.map((a) => {
+          const tag = cell(`${a.type}${a.location ? '@' + a.location : ''}`, `tag ${a.severity}`);
+          tag.title = a.summary;
+          return tag;
+        })
+      : [cell('No open alerts.', 'muted')]),
+  );
+  const flagButton = $('flag');
+  if (flagButton) flagButton.textContent = view.outOfStockFlag ? 'Clear out-of-stock flag' : 'Flag out of stock';
 }
 
 function minimumOf(thresholds, location) {
@@ -255,9 +397,10 @@ function minimumOf(thresholds, location) {
 
 async function loadLists(sku) {
   try {
-    const lists = await http('GET', `/v1/skus/${encodeURIComponent(sku)}/reservations?limit=50`);
-    fillList('list-active', lists.reservations.map((r) => `${r.quantity} × ${r.customerId} (${r.channel}) until ${new Date(r.expiresAt).toLocaleTimeString()}`));
-    fillList('list-pending', lists.pending.map((r) => `${r.requested} × ${r.customerId}, priority ${r.priority}`));
+    const lists = await http('GET', `/v1/skus/${encodeURIComponent(sku)}/reservations?limit=${RESERVATIONS_SHOWN_MAX}`);
+    if (sku !== state.selected) return;
+    fillList('list-active', lists.reservations.map((r) => `${r.quantity} × ${r.customerId} (${r.channel}) until ${new Date(r.expiresAt).toLocaleTimeString()}`), 'None.');
+    fillList('list-pending', lists.pending.map((r) => `${r.requested} × ${r.customerId}, priority ${r.priority}`), 'Nobody waiting.');
   } catch (err) {
     fillList('list-active', [err.message]);
   }
@@ -278,19 +421,20 @@ async function loadPreorders(sku) {
   try {
     const q = await http('GET', `/v1/skus/${encodeURIComponent(sku)}/preorders`);
     const items = q.preOrders ?? q.queue ?? q.orders ?? [];
-    fillList('list-preorders', items.map((p) => `#${p.position ?? '?'} ${p.customerId ?? p.orderId ?? ''} ${p.quantity ?? ''}`));
-  } catch {
-    fillList('list-preorders', ['–']);
+    fillList('list-preorders', items.map((p) => `#${p.position ?? '?'} ${p.customerId ?? p.orderId ?? ''} ${p.quantity ?? ''}`), 'No pre-orders.');
+  } catch (err) {
+    fillList('list-preorders', [], err.status === 404 ? 'No pre-orders.' : err.message);
   }
 }
 
 const fmt = (n) => (n == null ? '–' : Number(n).toFixed(2).replace(/\.00$/, ''));
 
-function fillList(id, lines) {
+function fillList(id, lines, whenEmpty = '') {
   const list = $(id);
   if (!list) return;
-  list.innerHTML = '';
-  for (const line of lines) {
+  list.replaceChildren();
+  list.classList.toggle('empty', lines.length === 0);
+  for (const line of lines.length ? lines : whenEmpty ? [whenEmpty] : []) {
     const li = document.createElement('li');
     li.textContent = line;
     list.appendChild(li);
@@ -299,40 +443,57 @@ function fillList(id, lines) {
 
 function thresholdsForm(view) {
   const t = view.thresholds ?? {};
-  const field = (name, label) => `<label>${label}<input name="${name}" type="number" min="0" value="${t[name] ?? ''}" data-testid="threshold-${name}"></label>`;
-  return `<form id="thresholds" data-testid="thresholds-form">
-      ${field('minAvailable', 'Minimum available')}${field('leadTimeDays', 'Lead time (days)')}
-      ${field('lowPercent', 'Low at % of reference')}${field('referenceLevel', 'Reference level')}
-      <button type="submit" data-testid="save-thresholds">Save thresholds</button>
-      <span id="thresholds-result" class="muted" data-testid="thresholds-result"></span>
+  const field = (name, label, step) =>
+    `<label>${label}<input name="${name}" type="number" step="${step}" value="${t[name] ?? ''}" data-testid="threshold-${name}"></label>`;
+  // novalidate: the server judges every value and its error names the field, for every client alike.
+  return `<form id="thresholds" data-testid="thresholds-form" novalidate>
+      <h3>Thresholds</h3>
+      ${field('minAvailable', 'Minimum available', '1')}${field('leadTimeDays', 'Lead time (days)', 'any')}
+      ${field('lowPercent', 'Low at % of reference', 'any')}${field('referenceLevel', 'Reference level', '1')}
+      <div class="actions">
+        <button type="submit" data-testid="save-thresholds">Save thresholds</button>
+        <span id="thresholds-result" data-testid="thresholds-result" role="status"></span>
+      </div>
     </form>
-    <button type="button" id="flag" data-testid="flag">${view.outOfStockFlag ? 'Clear out-of-stock flag' : 'Flag out of stock'}</button>`;
+    <button type="button" id="flag" class="danger" data-testid="flag">${view.outOfStockFlag ? 'Clear out-of-stock flag' : 'Flag out of stock'}</button>`;
 }
 
-function wireAdmin(sku, view) {
+function wireAdmin(sku) {
   $('thresholds').onsubmit = async (event) => {
     event.preventDefault();
     const form = new FormData(event.target);
     // Fields left empty are dropped; the other threshold settings (time of day, regions) stay.
-    const thresholds = { ...view.thresholds };
+    const thresholds = { ...state.view.thresholds };
     for (const name of ['minAvailable', 'leadTimeDays', 'lowPercent', 'referenceLevel']) {
-      const raw = form.get(name);
-      if (raw === '' || raw === null) delete thresholds[name];
+      const raw = String(form.get(name) ?? '').trim();
+      if (raw === '') delete thresholds[name];
       else thresholds[name] = Number(raw);
     }
+    const result = $('thresholds-result');
+    result.className = 'muted';
+    result.textContent = 'Saving…';
     try {
       await http('PUT', `/v1/skus/${encodeURIComponent(sku)}/thresholds`, thresholds);
-      $('thresholds-result').textContent = 'Saved.';
+      result.textContent = 'Saved.';
+      result.className = 'ok';
+      refreshDetail(sku);
     } catch (err) {
-      $('thresholds-result').textContent = `${err.code ?? ''} ${err.message}`;
+      const field = err.details?.field ?? err.details?.path;
+      result.textContent = `${err.code ?? 'error'}: ${err.message}${field ? ` (${field})` : ''}`;
+      result.className = 'error';
     }
   };
   $('flag').onclick = async () => {
+    const button = $('flag');
+    button.disabled = true;
     try {
-      if (view.outOfStockFlag) await http('DELETE', `/v1/skus/${encodeURIComponent(sku)}/out-of-stock-flag`);
+      if (state.view.outOfStockFlag) await http('DELETE', `/v1/skus/${encodeURIComponent(sku)}/out-of-stock-flag`);
       else await http('PUT', `/v1/skus/${encodeURIComponent(sku)}/out-of-stock-flag`, { reason: 'flagged from the dashboard', flaggedBy: state.principal.keyId });
+      await refreshDetail(sku);
+    } catch (err) {
+      $('detail-flag').textContent = `${err.code ?? 'error'}: ${err.message}`;
     } finally {
-      selectSku(sku);
+      button.disabled = false;
     }
   };
 }
@@ -352,52 +513,74 @@ function drawStockChart() {
 
 async function loadOpenAlerts() {
   try {
-    const page = await http('GET', '/v1/skus?alerting=true&limit=100&sort=alerts&order=desc');
-    for (const summary of page.skus) {
-      const view = await http('GET', `/v1/skus/${encodeURIComponent(summary.sku)}`);
-      for (const alert of view.alerts) state.alerts.set(alert.id, alert);
-    }
+    const page = await http('GET', `/v1/skus?alerting=true&limit=${ALERTING_SKUS_LOADED_MAX}&sort=alerts&order=desc`);
+    const views = await Promise.all(page.skus.map((s) => http('GET', `/v1/skus/${encodeURIComponent(s.sku)}`).catch(() => null)));
+    const open = views.flatMap((v) => v?.alerts ?? []).sort((a, b) => Date.parse(a.raisedAt) - Date.parse(b.raisedAt));
+    // Pushes that arrived meanwhile are newer: keep them after the ones read here.
+    const pushed = [...state.alerts.values()].filter((a) => !open.some((o) => o.id === a.id));
+    state.alerts.clear();
+    for (const alert of [...open, ...pushed]) state.alerts.set(alert.id, alert);
   } catch {
     // The feed still fills from pushes.
   }
+  trimAlerts();
   renderAlerts();
 }
 
-function onAlert(alert) {
-  state.alerts.delete(alert.id);
-  state.alerts.set(alert.id, alert);
+function trimAlerts() {
   while (state.alerts.size > ALERTS_SHOWN_MAX) state.alerts.delete(state.alerts.keys().next().value);
+}
+
+function onAlert(alert) {
+  const before = state.alerts.get(alert.id);
+  state.alerts.delete(alert.id);
+  state.alerts.set(alert.id, before?.ackedBy && alert.status === 'firing' ? { ...alert, ackedBy: before.ackedBy } : alert);
+  trimAlerts();
   renderAlerts();
-  if (alert.sku === state.selected) selectSku(alert.sku);
+  if (alert.sku === state.selected) refreshDetail(alert.sku);
 }
 
 function renderAlerts() {
   const list = $('alert-feed');
-  list.innerHTML = '';
+  const firing = [...state.alerts.values()].filter((a) => a.status === 'firing').length;
+  $('alerts-open').textContent = firing ? `${firing} firing` : 'none firing';
+  list.replaceChildren();
   for (const alert of [...state.alerts.values()].reverse()) {
     const li = document.createElement('li');
     li.className = alert.status;
     li.dataset.alertId = alert.id;
-    li.innerHTML = `<span class="tag ${alert.severity}">${escapeHtml(alert.severity)}</span> ${escapeHtml(alert.summary)}
-      <br><span class="muted">${escapeHtml(alert.status)} · ${new Date(alert.status === 'resolved' ? alert.resolvedAt : alert.raisedAt).toLocaleTimeString()}</span>`;
-    if (alert.status === 'firing') {
-      const button = document.createElement('button');
-      button.textContent = alert.ackedBy ? `acknowledged by ${alert.ackedBy}` : 'Acknowledge';
-      button.disabled = Boolean(alert.ackedBy);
-      button.dataset.testid = 'ack';
-      button.onclick = async () => {
-        try {
-          const answer = await http('POST', `/v1/alerts/${encodeURIComponent(alert.id)}/ack`, { by: state.principal.keyId });
-          alert.ackedBy = answer.ackedBy ?? state.principal.keyId;
-          renderAlerts();
-        } catch (err) {
-          button.textContent = `${err.code ?? 'error'}: ${err.message}`;
-        }
-      };
-      li.appendChild(button);
-    }
+    const head = document.createElement('div');
+    head.append(cell(alert.severity, `tag ${alert.severity}`), cell(alert.sku, 'sku'), cell(alert.type.replaceAll('_', ' '), 'type'));
+    head.querySelector('.sku').onclick = () => selectSku(alert.sku);
+    const summary = document.createElement('div');
+    summary.textContent = alert.summary;
+    const meta = document.createElement('div');
+    meta.className = 'muted';
+    meta.append(cell(alert.status, 'status'), cell(` · ${new Date(alert.status === 'resolved' ? alert.resolvedAt : alert.raisedAt).toLocaleTimeString()}`));
+    li.append(head, summary, meta);
+    if (alert.status === 'firing' && isAdmin()) li.appendChild(ackButton(alert));
     list.appendChild(li);
   }
+}
+
+function ackButton(alert) {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.textContent = alert.ackedBy ? `acknowledged by ${alert.ackedBy}` : 'Acknowledge';
+  button.disabled = Boolean(alert.ackedBy);
+  button.dataset.testid = 'ack';
+  button.onclick = async () => {
+    button.disabled = true;
+    try {
+      const answer = await http('POST', `/v1/alerts/${encodeURIComponent(alert.id)}/ack`, { by: state.principal.keyId });
+      alert.ackedBy = answer.ackedBy ?? state.principal.keyId;
+      renderAlerts();
+    } catch (err) {
+      button.disabled = false;
+      button.textContent = `${err.code ?? 'error'}: ${err.message} — retry`;
+    }
+  };
+  return button;
 }
 
 // ---- ops summary and charts -----------------------------------------------------------------
@@ -414,7 +597,7 @@ function onOps(ops) {
   push(s.p99, ops.reserve.p99Ms);
   push(s.wal, ops.walCommit.p99Ms);
   push(s.alert, ops.alertPublish.p99Ms);
-  $('rate-now').textContent = ops.reserve.perSecond.toLocaleString();
+  $('rate-now').textContent = ops.reserve.perSecond.toLocaleString('en-US');
   $('lat-now').textContent = `${ops.reserve.p50Ms} / ${ops.reserve.p99Ms}`;
   $('wal-now').textContent = String(ops.walCommit.p99Ms);
   $('alert-now').textContent = String(ops.alertPublish.p99Ms);
@@ -422,35 +605,55 @@ function onOps(ops) {
   drawLines($('chart-latency'), [s.p50, s.p99], ['#137a3a', '#b3261e']);
   drawLines($('chart-wal'), [s.wal], ['#a15c00']);
   drawLines($('chart-alert'), [s.alert], ['#6b3fc8']);
-  badge('shards', `shards ${ops.shards.depths.length} ${ops.shards.ready ? 'ready' : 'recovering'} · queue ${ops.shards.depths.reduce((a, b) => a + b, 0)}`, ops.shards.ready ? 'ok' : 'warn');
+  const queued = ops.shards.depths.reduce((a, b) => a + b, 0);
+  badge('shards', `${ops.shards.depths.length} shards ${ops.shards.ready ? 'ready' : 'recovering'} · ${queued} queued`, ops.shards.ready ? 'ok' : 'warn');
   if (!ops.streams) {
     badge('nats', 'NATS off', '');
-    badge('lag', 'lag –', '');
-  } else {
-    badge('nats', ops.streams.connected ? 'NATS connected' : 'NATS away', ops.streams.connected ? 'ok' : 'bad');
-    const stock = ops.streams.stock;
-    badge('lag', stock ? `stock events: applied to #${stock.lastAppliedSequence}, ${stock.deadLettered} dead` : 'consumer starting', stock?.running ? 'ok' : 'warn');
+    badge('lag', 'stock events –', '');
+    return;
   }
+  badge('nats', ops.streams.connected ? 'NATS connected' : 'NATS away', ops.streams.connected ? 'ok' : 'bad');
+  const stock = ops.streams.stock;
+  badge('lag', stock ? `stock events: #${stock.lastAppliedSequence} applied, ${stock.deadLettered} dead-lettered` : 'stock events: starting', stock?.running ? 'ok' : 'warn');
+  const alerts = ops.streams.alerts;
+  if (alerts) badge('publisher', `alerts: ${alerts.published} published, ${alerts.pending} pending${alerts.failures ? `, ${alerts.failures} failed` : ''}`, alerts.failures || alerts.lastError ? 'warn' : 'ok');
 }
 
+/** Lines scaled to the canvas's drawn size (sharp on any screen), the first line's max labelled. */
 function drawLines(canvas, lines, colours) {
+  const ratio = window.devicePixelRatio || 1;
+  const width = Math.max(1, Math.round(canvas.clientWidth * ratio));
+  const height = Math.max(1, Math.round(canvas.clientHeight * ratio));
+  if (canvas.width !== width) canvas.width = width;
+  if (canvas.height !== height) canvas.height = height;
   const ctx = canvas.getContext('2d');
-  const { width, height } = canvas;
   ctx.clearRect(0, 0, width, height);
   const max = Math.max(1e-9, ...lines.flat());
   const points = Math.max(2, ...lines.map((l) => l.length));
+  const pad = 4 * ratio;
+  ctx.strokeStyle = '#e2e5ea';
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  ctx.moveTo(0, height - pad);
+  ctx.lineTo(width, height - pad);
+  ctx.stroke();
   lines.forEach((line, i) => {
     ctx.strokeStyle = colours[i];
-    ctx.lineWidth = 2;
+    ctx.lineWidth = 1.5 * ratio;
     ctx.beginPath();
     line.forEach((value, x) => {
       const px = (x / (points - 1)) * width;
-      const py = height - 4 - (value / max) * (height - 8);
+      const py = height - pad - (value / max) * (height - 2 * pad - 12 * ratio);
       if (x === 0) ctx.moveTo(px, py);
       else ctx.lineTo(px, py);
     });
     ctx.stroke();
   });
+  if (lines.some((l) => l.length)) {
+    ctx.fillStyle = '#6b7480';
+    ctx.font = `${10 * ratio}px system-ui, sans-serif`;
+    ctx.fillText(`max ${fmt(max)}`, pad, 10 * ratio);
+  }
 }
 
 function escapeHtml(text) {
@@ -470,29 +673,41 @@ $('search').oninput = () => {
 };
 $('alerting').onchange = () => {
   state.query.alerting = $('alerting').checked;
+  $('rows').scrollTop = 0;
   refreshRows();
 };
-for (const header of document.querySelectorAll('.thead span')) {
+for (const header of document.querySelectorAll('.thead [data-sort]')) {
   header.onclick = () => {
     const sort = header.dataset.sort;
     state.query.order = state.query.sort === sort && state.query.order === 'asc' ? 'desc' : 'asc';
     state.query.sort = sort;
-    for (const h of document.querySelectorAll('.thead span')) h.className = h === header ? `sorted ${state.query.order}` : '';
+    for (const h of document.querySelectorAll('.thead [data-sort]')) {
+      h.className = h === header ? `sorted ${state.query.order}` : '';
+      h.setAttribute('aria-sort', h === header ? (state.query.order === 'asc' ? 'ascending' : 'descending') : 'none');
+    }
+    $('rows').scrollTop = 0;
     refreshRows();
   };
 }
-let scrollTimer = null;
-$('rows').onscroll = () => {
-  clearTimeout(scrollTimer);
-  scrollTimer = setTimeout(refreshRows, 50);
-};
+$('rows').onscroll = () => refreshRows();
 $('login').onsubmit = (event) => {
   event.preventDefault();
-  state.key = $('key').value.trim();
-  sessionStorage.setItem('stockade-key', state.key);
+  const key = $('key').value.trim();
+  if (!key) {
+    $('login-error').textContent = 'Paste an API key first.';
+    return;
+  }
+  state.key = key;
+  $('key').value = '';
+  $('login-error').textContent = '';
+  sessionStorage.setItem('stockade-key', key);
   connect();
 };
 $('signout').onclick = () => signOut();
+window.addEventListener('resize', () => {
+  refreshRows();
+  drawStockChart();
+});
 
 if (state.key) connect();
-else $('login').hidden = false;
+else signOut();
