@@ -127,6 +127,32 @@ describe('configuration is rejected at start, naming the field', () => {
   });
 });
 
+describe('vendor base URLs', () => {
+  // No network: a fetch that records where it was sent and answers like the vendor would.
+  const recordingDeps = (answer: () => Response) => {
+    const urls: string[] = [];
+    const fetchStub = (async (input: string | URL | Request) => {
+      urls.push(String(input));
+      return answer();
+    }) as typeof fetch;
+    return { urls, deps: { fetch: fetchStub, now: () => FIXED_NOW_MS } };
+  };
+
+  it('default to the vendors’ documented endpoints when baseUrl is not set', async () => {
+    const slack = recordingDeps(() => Response.json({ ok: true, ts: '1' }));
+    await slackConnector.create({ token: 'xoxb-1', channel: 'C1' }, slack.deps).send(sampleNotification(), openSignal());
+    const twilio = recordingDeps(() => Response.json({ sid: 'SM1' }, { status: 201 }));
+    await twilioSmsConnector.create({ accountSid: ACCOUNT_SID, authToken: 't', from: '+15005550006', to: '+4915112345678' }, twilio.deps).send(sampleNotification(), openSignal());
+    const pagerDuty = recordingDeps(() => Response.json({ status: 'success', dedup_key: 'k' }, { status: 202 }));
+    await pagerDutyConnector.create({ routingKey: ROUTING_KEY }, pagerDuty.deps).send(sampleNotification(), openSignal());
+    expect([...slack.urls, ...twilio.urls, ...pagerDuty.urls]).toEqual([
+      'https://slack.com/api/chat.postMessage',
+      `https://api.twilio.com/2010-04-01/Accounts/${ACCOUNT_SID}/Messages.json`,
+      'https://events.pagerduty.com/v2/enqueue',
+    ]);
+  });
+});
+
 // ---- Slack chat.postMessage -------------------------------------------------------------------
 
 describe('slack (chat.postMessage)', () => {
