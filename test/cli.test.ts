@@ -513,7 +513,9 @@ describe('reservations against a server that predates the route', () => {
 describe('serve', () => {
   it('runs Stockade until SIGTERM, then exits 0', async () => {
     const dataDir = tempDir('stockade-cli-serve-');
-    const child = spawn(process.execPath, [BIN, 'serve', '--config', writeTestConfig({ shards: 1 })], {
+    // `--config=FILE` (one argument) must reach src/main as well as `--config FILE`: its shard
+    // count shows on /health/ready.
+    const child = spawn(process.execPath, [BIN, 'serve', `--config=${writeTestConfig({ shards: 3 })}`], {
       cwd: ROOT,
       env: cliEnv({ STOCKADE_DATA_DIR: dataDir, STOCKADE_HTTP_PORT: '0', STOCKADE_READY_LINE: '1', STOCKADE_LOG_LEVEL: 'warn' }),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -530,6 +532,7 @@ describe('serve', () => {
     });
     const ready = await fetch(`http://127.0.0.1:${port}/health/ready`);
     expect(ready.status).toBe(200);
+    expect(((await ready.json()) as { shards: number }).shards).toBe(3);
     // Without NATS the dead-letter routes say so.
     const letters = await cli(['dead-letters', 'list', '--url', `http://127.0.0.1:${port}`, '--api-key', TEST_KEYS.admin, '--json']);
     expect(letters.code).toBe(1);

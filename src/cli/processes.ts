@@ -54,9 +54,11 @@ NATS itself is not started: \`npm start\` does that (scripts/nats.mjs), or run y
 
 Exit status: 0 after a clean stop, 1 failure, 78 configuration error (named on stderr).`,
   async run(args) {
-    const { positionals } = parse(args, { config: { type: 'string' } });
+    const { values, positionals } = parse(args, { config: { type: 'string' } });
     if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
-    // src/main reads --config from process.argv and exits by itself on failure; it keeps this
+    // src/main looks for a separate `--config FILE` argument only; pass `--config=FILE` on too.
+    if (values.config !== undefined) process.env.STOCKADE_CONFIG = values.config;
+    // src/main exits by itself on failure; it keeps this
     // process alive while it serves, so this promise's value only matters if it returns at once.
     await import('../main.js');
     return new Promise<number>(() => {});
