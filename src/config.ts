@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Ajv } from 'ajv';
+import { buildDemandConfig, demandConfigSchema, type DemandConfig } from './streams/demand.js';
 
 export interface DomainLimits {
   quantityMax: number;
@@ -129,6 +130,8 @@ export interface StockadeConfig {
   shard: ShardConfig;
   limits: DomainLimits;
   notifier: NotifierLinkConfig;
+  /** Demand windows (sales velocity, high demand, lead-time exhaustion): src/streams/demand.ts. */
+  demand: DemandConfig;
 }
 
 export const QUANTITY_MAX = 1_000_000;
@@ -243,6 +246,7 @@ const schema = {
         streamMaxBytes: positiveInt,
       },
     },
+    demand: demandConfigSchema,
     notifier: {
       type: 'object',
       additionalProperties: false,
@@ -342,6 +346,7 @@ export function buildConfig(overrides: unknown = {}): Readonly<StockadeConfig> {
     shard?: Partial<ShardConfig>;
     limits?: Partial<DomainLimits>;
     notifier?: Partial<NotifierLinkConfig>;
+    demand?: unknown;
   };
   const config: StockadeConfig = {
     dataDir: o.dataDir ?? './data',
@@ -354,6 +359,7 @@ export function buildConfig(overrides: unknown = {}): Readonly<StockadeConfig> {
     shard: { ...DEFAULT_SHARD_CONFIG, ...o.shard },
     limits: { ...DEFAULT_LIMITS, ...o.limits },
     notifier: { url: null, adminToken: '', timeoutMs: 5000, ...o.notifier },
+    demand: buildDemandConfig(o.demand ?? {}),
   };
   if (config.gateway.frameBytesMax > config.gateway.frameBytesHardMax) {
     throw new ConfigError('invalid configuration: /gateway: frameBytesMax exceeds frameBytesHardMax');

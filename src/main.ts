@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { Engine, EngineStartError } from './actors/engine.js';
 import { ConfigError, loadConfig } from './config.js';
 import { startGateway } from './gateway/server.js';
+import { DemandService } from './streams/demand-service.js';
 import { StreamsService } from './streams/service.js';
 
 /** `--config <file>` on the command line wins over STOCKADE_CONFIG. */
@@ -30,7 +31,9 @@ async function main(): Promise<void> {
   );
   const streams = config.nats.enabled ? new StreamsService(engine, config.nats, log) : null;
   streams?.start();
-  const http = await startGateway(engine, config, log, streams);
+  const demand = new DemandService(engine, config.demand, log);
+  demand.start();
+  const http = await startGateway(engine, config, log, streams, { demand });
   log.info({ host: config.http.host, port: http.port, apiKeys: config.apiKeys.map((k) => k.id) }, 'gateway listening (HTTP and WebSocket /v1/ws)');
   // A line other programs (tests, scripts) can wait for on stdout without parsing logs.
   if (process.env.STOCKADE_READY_LINE) process.stdout.write(`STOCKADE_READY ${http.port}\n`);
@@ -41,6 +44,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'stopping');
     http.close();
+    demand.stop();
     await streams?.stop();
     await engine.stop();
     log.info('stopped');

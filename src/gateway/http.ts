@@ -7,10 +7,12 @@ import uWS from 'uWebSockets.js';
 import type { Command } from '../actors/types.js';
 import { oversizeBatch } from '../actors/validate.js';
 import type { HttpConfig, NotifierLinkConfig, Scope } from '../config.js';
+import { SKU_PATTERN } from '../actors/validate.js';
 import { SKU_SEARCH_LIMIT_MAX, SKU_SEARCH_SORTS, SKU_SEARCH_WINDOW_MAX, type SkuSearchQuery, type SkuSearchSort } from '../actors/sku-search.js';
 import { errorBody, httpStatusOf, type ErrorBody } from '../errors.js';
 import { projectFile } from '../paths.js';
 import { isPrincipal, keyFromHeaders, requireScope, type KeyRing } from './auth.js';
+import type { DemandService } from '../streams/demand-service.js';
 import type { StreamsService } from '../streams/service.js';
 import type { Metrics } from './metrics.js';
 import type { OperationName, Operations } from './operations.js';
@@ -95,6 +97,7 @@ export function installHttpApi(
   metrics: Metrics,
   streams: StreamsService | null,
   notifier: NotifierLinkConfig,
+  demand: DemandService | null,
 ): void {
   /** A response that notes when the client goes away, so nothing is written to it after. */
   const exchange = (res: uWS.HttpResponse): Exchange => {
@@ -222,6 +225,13 @@ export function installHttpApi(
     });
   };
   const sequenceOf = (text: string | null, fallback: number) => (text !== null && /^\d{1,15}$/.test(text) ? Number(text) : text === null ? fallback : NaN);
+  // Demand figures of a SKU (velocities per window, high demand, time to stock-out against the
+  // supplier lead time), from the demand windows of this process.
+  custom('read', 'get', '/v1/skus/:sku/demand', 1, 'demand', async (ex, [sku]) => {
+    if (!SKU_RE.test(sku)) return sendError(ex, errorBody('INVALID_SKU', undefined, { sku }));
+    if (!demand) return sendError(ex, errorBody('NOT_FOUND', 'the demand windows are not running in this process'));
+    send(ex, 200, demand.snapshot(sku));
+  });
   const admin = (method: 'get' | 'post', pattern: string, paramCount: number, op: string, handle: (ex: Exchange, params: string[], query: URLSearchParams) => Promise<void>) =>
     custom('admin', method, pattern, paramCount, op, handle);
   custom('read', 'get', '/v1/skus', 0, 'searchSkus', async (ex, _params, query) => {
@@ -313,6 +323,7 @@ export function installHttpApi(
 }
 
 const SEARCH_TEXT_LENGTH_MAX = 64;
+const SKU_RE = new RegExp(SKU_PATTERN);
 
 /** `GET /v1/skus?q=&sort=&order=asc|desc&alerting=true&offset=&limit=` → a search query, or the error. */
 export function parseSkuSearch(query: URLSearchParams): SkuSearchQuery | ErrorBody {

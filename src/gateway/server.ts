@@ -10,9 +10,17 @@ import { Metrics } from './metrics.js';
 import { OpsFeed } from './ops-feed.js';
 import { Operations } from './operations.js';
 import { WebSocketApi } from './ws.js';
+import type { DemandService } from '../streams/demand-service.js';
 import type { StreamsService } from '../streams/service.js';
 
 const SILENT: EngineLogger = { info() {}, error() {} };
+
+/** Services beside the engine whose routes the gateway serves, when the process runs them. */
+export interface GatewayServices {
+  demand?: DemandService | null;
+  /** Route installers of other modules (the order flow), run before the catch-all 404. */
+  routes?: ((app: uWS.TemplatedApp, keys: KeyRing, operations: Operations) => void)[];
+}
 
 export interface Gateway {
   port: number;
@@ -26,6 +34,7 @@ export function startGateway(
   config: Readonly<StockadeConfig>,
   log: EngineLogger = SILENT,
   streams: StreamsService | null = null,
+  services: GatewayServices = {},
 ): Promise<Gateway> {
   const app = uWS.App();
   const metrics = new Metrics(engine);
@@ -38,7 +47,8 @@ export function startGateway(
   metrics.onRequest = (op, outcome, ms) => ops.request(op, outcome, ms);
   ops.start();
   installDashboard(app);
-  installHttpApi(app, operations, keys, config.http, metrics, streams, config.notifier);
+  for (const install of services.routes ?? []) install(app, keys, operations);
+  installHttpApi(app, operations, keys, config.http, metrics, streams, config.notifier, services.demand ?? null);
   engine.observe({
     walFlushed: (shardId, ms) => metrics.walFlushed(shardId, ms),
     availabilityChanged: (changes) => ws.publish(changes),
