@@ -23,7 +23,7 @@ import type { EngineLogger } from '../actors/engine.js';
 import type { NatsConfig } from '../config.js';
 import { errorBody, type ErrorBody, type ErrorCode } from '../errors.js';
 import type { OrderSink, PlaceOrderResult } from '../orders/canonical.js';
-import { adaptOrder } from './adapters/index.js';
+import { adaptOrder, type AdaptResult } from './adapters/index.js';
 import { DEAD_LETTER_HEADERS } from './dead-letters.js';
 import { CHANNEL_ORDER_SUBJECTS, DEAD_LETTER_SUBJECT_PREFIX, ensureStreams, nanos, ORDERS_STREAM } from './nats.js';
 import type { OrderChannelsConfig } from './order-channels.js';
@@ -246,7 +246,13 @@ export class OrderIntakeConsumer {
       void this.ack(m, 'ignored');
       return;
     }
-    const adapted = adaptOrder({ channel, data: m.data, header: (name) => m.headers?.get(name, 'insensitive') || undefined }, this.channels);
+    let adapted: AdaptResult;
+    try {
+      adapted = adaptOrder({ channel, data: m.data, header: (name) => m.headers?.get(name, 'insensitive') || undefined }, this.channels);
+    } catch (err) {
+      // An adapter bug, not a bad order: still never let one message stop the consumer or loop.
+      adapted = { ok: false, error: errorBody('INTERNAL', `adapter failed: ${(err as Error).message}`) };
+    }
     if (!adapted.ok) {
       void this.deadLetter(m, adapted.error);
       return;
