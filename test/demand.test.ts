@@ -25,6 +25,8 @@ const DAY = 24 * HOUR;
 
 const sale = (sku: string, quantity: number, available: number): DemandEvent => ({ sku, kind: 'sale', quantity, available, at: 0 });
 const attempt = (sku: string, quantity: number, available: number): DemandEvent => ({ sku, kind: 'attempt', quantity, available, at: 0 });
+/** The shard reads the SKU's lead time in the same turn and sends it along. */
+const carrying = (event: DemandEvent, leadTimeDays: number | null): DemandEvent => ({ ...event, leadTimeDays }) as DemandEvent;
 
 interface Script {
   windows: DemandWindows;
@@ -43,7 +45,7 @@ interface Outcome {
 }
 
 /** Play a script in virtual time until `endMs`, then stop the windows (which ends the interval). */
-function play(overrides: unknown, leadTimeDaysOf: (sku: string) => number | null, endMs: number, script: (s: Script) => void): Outcome {
+function play(overrides: unknown, leadTimeDaysOf: ((sku: string) => number | null) | undefined, endMs: number, script: (s: Script) => void): Outcome {
   const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
   const changes: DemandSignalChange[] = [];
   const snaps = new Map<string, DemandSnapshot>();
@@ -229,6 +231,31 @@ describe('demand windows: time to stock-out and lead-time exhaustion', () => {
       { sku: 'GONE', signal: 'lead_time_exhaustion', on: true, observed: 0, threshold: 5, at: 0, cause: 'crossed' },
       { sku: 'GONE', signal: 'lead_time_exhaustion', on: false, observed: 0, threshold: null, at: MINUTE, cause: 'lead_time_unknown' },
     ]);
+  });
+
+  it('takes the lead time carried by the demand events over the callback, which serves the rest', () => {
+    const { changes, snaps, status } = play({}, () => 100, MINUTE + SECOND, ({ report, snap }) => {
+      report(0, carrying(sale('CARRY', 7, 1), 3), sale('ASK', 7, 1));
+      snap(SECOND, 'carried', 'CARRY');
+      report(MINUTE / 2, carrying(attempt('CARRY', 1, 1), null)); // thresholds cleared: the episode ends
+      report(MINUTE / 2, carrying(sale('BAD', 7, 1), -2));
+    });
+    expect(snaps.get('carried')).toMatchObject({ leadTimeDays: 3, timeToStockOutDays: 1, leadTimeExhausted: true });
+    expect(changes).toEqual([
+      { sku: 'CARRY', signal: 'lead_time_exhaustion', on: true, observed: 1, threshold: 3, at: 0, cause: 'crossed' },
+      { sku: 'ASK', signal: 'lead_time_exhaustion', on: true, observed: 1, threshold: 100, at: 0, cause: 'crossed' },
+      { sku: 'CARRY', signal: 'lead_time_exhaustion', on: false, observed: 1, threshold: null, at: MINUTE / 2, cause: 'lead_time_unknown' },
+    ]);
+    expect(status.leadTimeLookupFailures).toBe(2); // BAD's -2, at its report and at the minute's evaluation
+  });
+
+  it('has no lead time without a callback or a carried one', () => {
+    const { changes, snaps } = play({}, undefined, MINUTE / 2, ({ report, snap }) => {
+      report(0, sale('NONE', 7, 0));
+      snap(SECOND, 'none', 'NONE');
+    });
+    expect(changes).toEqual([]);
+    expect(snaps.get('none')).toMatchObject({ leadTimeDays: null, timeToStockOutDays: 0 });
   });
 
   it('treats a lead-time callback that throws or answers nonsense as no lead time, and counts it', () => {

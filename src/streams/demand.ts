@@ -27,6 +27,8 @@ import type { DemandSignalCommand } from '../actors/types.js';
 import { ConfigError } from '../config.js';
 
 export type WindowName = 'minute' | 'hour' | 'day' | 'week';
+/** Demand events may carry the SKU's lead time, read from its thresholds in the same turn. */
+type LeadTimeCarrying = DemandEvent & { leadTimeDays?: number | null };
 export type DemandSignal = 'high_demand' | 'lead_time_exhaustion';
 
 const SECOND_MS = 1000;
@@ -303,20 +305,25 @@ export interface DemandStatus {
   idleDropped: number;
   highDemandOn: number;
   leadTimeExhaustedOn: number;
-  /** leadTimeDaysOf threw or answered something other than a non-negative number or null. */
+  /** A lead time (carried or from leadTimeDaysOf) that was not a non-negative number or null, or a callback that threw. */
   leadTimeLookupFailures: number;
 }
 
 interface SkuDemand {
   readonly rings: BucketRing[];
   available: number;
+  /** As carried by the SKU's last demand event; undefined when its events carry none. */
+  leadTimeDays: number | null | undefined;
   highDemand: boolean;
   exhausted: boolean;
 }
 
 export interface DemandWindowsOptions {
-  /** The SKU's supplier lead time in days, or null when it has none. */
-  leadTimeDaysOf: (sku: string) => number | null;
+  /**
+   * The SKU's supplier lead time in days, or null when it has none — for SKUs whose demand events
+   * do not carry `leadTimeDays` (an event's own value, read in the turn, wins).
+   */
+  leadTimeDaysOf?: (sku: string) => number | null;
   scheduler?: SchedulerLike;
 }
 
@@ -385,7 +392,7 @@ export class DemandWindows {
       available: state ? state.available : null,
       salesVelocityPerDay: velocity,
       timeToStockOutDays: state ? timeToStockOut(state.available, velocity) : null,
-      leadTimeDays: this.leadTimeOf(sku),
+      leadTimeDays: this.leadTimeOf(sku, state),
       highDemand: state?.highDemand ?? false,
       leadTimeExhausted: state?.exhausted ?? false,
     };
@@ -403,6 +410,8 @@ export class DemandWindows {
       const state = this.touch(event.sku, now);
       for (const ring of state.rings) ring.add(now, event.kind, event.quantity);
       state.available = event.available;
+      const carried = (event as LeadTimeCarrying).leadTimeDays;
+      if (carried !== undefined) state.leadTimeDays = carried;
       touched.set(event.sku, state);
       this.counters.eventsRecorded++;
     }
@@ -426,7 +435,13 @@ export class DemandWindows {
       this.counters.evicted++;
       this.forget(oldest, evicted, now, 'evicted');
     }
-    const state: SkuDemand = { rings: WINDOWS.map((w) => new BucketRing(w.bucketMs, w.windowMs / w.bucketMs)), available: 0, highDemand: false, exhausted: false };
+    const state: SkuDemand = {
+      rings: WINDOWS.map((w) => new BucketRing(w.bucketMs, w.windowMs / w.bucketMs)),
+      available: 0,
+      leadTimeDays: undefined,
+      highDemand: false,
+      exhausted: false,
+    };
     this.skus.set(sku, state);
     return state;
   }
@@ -459,7 +474,7 @@ export class DemandWindows {
   }
 
   private evaluateExhaustion(sku: string, state: SkuDemand, now: number): void {
-    const leadTime = this.leadTimeOf(sku);
+    const leadTime = this.leadTimeOf(sku, state);
     const daysLeft = timeToStockOut(state.available, this.velocityPerDay(state));
     if (!state.exhausted) {
       if (leadTime !== null && daysLeft !== null && daysLeft <= leadTime) this.setExhausted(sku, state, true, daysLeft, leadTime, now, 'crossed');
@@ -510,14 +525,22 @@ export class DemandWindows {
     return state.rings[w].totals.saleUnits * (DAY_MS / WINDOWS[w].windowMs);
   }
 
-  /** The callback belongs to someone else: a throw or a nonsense answer counts as "no lead time". */
-  private leadTimeOf(sku: string): number | null {
-    let days: number | null;
-    try {
-      days = this.options.leadTimeDaysOf(sku);
-    } catch {
-      this.counters.leadTimeLookupFailures++;
-      return null;
+  /**
+   * The event's lead time, else the callback's. Both come from elsewhere: a throw or a nonsense
+   * answer counts as "no lead time", and is counted.
+   */
+  private leadTimeOf(sku: string, state: SkuDemand | undefined): number | null {
+    let days: unknown;
+    if (state?.leadTimeDays !== undefined) {
+      days = state.leadTimeDays;
+    } else {
+      if (!this.options.leadTimeDaysOf) return null;
+      try {
+        days = this.options.leadTimeDaysOf(sku);
+      } catch {
+        this.counters.leadTimeLookupFailures++;
+        return null;
+      }
     }
     if (days === null) return null;
     if (typeof days !== 'number' || !Number.isFinite(days) || days < 0) {
