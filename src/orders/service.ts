@@ -21,10 +21,13 @@ import type { CanonicalOrder, OrderSink, PlaceOrderResult } from './canonical.js
 import { buildOrdersConfig, DAY_MS, type OrdersConfig, type OutOfStockPolicy } from './config.js';
 import { decide, evolve, type OrderCommand } from './lifecycle.js';
 import { filledText, reminderText, unavailableText } from './messages.js';
-import { EVENT_SUBJECT_TOKEN, ORDER_STATES, isClosed, type Estimate, type LineAvailability, type LineStatus, type Order, type OrderEvent } from './model.js';
+import { isClosed, type Estimate, type LineAvailability, type LineStatus, type Order, type OrderEvent } from './model.js';
 import { availableAtFor, estimateFrom, expectedAvailability, mergeShipments, type PreorderSettings, type Shipment, type SkuOrderSettings } from './preorders.js';
 import type { OrderEventPublisher } from './publisher.js';
-import { OrderStore, outboxKey, type OrderChange, type OutboxEntry } from './store.js';
+import { accuracyReport, type AccuracyReport } from './accuracy.js';
+import { OutboxRelay, outboxEntries } from './outbox.js';
+import { checkOrder, holdsPreorderCapacity, OrderRecoveryError } from './recovery.js';
+import { OrderStore, outboxKey, type OrderChange } from './store.js';
 import { checkCanonicalOrder, checkPreorderBody, checkSubstitutesBody, ORDER_ID_PATTERN } from './validation.js';
 
 const SILENT: EngineLogger = { info() {}, error() {} };
@@ -37,13 +40,6 @@ const STOCK_FAILURES = new Set(['INSUFFICIENT_STOCK', 'SKU_FLAGGED_OUT_OF_STOCK'
 
 const ROLLBACK_REASON = 'stockade:order-rollback';
 const CANCEL_REASON = 'stockade:order-cancelled';
-
-export class OrderRecoveryError extends Error {
-  constructor(message: string) {
-    super(`order store failed its recovery check: ${message}`);
-    this.name = 'OrderRecoveryError';
-  }
-}
 
 export interface OrderServiceOptions {
   engine: Engine;
@@ -78,19 +74,6 @@ export interface PreorderQueueEntry {
   estimate: Estimate | null;
 }
 
-export interface AccuracyReport {
-  targetPercent: number;
-  count: number;
-  /** Mean of |actual − promised| / promised wait, in percent. */
-  meanAbsErrorPercent: number;
-  p95AbsErrorPercent: number;
-  /** Same, against the latest estimate before the fill. */
-  latestMeanAbsErrorPercent: number;
-  /** Share of filled orders whose promise was within the target. */
-  withinTargetPercent: number;
-  meetsTarget: boolean;
-  byKind: Record<'backorder' | 'preorder', { count: number; meanAbsErrorPercent: number }>;
-}
 
 type FillOutcome = { ok: true; reservationIds: string[] } | { ok: false; failures: { line: number; code: string }[]; transient: ErrorBody | null };
 
@@ -110,10 +93,8 @@ export class OrderService implements OrderSink {
   private readonly listeners: ((order: Order, events: readonly OrderEvent[]) => void)[] = [];
   private orderNo: number;
   private queueSeq: number;
-  private outboxCount = 0;
-  private readonly outboxInFlight = new Set<string>();
-  private outboxEmptyWaiters: (() => void)[] = [];
-  private outboxRetry: NodeJS.Timeout | null = null;
+  /** Null when there is no publisher: events then stay in the WAL only, and no outbox is kept. */
+  private readonly relay: OutboxRelay | null;
   private reminderTimer: NodeJS.Timeout | null = null;
   /** Prefixes every engine idempotency key this store derives (see OrderStore.instanceId). */
   private readonly keyPrefix: string;
@@ -139,6 +120,7 @@ export class OrderService implements OrderSink {
     this.orderNo = store.counter('orderNo');
     this.queueSeq = store.counter('queueSeq');
     this.keyPrefix = store.instanceId();
+    this.relay = this.publisher ? new OutboxRelay(store, this.publisher, this.config.outboxRetryIntervalMs, this.log) : null;
     this.bootId = Date.now().toString(36);
   }
 
@@ -156,7 +138,7 @@ export class OrderService implements OrderSink {
     // Placements that crashed between RECEIVED and their outcome: the same keys replay the engine's answers.
     const interrupted = [...service.open.values()].filter((o) => o.state === 'RECEIVED' && o.hold === null && !o.preOrder);
     await Promise.all(interrupted.map((o) => service.locked(o.id, () => service.reserveAtPlacement(o.id))));
-    service.drainOutbox();
+    service.relay?.drain();
     for (const sku of service.queued.keys()) void service.offerStockIfAvailable(sku);
     if (options.timers !== false) {
       service.reminderTimer = setInterval(() => void service.checkReminders(), service.config.reminderCheckIntervalMs);
@@ -202,12 +184,14 @@ export class OrderService implements OrderSink {
         if (!stored || stored.version !== version) throw new OrderRecoveryError(`the last WAL record left ${orderId} at version ${version}, the store holds ${stored?.version}`);
       }
     }
+    let outboxed = 0;
     for (const { entry } of this.store.pendingOutbox()) {
       const [orderId, version] = splitEventId(entry.id);
       const stored = this.store.orders.get(orderId);
       if (!stored || stored.version < version) throw new OrderRecoveryError(`outbox event ${entry.id} is ahead of its order`);
-      this.outboxCount++;
+      outboxed++;
     }
+    this.relay?.recovered(outboxed);
   }
 
   // ---- entry points -------------------------------------------------------------------------
@@ -457,36 +441,7 @@ export class OrderService implements OrderSink {
 
   /** Estimated against actual availability of every filled backorder and pre-order. */
   accuracyReport(): AccuracyReport {
-    const errors: number[] = [];
-    const latest: number[] = [];
-    const byKind = { backorder: [] as number[], preorder: [] as number[] };
-    for (const order of this.store.allOrders()) {
-      const f = order.fill;
-      if (!f) continue;
-      const wait = Math.max(f.promisedAt - f.queuedAt, DAY_MS);
-      const e = (Math.abs(f.actualAt - f.promisedAt) / wait) * 100;
-      errors.push(e);
-      byKind[f.kind].push(e);
-      latest.push((Math.abs(f.actualAt - f.latestEstimateAt) / Math.max(f.latestEstimateAt - f.queuedAt, DAY_MS)) * 100);
-    }
-    const mean = (xs: number[]) => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
-    const sorted = [...errors].sort((a, b) => a - b);
-    const p95 = sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)];
-    const target = this.config.accuracyTargetPercent;
-    const round = (x: number) => Math.round(x * 100) / 100;
-    return {
-      targetPercent: target,
-      count: errors.length,
-      meanAbsErrorPercent: round(mean(errors)),
-      p95AbsErrorPercent: round(p95),
-      latestMeanAbsErrorPercent: round(mean(latest)),
-      withinTargetPercent: errors.length === 0 ? 100 : round((errors.filter((e) => e <= target).length / errors.length) * 100),
-      meetsTarget: mean(errors) < target,
-      byKind: {
-        backorder: { count: byKind.backorder.length, meanAbsErrorPercent: round(mean(byKind.backorder)) },
-        preorder: { count: byKind.preorder.length, meanAbsErrorPercent: round(mean(byKind.preorder)) },
-      },
-    };
+    return accuracyReport(this.store.allOrders(), this.config.accuracyTargetPercent);
   }
 
   /** Hear every change once it is durable (metrics, live views, tests waiting for a fill). */
@@ -495,19 +450,18 @@ export class OrderService implements OrderSink {
   }
 
   get outboxPending(): number {
-    return this.outboxCount;
+    return this.relay?.size ?? 0;
   }
 
   /** Resolves once JetStream has confirmed every event written so far (a drain before shutdown). */
   whenOutboxEmpty(): Promise<void> {
-    if (this.outboxCount === 0) return Promise.resolve();
-    return new Promise((resolve) => this.outboxEmptyWaiters.push(resolve));
+    return this.relay?.whenEmpty() ?? Promise.resolve();
   }
 
   async close(): Promise<void> {
     this.closed = true;
     if (this.reminderTimer) clearInterval(this.reminderTimer);
-    if (this.outboxRetry) clearTimeout(this.outboxRetry);
+    this.relay?.close();
     await Promise.allSettled([...this.locks.values()]);
     for (const sku of this.queued.keys()) this.engine.watch(sku, false);
     await this.store.close();
@@ -847,8 +801,8 @@ export class OrderService implements OrderSink {
       }
     }
     if (changes.length === 0 && !extra.settings && !extra.externalKeys) return { ok: true, changed: 0, flushed: Promise.resolve() };
-    const outbox = this.publisher ? changes.flatMap((c) => outboxEntries(c)) : [];
-    if (this.outboxCount + outbox.length > this.config.outboxEventsMax) return limit('outboxEventsMax', this.config.outboxEventsMax);
+    const outbox = this.relay ? changes.flatMap((c) => outboxEntries(c)) : [];
+    if (this.outboxPending + outbox.length > this.config.outboxEventsMax) return limit('outboxEventsMax', this.config.outboxEventsMax);
     for (let i = 0; i < changes.length; i++) {
       const becameOpen = before[i] === null || isClosed(before[i]!.state);
       if (becameOpen && !isClosed(changes[i].order.state) && this.open.size >= this.config.openOrdersMax) return limit('openOrdersMax', this.config.openOrdersMax);
@@ -863,7 +817,7 @@ export class OrderService implements OrderSink {
       }
     });
     const { seq, flushed } = this.store.write(now, changes, outbox, { ...extra, settings: [...settings.values()] });
-    this.outboxCount += outbox.length;
+    this.relay?.written(outbox.length);
     for (const s of settings.values()) this.settings.set(s.sku, s);
     changes.forEach((c, i) => {
       this.open.set(c.order.id, c.order);
@@ -873,7 +827,7 @@ export class OrderService implements OrderSink {
     const done = flushed.then(() => {
       for (const c of changes) if (isClosed(c.order.state) && this.open.get(c.order.id) === c.order) this.open.delete(c.order.id);
       for (const c of changes) for (const listener of this.listeners) listener(c.order, c.events);
-      if (outbox.length > 0) this.publish(outbox.map((entry, i) => ({ key: outboxKey(seq, i), entry })));
+      if (outbox.length > 0) this.relay!.publish(outbox.map((entry, i) => ({ key: outboxKey(seq, i), entry })));
     });
     return { ok: true, changed: changes.length, flushed: done };
   }
@@ -915,45 +869,6 @@ export class OrderService implements OrderSink {
       if (size >= this.config.queuedOrdersPerSkuMax) return errorBody('ORDER_LIMIT', undefined, { limit: 'queuedOrdersPerSkuMax', value: this.config.queuedOrdersPerSkuMax, sku: line.sku });
     }
     return null;
-  }
-
-  // ---- outbox ---------------------------------------------------------------------------------
-
-  private publish(items: { key: string; entry: OutboxEntry }[]): void {
-    if (!this.publisher || this.closed) return;
-    for (const { key, entry } of items) {
-      if (this.outboxInFlight.has(key)) continue;
-      this.outboxInFlight.add(key);
-      this.publisher.publish(entry.subject, entry.payload, entry.id).then(
-        () => {
-          this.outboxInFlight.delete(key);
-          if (this.closed) return;
-          this.store.confirmOutbox(key);
-          this.outboxCount--;
-          if (this.outboxCount === 0) for (const resolve of this.outboxEmptyWaiters.splice(0)) resolve();
-        },
-        (err: Error) => {
-          this.outboxInFlight.delete(key);
-          this.log.error({ eventId: entry.id, reason: err.message }, 'order event not published; retrying');
-          this.scheduleOutboxRetry();
-        },
-      );
-    }
-  }
-
-  private scheduleOutboxRetry(): void {
-    if (this.outboxRetry || this.closed) return;
-    this.outboxRetry = setTimeout(() => {
-      this.outboxRetry = null;
-      this.drainOutbox();
-    }, this.config.outboxRetryIntervalMs);
-    this.outboxRetry.unref();
-  }
-
-  /** Publish everything the outbox still holds (after a restart, after a failure). */
-  drainOutbox(): void {
-    if (!this.publisher) return;
-    this.publish([...this.store.pendingOutbox()]);
   }
 
   // ---- helpers --------------------------------------------------------------------------------
@@ -1048,11 +963,6 @@ function unitsOn(order: Order, sku: string): number {
   return units;
 }
 
-/** A pre-order takes capacity from placement until it is cancelled (filled and shipped ones keep it). */
-function holdsPreorderCapacity(order: Order): boolean {
-  return order.preOrder && order.state !== 'CANCELLED' && (order.state === 'PRE_ORDER' || order.fill?.kind === 'preorder');
-}
-
 function limit(name: string, value: number): { ok: false; error: ErrorBody } {
   return { ok: false, error: errorBody('ORDER_LIMIT', undefined, { limit: name, value }) };
 }
@@ -1062,46 +972,5 @@ function splitEventId(id: string): [string, number] {
   return [id.slice(0, dot), Number(id.slice(dot + 1))];
 }
 
-/** The outbox entries of one change: one per event, its id `<orderId>.<version after it>`. */
-function outboxEntries(change: OrderChange): OutboxEntry[] {
-  const order = change.order;
-  let version = order.version - change.events.length;
-  return change.events.map((event) => {
-    version++;
-    const token = EVENT_SUBJECT_TOKEN[event.type];
-    const { type: _type, at, ...fields } = event;
-    const payload = {
-      id: `${order.id}.${version}`,
-      event: token,
-      orderId: order.id,
-      version,
-      at: new Date(at).toISOString(),
-      channel: order.channel,
-      account: order.account,
-      externalId: order.externalId,
-      customerId: order.customer.id,
-      email: order.customer.email,
-      ...fields,
-    };
-    return { id: payload.id, subject: `orders.events.${token}.${order.id}`, payload: JSON.stringify(payload) };
-  });
-}
-
-/** Invariants of one stored order, checked at recovery. */
-function checkOrder(order: Order): void {
-  const fail = (what: string) => {
-    throw new OrderRecoveryError(`order ${order.id}: ${what}`);
-  };
-  if (!ORDER_ID_PATTERN.test(order.id)) fail('malformed id');
-  if (!ORDER_STATES.includes(order.state)) fail(`unknown state ${String(order.state)}`);
-  if (!(order.version >= 1)) fail(`version ${order.version}`);
-  const waits = order.state === 'PENDING_BACKORDER' || order.state === 'PRE_ORDER';
-  if (waits !== (order.queue !== null)) fail(`state ${order.state} with queue ${JSON.stringify(order.queue)}`);
-  const holds = order.state === 'RESERVED' || order.state === 'CONFIRMED' || order.state === 'SHIPPED';
-  if (holds && order.reservationIds.length !== order.lines.length) fail(`state ${order.state} with ${order.reservationIds.length} reservations for ${order.lines.length} lines`);
-  if (!holds && order.reservationIds.length !== 0) fail(`state ${order.state} still names reservations`);
-  if (order.state === 'PRE_ORDER' && !order.preOrder) fail('PRE_ORDER without the pre-order flag');
-  if (order.hold !== null && order.state !== 'RECEIVED' && order.state !== 'RESERVED' && order.state !== 'PENDING_BACKORDER' && order.state !== 'CANCELLED') {
-    fail(`hold kept in state ${order.state}`);
-  }
-}
+export { OrderRecoveryError } from './recovery.js';
+export type { AccuracyReport } from './accuracy.js';
