@@ -122,8 +122,14 @@ describe('position, pause and resume, cancel', () => {
     expect(resumed.queuePosition).toBe(1);
     expect(resumed.queue!.seq).toBe(a.queue!.seq);
 
+    expect(c.estimate!.availableAt - rig.clock.now).toBe(30 * DAY);
     orderOf(await rig.service.cancel(b.id, 'changed mind'));
-    expect(orderOf(rig.service.get(c.id)).queuePosition).toBe(2);
+    const moved = orderOf(rig.service.get(c.id));
+    expect(moved.queuePosition).toBe(2);
+    // Its estimate follows its position: the second batch is now its own.
+    expect(moved.estimate!.availableAt - rig.clock.now).toBe(20 * DAY);
+    expect(moved.queue!.promised.availableAt - rig.clock.now).toBe(30 * DAY);
+    expect(orderOf(rig.service.get(a.id)).estimate!.availableAt - rig.clock.now).toBe(10 * DAY);
     expect(rig.service.skuSettings(A).preorderUnits).toBe(2);
     // The freed unit can be pre-ordered again, at the back of the queue.
     expect(orderOf(await rig.service.place(pre([[A, 1]]))).queuePosition).toBe(3);

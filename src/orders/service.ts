@@ -296,7 +296,13 @@ export class OrderService implements OrderSink {
       if (!dry.ok || dry.events.length === 0) return this.change(order.id, [{ type: 'cancel', reason }]);
       const released = await this.releaseAll(order, `${this.keyPrefix}.${order.id}.c${order.version}`, CANCEL_REASON);
       if (released) return { ok: false, error: released };
-      return this.change(order.id, [{ type: 'cancel', reason }]);
+      const answer = await this.change(order.id, [{ type: 'cancel', reason }]);
+      if (answer.ok && order.queue?.kind === 'preorder') {
+        // The pre-orders behind it moved up: their estimates follow (advisory, a transaction of its own).
+        const written = this.commit(this.reestimateSteps(new Set(order.lines.map((l) => l.sku)), this.now(), true));
+        if (written.ok) await written.flushed;
+      }
+      return answer;
     });
   }
 
@@ -355,8 +361,7 @@ export class OrderService implements OrderSink {
     const next: SkuOrderSettings = { ...current, preorder };
     this.settings.set(sku, next);
     // Re-estimate with the new settings in place; one transaction holds the settings and every change.
-    const steps = [...(this.queued.get(sku) ?? [])].map((id) => ({ id, commands: [{ type: 'reestimate', estimate: this.estimateOf(this.orderOf(id)!, now) } as OrderCommand] }));
-    const written = this.commit(steps, { settings: [next] });
+    const written = this.commit(this.reestimateSteps([sku], now, false), { settings: [next] });
     if (!written.ok) {
       this.settings.set(sku, current);
       return written;
@@ -736,16 +741,39 @@ export class OrderService implements OrderSink {
     return units;
   }
 
-  private estimateOf(order: Order, now: number): Estimate {
+  /**
+   * The order's availability estimate. `through` (SKU → order → units queued up to and including
+   * the order) is the result of one pass over a queue, so re-estimating n orders costs one sort.
+   */
+  private estimateOf(order: Order, now: number, through?: Map<string, Map<string, number>>): Estimate {
     if (order.queue?.kind === 'backorder' || (!order.preOrder && order.queue === null)) return this.backorderEstimate(order, now);
     let availableAt = now;
     for (const line of order.lines) {
       const settings = this.settings.get(line.sku)?.preorder ?? null;
       // An order not yet in the queue counts everything queued as ahead of it.
-      const through = this.queued.get(line.sku)?.has(order.id) ? this.unitsThrough(order, line.sku) : this.queuedUnits(line.sku) + unitsOn(order, line.sku);
-      availableAt = Math.max(availableAt, availableAtFor(settings, through, now, this.config.backorderLeadTimeDaysDefault));
+      const units =
+        through?.get(line.sku)?.get(order.id) ??
+        (this.queued.get(line.sku)?.has(order.id) ? this.unitsThrough(order, line.sku) : this.queuedUnits(line.sku) + unitsOn(order, line.sku));
+      availableAt = Math.max(availableAt, availableAtFor(settings, units, now, this.config.backorderLeadTimeDaysDefault));
     }
     return estimateFrom(availableAt, this.config);
+  }
+
+  /** Re-estimate steps for the orders waiting on these SKUs (pre-orders only, when asked). */
+  private reestimateSteps(skus: Iterable<string>, now: number, preordersOnly: boolean): { id: string; commands: OrderCommand[] }[] {
+    const through = new Map<string, Map<string, number>>();
+    const ids = new Set<string>();
+    for (const sku of skus) {
+      const units = new Map<string, number>();
+      let total = 0;
+      for (const order of this.queueOf(sku)) {
+        total += unitsOn(order, sku);
+        units.set(order.id, total);
+        if (!preordersOnly || order.queue!.kind === 'preorder') ids.add(order.id);
+      }
+      through.set(sku, units);
+    }
+    return [...ids].map((id) => ({ id, commands: [{ type: 'reestimate', estimate: this.estimateOf(this.open.get(id)!, now, through) }] }));
   }
 
   private queuedUnits(sku: string): number {
