@@ -263,6 +263,7 @@ export class Notifier {
         async () => {
           // Confirmed by the server, so 'acked' means JetStream will not redeliver it.
           await m.ackAck().catch((err: Error) => log.warn({ noticeId: parsed.alert.noticeId, err: err.message }, 'ack not confirmed; the ledger absorbs a redelivery'));
+          log.debug({ noticeId: parsed.alert.noticeId }, 'notice settled and acked');
           this.events.emit('acked', parsed.alert.noticeId);
         },
         (err: unknown) => {
