@@ -213,3 +213,14 @@ describe('templates', () => {
     expect(digest.text).toContain('- Low stock: B – just 3 units left at WH-1 (minimum 10).');
   });
 });
+
+describe('config/notifier.json', () => {
+  it('is valid against the production connector registry', async () => {
+    const { CONNECTORS } = await import('../src/notifier/connectors/index.js');
+    const { loadNotifierConfig } = await import('../src/notifier/config.js');
+    const config = loadNotifierConfig(new URL('../config/notifier.json', import.meta.url).pathname, CONNECTORS);
+    expect(config.nats.user).toBe('notifier');
+    expect(config.receivers.map((r) => r.type)).toContain('webhook');
+    expect(config.rules.some((r) => r.escalation !== null)).toBe(true);
+  });
+});
