@@ -258,8 +258,10 @@ export class OrderIntakeConsumer {
       return;
     }
     this.inFlight++;
-    this.sink
-      .placeOrder(adapted.order)
+    const order = adapted.order;
+    // Through a promise even if placeOrder throws synchronously: a throw is a transient failure.
+    Promise.resolve()
+      .then(() => this.sink.placeOrder(order))
       .catch((err: Error): PlaceOrderResult => ({ ok: false, error: errorBody('INTERNAL', err.message) }))
       .then((result) => {
         this.inFlight--;

@@ -104,9 +104,21 @@ export function currency(v: unknown, field: string): string {
   return v;
 }
 
-/** Decimal places of a currency's minor unit (USD 2, JPY 0, KWD 3), from the runtime's ICU data. */
+/** Per currency; bounded by the ICU currency list (CURRENCIES, about 300). */
+const minorDigitsByCurrency = new Map<string, number>();
+
+/**
+ * Decimal places of a currency's minor unit (USD 2, JPY 0, KWD 3), from the runtime's ICU data.
+ * Cached: building an Intl.NumberFormat took ~130 µs, most of a Shopify order's adaptation
+ * (393 µs/order uncached on the fixture, measured).
+ */
 export function minorDigits(code: string): number {
-  return new Intl.NumberFormat('en', { style: 'currency', currency: code }).resolvedOptions().maximumFractionDigits ?? 2;
+  let digits = minorDigitsByCurrency.get(code);
+  if (digits === undefined) {
+    digits = new Intl.NumberFormat('en', { style: 'currency', currency: code }).resolvedOptions().maximumFractionDigits ?? 2;
+    if (CURRENCIES.has(code)) minorDigitsByCurrency.set(code, digits);
+  }
+  return digits;
 }
 
 /** "19.99" in USD → 1999. Exact: decimal strings never pass through a float's fraction. */
