@@ -167,6 +167,13 @@ describe('amazon SP-API', () => {
     expect(order.customer).toEqual({ id: 'amazon-order:902-3159896-1390916', email: null, name: null, tier: 'standard' });
   });
 
+  it("keeps a buyer email the customer-id rule refuses as the email only", () => {
+    const body = fixture('amazon-order.json');
+    body.order.BuyerInfo.BuyerEmail = 'alan+orders@example.com';
+    const order = ok(adaptOrder(raw('amazon', body, SELLER), channels));
+    expect(order.customer).toMatchObject({ id: 'amazon-order:902-3159896-1390916', email: 'alan+orders@example.com' });
+  });
+
   const mutate = (change: (b: Record<string, any>) => void, headers: Record<string, string> = SELLER) => {
     const body = fixture('amazon-order.json');
     change(body);
@@ -281,6 +288,7 @@ describe('canonical form', () => {
     ['a tier that is not one', (b: any) => (b.customer.tier = 'gold'), 'VALIDATION_FAILED', 'customer.tier'],
     ['a price in major units', (b: any) => (b.lines[0].unitPriceMinor = 99.99), 'VALIDATION_FAILED', 'lines[0].unitPriceMinor'],
     ['a missing payment', (b: any) => delete b.payment, 'VALIDATION_FAILED', 'payment'],
+    ['a customer id the engine cannot store', (b: any) => (b.customer.id = 'josé+1'), 'VALIDATION_FAILED', 'customer.id'],
     ['a zero quantity', (b: any) => (b.lines[1].quantity = 0), 'INVALID_QUANTITY', 'lines[1].quantity'],
     ['a bad SKU', (b: any) => (b.lines[0].sku = 'Ä'), 'INVALID_SKU', 'lines[0].sku'],
     ['another channel than the subject', (b: any) => (b.channel = 'shopify'), 'VALIDATION_FAILED', 'channel'],

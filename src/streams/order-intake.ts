@@ -12,7 +12,8 @@
 //     (business answers, BUSINESS_REFUSALS)            → ack; the order flow has decided.
 //   sink fails transiently (TRANSIENT), or throws      → nak with exponential backoff, at most
 //     maxDeliver deliveries, then dead letter.
-//   sink refuses the order otherwise (e.g. SKU_NOT_FOUND) → dead letter, replayable once fixed.
+//   sink refuses the order otherwise (e.g. SKU_NOT_FOUND, PREORDER_NOT_OFFERED: a catalogue or
+//     configuration gap) → dead letter, replayable once fixed.
 //
 // Dead letters go to the DEAD_LETTERS stream on dlq.orders with the same headers the stock
 // consumer writes (DEAD_LETTER_HEADERS), so listDeadLetters/replayDeadLetter serve both.
@@ -51,7 +52,6 @@ export const BUSINESS_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'CART_REJECTED',
   'ORDER_ON_HOLD',
   'ORDER_LINES_UNAVAILABLE',
-  'PREORDER_NOT_OFFERED',
   'PREORDER_CAPACITY_EXHAUSTED',
   'CUSTOMER_RESERVATION_LIMIT',
 ]);

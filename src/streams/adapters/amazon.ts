@@ -8,8 +8,8 @@ import { array, boolean, country, currency, decimalToMinor, fail, object, option
 import type { AccountSettings, AdapterInput, ChannelAdapter, DraftLine, DraftOrder } from './types.js';
 
 export const ACCOUNT_HEADER = 'Stockade-Account';
-/** The canonical customer id's limit (the schema's maxLength). */
-const CUSTOMER_ID_CHARS_MAX = 128;
+/** The canonical customer id's rule (the schema's, which is the engine's rule for names). */
+const CUSTOMER_ID = /^[A-Za-z0-9._:@/ -]{1,128}$/;
 
 /**
  * OrderStatus → payment status. Amazon takes the payment itself: Pending orders are not yet
@@ -72,8 +72,9 @@ function toDraft(input: AdapterInput, account: string, settings: AccountSettings
     account,
     externalId,
     customer: {
-      // Amazon gives no buyer id; its anonymised buyer email is stable per buyer and seller.
-      id: email !== null && email.length <= CUSTOMER_ID_CHARS_MAX ? email : `amazon-order:${externalId}`,
+      // Amazon gives no buyer id; its anonymised buyer email is stable per buyer and seller. An
+      // email the id rule refuses (a '+' in a real address) falls back to the order.
+      id: email !== null && CUSTOMER_ID.test(email) ? email : `amazon-order:${externalId}`,
       email,
       name: buyer ? optionalText(buyer.BuyerName, 'order.BuyerInfo.BuyerName', 256) : null,
       tier: vip ? 'vip' : 'standard',
