@@ -6,6 +6,7 @@ import { buildOrdersConfig } from '../src/orders/config.js';
 import { decide, evolve, evolveAll, type OrderCommand } from '../src/orders/lifecycle.js';
 import type { Estimate, Hold, Order, OrderState } from '../src/orders/model.js';
 import { availableAtFor, estimateFrom, mergeShipments, type PreorderSettings } from '../src/orders/preorders.js';
+import { SkuQueue } from '../src/orders/queue.js';
 import { DAY } from './orders-fixtures.js';
 
 const T0 = Date.UTC(2026, 10, 23);
@@ -303,5 +304,41 @@ describe('orders configuration', () => {
     const config = buildOrdersConfig({ reminderDaysBefore: [7, 30] });
     expect(config.reminderDaysBefore).toEqual([30, 7]);
     expect(Object.isFrozen(config.outOfStockPolicy)).toBe(true);
+  });
+});
+
+describe('SKU queue order', () => {
+  const place = (kind: 'backorder' | 'preorder', seq: number, priority = 1) => ({ kind, seq, priority, since: T0, paused: false, promised: estimate });
+
+  it('pre-orders by arrival, then backorders by priority then arrival; positions and units follow removals', () => {
+    const q = new SkuQueue();
+    q.add('b-std-1', place('backorder', 1), 2);
+    q.add('p-2', place('preorder', 2), 1);
+    q.add('b-vip-3', place('backorder', 3, 9), 3);
+    q.add('b-std-4', place('backorder', 4), 1);
+    q.add('p-5', place('preorder', 5, 9), 4);
+    q.add('p-5', place('preorder', 5, 9), 4); // a repeat is ignored
+    expect([...q.inOrder()]).toEqual([
+      { id: 'p-2', unitsThrough: 1 },
+      { id: 'p-5', unitsThrough: 5 },
+      { id: 'b-vip-3', unitsThrough: 8 },
+      { id: 'b-std-1', unitsThrough: 10 },
+      { id: 'b-std-4', unitsThrough: 11 },
+    ]);
+    expect(q.units).toBe(11);
+    expect(q.position('b-std-1')).toBe(4);
+    expect(q.remove('p-2')).toBe(true);
+    expect(q.remove('p-2')).toBe(false);
+    expect(q.position('b-std-1')).toBe(3);
+    expect(q.unitsThrough('b-std-1')).toBe(9);
+    expect(q.position('missing')).toBe(0);
+    expect(q.size).toBe(4);
+  });
+
+  it('a burst of arrivals keeps arrival order', () => {
+    const q = new SkuQueue();
+    for (let seq = 1; seq <= 1000; seq++) q.add(`p-${seq}`, place('preorder', seq), 1);
+    expect([...q.inOrder()].map((e) => e.id)).toEqual(Array.from({ length: 1000 }, (_, i) => `p-${i + 1}`));
+    expect(q.position('p-1000')).toBe(1000);
   });
 });

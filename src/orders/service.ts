@@ -26,6 +26,7 @@ import { availableAtFor, estimateFrom, expectedAvailability, mergeShipments, typ
 import type { OrderEventPublisher } from './publisher.js';
 import { accuracyReport, type AccuracyReport } from './accuracy.js';
 import { OutboxRelay, outboxEntries } from './outbox.js';
+import { SkuQueue } from './queue.js';
 import { checkOrder, holdsPreorderCapacity, OrderRecoveryError } from './recovery.js';
 import { OrderStore, outboxKey, type OrderChange } from './store.js';
 import { checkCanonicalOrder, checkPreorderBody, checkSubstitutesBody, ORDER_ID_PATTERN } from './validation.js';
@@ -80,8 +81,8 @@ type FillOutcome = { ok: true; reservationIds: string[] } | { ok: false; failure
 export class OrderService implements OrderSink {
   private readonly open = new Map<string, Order>();
   private readonly settings = new Map<string, SkuOrderSettings>();
-  /** Orders waiting (backorder or pre-order) per SKU. */
-  private readonly queued = new Map<string, Set<string>>();
+  /** Orders waiting (backorder or pre-order) per SKU; a SKU is watched in the engine while it has one. */
+  private readonly queued = new Map<string, SkuQueue>();
   /** Open pre-orders per customer id, for the merge rules. */
   private readonly preordersByCustomer = new Map<string, Set<string>>();
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -716,34 +717,18 @@ export class OrderService implements OrderSink {
 
   // ---- estimates ------------------------------------------------------------------------------
 
-  /** Waiting orders of a SKU in service order: pre-orders by seq, then backorders by priority, seq. */
+  /** Waiting orders of a SKU in service order (see queue.ts). */
   private queueOf(sku: string): Order[] {
-    const ids = this.queued.get(sku);
-    if (!ids) return [];
-    return [...ids]
-      .map((id) => this.open.get(id)!)
-      .sort((a, b) => {
-        const qa = a.queue!;
-        const qb = b.queue!;
-        if (qa.kind !== qb.kind) return qa.kind === 'preorder' ? -1 : 1;
-        if (qa.kind === 'backorder' && qa.priority !== qb.priority) return qb.priority - qa.priority;
-        return qa.seq - qb.seq;
-      });
-  }
-
-  /** Units queued ahead of the order on a SKU, plus its own. */
-  private unitsThrough(order: Order, sku: string): number {
-    let units = unitsOn(order, sku);
-    for (const other of this.queueOf(sku)) {
-      if (other.id === order.id) break;
-      units += unitsOn(other, sku);
-    }
-    return units;
+    const queue = this.queued.get(sku);
+    if (!queue) return [];
+    const orders: Order[] = [];
+    for (const { id } of queue.inOrder()) orders.push(this.open.get(id)!);
+    return orders;
   }
 
   /**
    * The order's availability estimate. `through` (SKU → order → units queued up to and including
-   * the order) is the result of one pass over a queue, so re-estimating n orders costs one sort.
+   * the order) is the result of one pass over a queue, so re-estimating n orders is one walk.
    */
   private estimateOf(order: Order, now: number, through?: Map<string, Map<string, number>>): Estimate {
     if (order.queue?.kind === 'backorder' || (!order.preOrder && order.queue === null)) return this.backorderEstimate(order, now);
@@ -751,9 +736,8 @@ export class OrderService implements OrderSink {
     for (const line of order.lines) {
       const settings = this.settings.get(line.sku)?.preorder ?? null;
       // An order not yet in the queue counts everything queued as ahead of it.
-      const units =
-        through?.get(line.sku)?.get(order.id) ??
-        (this.queued.get(line.sku)?.has(order.id) ? this.unitsThrough(order, line.sku) : this.queuedUnits(line.sku) + unitsOn(order, line.sku));
+      const queue = this.queued.get(line.sku);
+      const units = through?.get(line.sku)?.get(order.id) ?? (queue?.has(order.id) ? queue.unitsThrough(order.id) : (queue?.units ?? 0) + unitsOn(order, line.sku));
       availableAt = Math.max(availableAt, availableAtFor(settings, units, now, this.config.backorderLeadTimeDaysDefault));
     }
     return estimateFrom(availableAt, this.config);
@@ -765,21 +749,13 @@ export class OrderService implements OrderSink {
     const ids = new Set<string>();
     for (const sku of skus) {
       const units = new Map<string, number>();
-      let total = 0;
-      for (const order of this.queueOf(sku)) {
-        total += unitsOn(order, sku);
-        units.set(order.id, total);
-        if (!preordersOnly || order.queue!.kind === 'preorder') ids.add(order.id);
+      for (const { id, unitsThrough } of this.queued.get(sku)?.inOrder() ?? []) {
+        units.set(id, unitsThrough);
+        if (!preordersOnly || this.open.get(id)!.queue!.kind === 'preorder') ids.add(id);
       }
       through.set(sku, units);
     }
     return [...ids].map((id) => ({ id, commands: [{ type: 'reestimate', estimate: this.estimateOf(this.open.get(id)!, now, through) }] }));
-  }
-
-  private queuedUnits(sku: string): number {
-    let units = 0;
-    for (const other of this.queueOf(sku)) units += unitsOn(other, sku);
-    return units;
   }
 
   private backorderEstimate(order: Order, now: number): Estimate {
@@ -866,21 +842,21 @@ export class OrderService implements OrderSink {
     const isQueued = after.queue ? after.lines.map((l) => l.sku) : [];
     for (const sku of wasQueued) {
       if (isQueued.includes(sku)) continue;
-      const set = this.queued.get(sku);
-      if (!set?.delete(after.id)) continue;
-      if (set.size === 0) {
+      const queue = this.queued.get(sku);
+      if (!queue?.remove(after.id)) continue;
+      if (queue.size === 0) {
         this.queued.delete(sku);
         this.engine.watch(sku, false);
       }
     }
     for (const sku of isQueued) {
-      let set = this.queued.get(sku);
-      if (!set) {
-        set = new Set();
-        this.queued.set(sku, set);
+      let queue = this.queued.get(sku);
+      if (!queue) {
+        queue = new SkuQueue();
+        this.queued.set(sku, queue);
         this.engine.watch(sku, true);
       }
-      set.add(after.id);
+      queue.add(after.id, after.queue!, unitsOn(after, sku));
     }
     const customer = after.customer.id;
     const preorder = after.state === 'PRE_ORDER';
@@ -944,7 +920,7 @@ export class OrderService implements OrderSink {
       positions = {};
       for (const line of order.lines) {
         if (positions[line.sku] !== undefined) continue;
-        const position = this.queueOf(line.sku).findIndex((o) => o.id === order.id) + 1;
+        const position = this.queued.get(line.sku)?.position(order.id) ?? 0;
         positions[line.sku] = position;
         worst = Math.max(worst ?? 0, position);
       }
