@@ -319,14 +319,15 @@ async function selectSku(sku) {
       <div><span>Waiting</span><b data-testid="detail-pending"></b></div>
     </div>
     <p id="detail-flag"></p>
+    <p id="detail-thresholds" class="muted" data-testid="detail-thresholds"></p>
     <table class="locations"><thead><tr><th>Location</th><th>On hand</th><th>Reserved</th><th>Safety</th><th>Available</th><th>Minimum</th></tr></thead><tbody></tbody></table>
     <div class="detail-alerts" data-testid="detail-alerts"></div>
     <h3>Available over time <span class="muted">(since selected)</span></h3>
     <canvas id="stock-chart" aria-label="Available over time"></canvas>
     <p class="muted" id="demand" data-testid="demand"></p>
     <section class="lists">
-      <div><h3>Reservations</h3><ol id="list-active"></ol></div>
-      <div><h3>Waiting queue</h3><ol id="list-pending"></ol></div>
+      <div><h3>Reservations <b id="count-active"></b></h3><ol id="list-active"></ol></div>
+      <div><h3>Waiting queue <b id="count-pending"></b></h3><ol id="list-pending"></ol></div>
       <div><h3>Pre-order queue</h3><ol id="list-preorders"></ol></div>
     </section>
     ${isAdmin() ? thresholdsForm(view) : '<p class="muted" data-testid="read-only">An admin key can edit thresholds and flags.</p>'}`;
@@ -385,8 +386,22 @@ function fillDetail(view) {
         })
       : [cell('No open alerts.', 'muted')]),
   );
+  $('detail-thresholds').textContent = thresholdsLine(view.thresholds ?? {});
   const flagButton = $('flag');
   if (flagButton) flagButton.textContent = view.outOfStockFlag ? 'Clear out-of-stock flag' : 'Flag out of stock';
+  // The form follows the saved thresholds, except for the fields the operator is editing.
+  for (const input of document.querySelectorAll('#thresholds input')) {
+    if (input.dataset.dirty !== 'true') input.value = view.thresholds?.[input.name] ?? '';
+  }
+}
+
+function thresholdsLine(t) {
+  const parts = [];
+  if (t.minAvailable != null) parts.push(`minimum ${t.minAvailable}`);
+  if (t.minAvailableByTimeOfDay?.length) parts.push(`${t.minAvailableByTimeOfDay.length} time-of-day minimums`);
+  if (t.lowPercent != null && t.referenceLevel != null) parts.push(`low below ${t.lowPercent}% of ${t.referenceLevel}`);
+  if (t.leadTimeDays != null) parts.push(`lead time ${t.leadTimeDays} days`);
+  return parts.length ? `Thresholds: ${parts.join(' · ')}` : 'No SKU-wide thresholds.';
 }
 
 function minimumOf(thresholds, location) {
@@ -399,8 +414,10 @@ async function loadLists(sku) {
   try {
     const lists = await http('GET', `/v1/skus/${encodeURIComponent(sku)}/reservations?limit=${RESERVATIONS_SHOWN_MAX}`);
     if (sku !== state.selected) return;
-    fillList('list-active', lists.reservations.map((r) => `${r.quantity} × ${r.customerId} (${r.channel}) until ${new Date(r.expiresAt).toLocaleTimeString()}`), 'None.');
-    fillList('list-pending', lists.pending.map((r) => `${r.requested} × ${r.customerId}, priority ${r.priority}`), 'Nobody waiting.');
+    fillList('list-active', lists.reservations.map((r) => `${r.quantity} × ${r.customerId} · ${r.channel} · until ${clock(r.expiresAt)}`), 'None.');
+    fillList('list-pending', lists.pending.map((r) => `${r.requested} × ${r.customerId} · priority ${r.priority} · since ${clock(r.createdAt)}`), 'Nobody waiting.');
+    $('count-active').textContent = `${lists.reservations.length}${lists.truncated ? '+' : ''}`;
+    $('count-pending').textContent = `${lists.pending.length}${lists.truncated ? '+' : ''}`;
   } catch (err) {
     fillList('list-active', [err.message]);
   }
@@ -427,6 +444,7 @@ async function loadPreorders(sku) {
   }
 }
 
+const clock = (ms) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
 const fmt = (n) => (n == null ? '–' : Number(n).toFixed(2).replace(/\.00$/, ''));
 
 function fillList(id, lines, whenEmpty = '') {
@@ -459,6 +477,7 @@ function thresholdsForm(view) {
 }
 
 function wireAdmin(sku) {
+  for (const input of document.querySelectorAll('#thresholds input')) input.oninput = () => (input.dataset.dirty = 'true');
   $('thresholds').onsubmit = async (event) => {
     event.preventDefault();
     const form = new FormData(event.target);
@@ -476,6 +495,7 @@ function wireAdmin(sku) {
       await http('PUT', `/v1/skus/${encodeURIComponent(sku)}/thresholds`, thresholds);
       result.textContent = 'Saved.';
       result.className = 'ok';
+      for (const input of document.querySelectorAll('#thresholds input')) delete input.dataset.dirty;
       refreshDetail(sku);
     } catch (err) {
       const field = err.details?.field ?? err.details?.path;
@@ -537,6 +557,14 @@ function onAlert(alert) {
   state.alerts.set(alert.id, before?.ackedBy && alert.status === 'firing' ? { ...alert, ackedBy: before.ackedBy } : alert);
   trimAlerts();
   renderAlerts();
+  const row = state.rows.get(alert.sku);
+  if (row) {
+    // The catalogue names open episodes as `type` or `type@location`, like the search answer.
+    const name = alert.location ? `${alert.type}@${alert.location}` : alert.type;
+    const others = row.summary.alerts.filter((a) => a !== name);
+    const flagged = alert.type === 'manual_out_of_stock' ? alert.status === 'firing' : row.summary.flagged;
+    renderRow({ ...row.summary, flagged, alerts: alert.status === 'firing' ? [...others, name] : others }, row.index);
+  }
   if (alert.sku === state.selected) refreshDetail(alert.sku);
 }
 
@@ -556,7 +584,7 @@ function renderAlerts() {
     summary.textContent = alert.summary;
     const meta = document.createElement('div');
     meta.className = 'muted';
-    meta.append(cell(alert.status, 'status'), cell(` · ${new Date(alert.status === 'resolved' ? alert.resolvedAt : alert.raisedAt).toLocaleTimeString()}`));
+    meta.append(cell(alert.status, 'status'), cell(` · ${clock(Date.parse(alert.status === 'resolved' ? alert.resolvedAt : alert.raisedAt))}`));
     li.append(head, summary, meta);
     if (alert.status === 'firing' && isAdmin()) li.appendChild(ackButton(alert));
     list.appendChild(li);
@@ -598,9 +626,9 @@ function onOps(ops) {
   push(s.wal, ops.walCommit.p99Ms);
   push(s.alert, ops.alertPublish.p99Ms);
   $('rate-now').textContent = ops.reserve.perSecond.toLocaleString('en-US');
-  $('lat-now').textContent = `${ops.reserve.p50Ms} / ${ops.reserve.p99Ms}`;
-  $('wal-now').textContent = String(ops.walCommit.p99Ms);
-  $('alert-now').textContent = String(ops.alertPublish.p99Ms);
+  $('lat-now').textContent = `${fmt(ops.reserve.p50Ms)} / ${fmt(ops.reserve.p99Ms)}`;
+  $('wal-now').textContent = fmt(ops.walCommit.p99Ms);
+  $('alert-now').textContent = fmt(ops.alertPublish.p99Ms);
   drawLines($('chart-rate'), [s.rate], ['#2456c8']);
   drawLines($('chart-latency'), [s.p50, s.p99], ['#137a3a', '#b3261e']);
   drawLines($('chart-wal'), [s.wal], ['#a15c00']);
@@ -614,7 +642,8 @@ function onOps(ops) {
   }
   badge('nats', ops.streams.connected ? 'NATS connected' : 'NATS away', ops.streams.connected ? 'ok' : 'bad');
   const stock = ops.streams.stock;
-  badge('lag', stock ? `stock events: #${stock.lastAppliedSequence} applied, ${stock.deadLettered} dead-lettered` : 'stock events: starting', stock?.running ? 'ok' : 'warn');
+  const applied = stock?.lastAppliedSequence ? `up to #${stock.lastAppliedSequence} applied` : 'none yet';
+  badge('lag', stock ? `stock events: ${applied}, ${stock.deadLettered} dead-lettered` : 'stock events: starting', stock?.running ? 'ok' : 'warn');
   const alerts = ops.streams.alerts;
   if (alerts) badge('publisher', `alerts: ${alerts.published} published, ${alerts.pending} pending${alerts.failures ? `, ${alerts.failures} failed` : ''}`, alerts.failures || alerts.lastError ? 'warn' : 'ok');
 }

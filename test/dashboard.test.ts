@@ -5,7 +5,9 @@
 // page error that a test did not expect fails it.
 
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
@@ -23,8 +25,8 @@ import { sink } from './notifier/connectors.js';
 import { NotifierNatsServer } from './notifier/nats.js';
 import { TEST_KEYS, call } from './process.js';
 
-export const CHROMIUM = '/usr/bin/chromium';
-export const CHROMIUM_ARGS = [
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
@@ -156,7 +158,7 @@ afterEach(async () => {
 });
 
 /** A new tab that records every console error and page error the test did not announce. */
-async function openPage(): Promise<Page> {
+async function openPage(origin = base): Promise<Page> {
   const page = await context.newPage();
   page.on('console', (message) => {
     if (message.type() !== 'error') return;
@@ -167,12 +169,12 @@ async function openPage(): Promise<Page> {
   page.on('pageerror', (error) => unexpected.push(`page error: ${error.message}`));
   // The demand and pre-order routes are being added by others: while they 404 the page says so.
   expectedFailures.push(/\/v1\/skus\/[^/]+\/(demand|preorders)$/);
-  await page.goto(base);
+  await page.goto(origin);
   return page;
 }
 
-async function signIn(key: string): Promise<Page> {
-  const page = await openPage();
+async function signIn(key: string, origin = base): Promise<Page> {
+  const page = await openPage(origin);
   await page.getByLabel('API key').fill(key);
   await page.getByRole('button', { name: 'Open' }).click();
   await hasText(page.getByTestId('connection'), 'live');
@@ -190,16 +192,17 @@ const cells = async (page: Page, sku: string) => (await row(page, sku).locator('
 const skuView = async (sku: string) => (await call(base, 'GET', `/v1/skus/${encodeURIComponent(sku)}`, undefined, TEST_KEYS.reader)).body as SkuView;
 
 let orderSeq = 0;
-async function reserveOverHttp(sku: string, quantity: number): Promise<void> {
+async function reserveOverHttp(sku: string, quantity: number, extra: Record<string, unknown> = {}): Promise<{ state: string }> {
   orderSeq++;
   const reply = await call(
     base,
     'POST',
     '/v1/reservations',
-    { sku, quantity, orderId: `dash-order-${orderSeq}`, customerId: `shopper-${orderSeq}`, channel: 'web', idempotencyKey: `dashboard-test-${orderSeq}-${Date.now()}` },
+    { sku, quantity, orderId: `dash-order-${orderSeq}`, customerId: `shopper-${orderSeq}`, channel: 'web', idempotencyKey: `dashboard-test-${orderSeq}-${Date.now()}`, ...extra },
     TEST_KEYS.admin,
   );
   expect(reply.status).toBe(201);
+  return reply.body as { state: string };
 }
 
 describe('dashboard: catalogue', () => {
@@ -260,7 +263,7 @@ describe('dashboard: a SKU', () => {
       ['paris-store', '3', '0', '0', '3', '–'],
     ]);
     await detail.locator('#list-active li').first().waitFor();
-    expect(await detail.locator('#list-active li').first().textContent()).toMatch(/^2 × shopper-\d+ \(web\) until /);
+    expect(await detail.locator('#list-active li').first().textContent()).toMatch(/^2 × shopper-\d+ · web · until \d\d:\d\d:\d\d$/);
     await hasText(detail.getByTestId('detail-alerts'), 'No open alerts.');
     await hasText(detail.getByTestId('demand'), 'No demand figures yet.');
 
@@ -268,6 +271,10 @@ describe('dashboard: a SKU', () => {
     await reserveOverHttp('TEE-RED-M', 1);
     await hasText(detail.getByTestId('detail-available'), '12');
     await expect.poll(() => detail.locator('#list-active li').count(), { timeout: CHECK_TIMEOUT_MS }).toBe(2);
+    // More than is left waits in the queue, and the page lists it.
+    expect(await reserveOverHttp('TEE-RED-M', 20, { queueIfShort: true })).toMatchObject({ state: 'PENDING' });
+    await detail.locator('#list-pending li', { hasText: /^20 × shopper-\d+ · priority \d+ · since / }).waitFor();
+    await hasText(detail.locator('#count-pending'), '1');
 
     // A SKU with an open episode shows it.
     await page.getByLabel('Search SKUs').fill('LAMP-DESK');
@@ -338,6 +345,65 @@ describe('dashboard: alerts', () => {
     await hasText(item.getByTestId('ack'), 'acknowledged by ops-admin');
     const history = await fetch(`http://127.0.0.1:${notifier.port}/v1/alerts/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     expect(((await history.json()) as { open: { ackedBy: string } }).open).toMatchObject({ ackedBy: 'ops-admin' });
+  });
+});
+
+/** A TCP pass-through to the gateway whose connections the test can cut, as a network blip would. */
+class CuttableProxy {
+  private readonly sockets = new Set<Socket>();
+  private constructor(private readonly server: Server) {}
+
+  static async start(port: number): Promise<CuttableProxy> {
+    const proxy: CuttableProxy = new CuttableProxy(
+      createServer((client) => {
+        const upstream = tcpConnect(port, '127.0.0.1');
+        for (const s of [client, upstream]) {
+          proxy.sockets.add(s);
+          s.on('close', () => proxy.sockets.delete(s));
+          s.on('error', () => {
+            client.destroy();
+            upstream.destroy();
+          });
+        }
+        client.pipe(upstream).pipe(client);
+      }),
+    );
+    proxy.server.listen(0, '127.0.0.1');
+    await once(proxy.server, 'listening');
+    return proxy;
+  }
+
+  get origin(): string {
+    return `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
+  }
+
+  cut(): void {
+    for (const s of this.sockets) s.destroy();
+  }
+
+  async close(): Promise<void> {
+    this.cut();
+    this.server.close();
+    await once(this.server, 'close');
+  }
+}
+
+describe('dashboard: connection', () => {
+  it('reconnects after the connection drops and follows pushes again', async () => {
+    const proxy = await CuttableProxy.start(gateway.port);
+    try {
+      const page = await signIn(TEST_KEYS.reader, proxy.origin);
+      await page.getByLabel('Search SKUs').fill('TEE-RED-S');
+      await hasText(page.getByTestId('available-TEE-RED-S'), '24');
+      proxy.cut();
+      await page.getByTestId('connection').filter({ hasText: /^offline/ }).waitFor();
+      await hasText(page.getByTestId('connection'), 'live');
+      // The new connection subscribed again: a reserve shows without a reload.
+      await reserveOverHttp('TEE-RED-S', 4);
+      await hasText(page.getByTestId('available-TEE-RED-S'), '20');
+    } finally {
+      await proxy.close();
+    }
   });
 });
 
