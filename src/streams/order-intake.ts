@@ -312,7 +312,8 @@ export class OrderIntakeConsumer {
     const h = natsHeaders();
     if (m.headers) for (const [key, values] of m.headers) for (const value of values) h.append(key, value);
     h.set(DEAD_LETTER_HEADERS.reason, error.code);
-    h.set(DEAD_LETTER_HEADERS.detail, error.message + (error.details ? ` ${JSON.stringify(error.details)}` : ''));
+    // One header line: a control character from the payload must not end the header early.
+    h.set(DEAD_LETTER_HEADERS.detail, (error.message + (error.details ? ` ${JSON.stringify(error.details)}` : '')).replace(/[\u0000-\u001f]+/g, ' '));
     h.set(DEAD_LETTER_HEADERS.subject, m.subject);
     h.set(DEAD_LETTER_HEADERS.stream, m.info.stream);
     h.set(DEAD_LETTER_HEADERS.sequence, String(m.seq));
