@@ -571,7 +571,7 @@ function onAlert(alert) {
 function renderAlerts() {
   const list = $('alert-feed');
   const firing = [...state.alerts.values()].filter((a) => a.status === 'firing').length;
-  $('alerts-open').textContent = firing ? `${firing} firing` : 'none firing';
+  $('alerts-open').textContent = firing ? `${firing} firing in the feed` : 'none firing';
   list.replaceChildren();
   for (const alert of [...state.alerts.values()].reverse()) {
     const li = document.createElement('li');
