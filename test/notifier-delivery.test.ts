@@ -1,7 +1,7 @@
 // The notifier against a real nats-server (nats.conf with the notifier permissions it asks for):
 // consumption, retries and backoff, permanent → dead, circuit and fallback, the ledger, poison.
 
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -10,7 +10,7 @@ import type { LedgerRecord } from '../src/notifier/ledger.js';
 import type { Notifier } from '../src/notifier/notifier.js';
 import { ManualClock } from './notifier/clock.js';
 import { sink } from './notifier/connectors.js';
-import { AlertPublisher, api, makeAlert, receiver, startNotifier, testConfig, uniqueNames } from './notifier/fixtures.js';
+import { AlertPublisher, ackedOn, api, makeAlert, receiver, startNotifier, testConfig, uniqueNames } from './notifier/fixtures.js';
 import { NOTIFIER_USER, NotifierNatsServer } from './notifier/nats.js';
 
 let server: NotifierNatsServer;
@@ -31,8 +31,8 @@ afterEach(async () => {
   await server.destroy();
 });
 
-async function start(overrides: Record<string, unknown>, clock?: ManualClock, random?: () => number): Promise<Notifier> {
-  const n = await startNotifier(testConfig(server, { nats: uniqueNames(), ...overrides }), clock, random);
+async function start(overrides: Record<string, unknown>, clock?: ManualClock, random?: () => number, events?: EventEmitter): Promise<Notifier> {
+  const n = await startNotifier(testConfig(server, { nats: uniqueNames(), ...overrides }), clock, random, events);
   running.push(n);
   return n;
 }
@@ -273,6 +273,31 @@ describe('notifier delivery', () => {
     expect(h.attempts.map((a) => [a.receiver, a.outcome]).sort()).toEqual([
       ['careful', 'uncertain'],
       ['idem', 'delivered'],
+    ]);
+  });
+
+  it('a clean stop during backoff gives the claim back: another notifier sends at once, nothing uncertain', async () => {
+    const clock = new ManualClock(Date.now());
+    const s = sink(`handover-${tag}`, clock.now);
+    s.script.push({ kind: 'retry', reason: '503' });
+    const names = uniqueNames();
+    const config = { nats: names, receivers: [receiver('ops', `handover-${tag}`)], rules: [{ name: 'all', match: {}, receivers: ['ops'] }] };
+    const a = await start(config, clock, () => 0.5);
+    const alert = makeAlert();
+    await publisher.publish(alert);
+    await s.waitFor(1);
+    await clock.waitForTimer(50);
+    await a.stop();
+    running.splice(running.indexOf(a), 1);
+    const events = new EventEmitter();
+    const done = ackedOn(events, alert.noticeId);
+    const b = await start(config, undefined, undefined, events);
+    await done;
+    expect(s.sent).toHaveLength(2);
+    const h = await historyOf(b, alert.id);
+    expect(h.attempts.map((x) => [x.instance === a.instance ? 'a' : 'b', x.outcome])).toEqual([
+      ['a', 'retry'],
+      ['b', 'delivered'],
     ]);
   });
 

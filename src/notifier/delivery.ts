@@ -57,8 +57,10 @@ export function digestDeliveryId(receiverId: string, itemIds: string[]): string 
 export class Deliverer {
   private readonly receivers = new Map<string, ReceiverRuntime>();
   private readonly stopController = new AbortController();
-  /** Delivery ids being worked on in this process (a redelivery joins rather than repeats). */
+  /** Deliveries being worked on in this process (a redelivery joins rather than repeats). */
   private readonly active = new Map<string, Promise<void>>();
+  /** Ledger keys this process holds a claim on, with the delivery that settles them. */
+  private readonly claimedHere = new Map<string, Promise<void>>();
 
   constructor(
     receivers: readonly ReceiverConfig[],
@@ -102,15 +104,20 @@ export class Deliverer {
     const key = items.map((i) => i.deliveryId).join('\n');
     const running = this.active.get(key);
     if (running) return running;
-    const work = this.run(receiverId, items).finally(() => this.active.delete(key));
+    let settle!: () => void;
+    const settled = new Promise<void>((resolve) => (settle = resolve));
+    const work = this.run(receiverId, items, settled).finally(() => {
+      this.active.delete(key);
+      settle();
+    });
     this.active.set(key, work);
     return work;
   }
 
-  private async run(receiverId: string, items: DeliveryItem[]): Promise<void> {
+  private async run(receiverId: string, items: DeliveryItem[], settled: Promise<void>): Promise<void> {
     const receiver = this.receivers.get(receiverId);
     if (!receiver) throw new Error(`unknown receiver ${receiverId}`);
-    const claimed = await this.claimAll(receiver, items);
+    const claimed = await this.claimAll(receiver, items, settled);
     if (claimed.length === 0) return;
     const revisions = new Map(claimed.map((c) => [c.item.deliveryId, c.revision]));
     const mine = claimed.map((c) => c.item);
@@ -121,21 +128,19 @@ export class Deliverer {
 
     let consecutiveFailures = 0;
     let lastReason = '';
-    let sentOnce = false;
     for (let attempt = 1; attempt <= this.config.attemptsMax; attempt++) {
       const target = this.pickTarget(receiver, consecutiveFailures);
       if (target === null) {
         // Circuit open and no usable fallback: this attempt waits for the half-open trial.
         await this.record(mine, receiverId, kind, deliveryId, 'circuit_open', 'circuit open, no fallback available', attempt);
         lastReason = 'circuit open';
-        await this.pause(receiver.circuit.reopensAt() - this.clock.now(), mine, revisions, sentOnce);
+        await this.pause(receiver.circuit.reopensAt() - this.clock.now(), mine, revisions);
         continue;
       }
       const viaFallback = target !== receiver;
       if (attempt > 1) await this.refreshClaims(mine, revisions);
       const rendered = renderNotification(target.config.templates, kind, alerts);
       const notification: Notification = { kind, alert: alerts[0], alerts, title: rendered.title, text: rendered.text, deliveryId };
-      sentOnce = true;
       const outcome = await this.attempt(target, notification);
       const now = this.clock.now();
       const fallbackFor = viaFallback ? receiverId : undefined;
@@ -164,7 +169,7 @@ export class Deliverer {
       const next = this.pickTarget(receiver, consecutiveFailures, true);
       if (next === target || next === null) {
         const delay = Math.max(outcome.retryAfterMs ?? 0, backoffMs(this.config, attempt, this.random));
-        await this.pause(delay, mine, revisions, sentOnce);
+        await this.pause(delay, mine, revisions);
       }
     }
     await this.dead(mine, receiverId, kind, deliveryId, `attempts exhausted (${this.config.attemptsMax}): ${lastReason}`, this.config.attemptsMax);
@@ -184,7 +189,9 @@ export class Deliverer {
   }
 
   private async attempt(target: ReceiverRuntime, notification: Notification): Promise<DeliveryOutcome> {
-    const signal = AbortSignal.any([AbortSignal.timeout(this.config.attemptTimeoutMs), this.stopController.signal]);
+    // Not aborted by stop(): a send in flight finishes (within the timeout) and its answer is
+    // recorded, rather than leaving an uncertain claim behind on every clean restart.
+    const signal = AbortSignal.timeout(this.config.attemptTimeoutMs);
     try {
       return await target.connector.send(notification, { signal });
     } catch (err) {
@@ -193,13 +200,24 @@ export class Deliverer {
   }
 
   /** Claim every item; keep those that are ours to send. Busy claims of a live notifier are waited out. */
-  private async claimAll(receiver: ReceiverRuntime, items: DeliveryItem[]): Promise<{ item: DeliveryItem; revision: number }[]> {
+  private async claimAll(receiver: ReceiverRuntime, items: DeliveryItem[], settled: Promise<void>): Promise<{ item: DeliveryItem; revision: number }[]> {
     const out: { item: DeliveryItem; revision: number }[] = [];
+    const seen = new Set<string>();
     for (const item of items) {
+      if (seen.has(item.deliveryId)) continue; // the same notice twice in one digest (a redelivery)
+      seen.add(item.deliveryId);
       for (;;) {
+        // Claimed by another delivery of this process (a redelivery held into a digest while the
+        // first copy is being sent): wait for it, then the ledger tells what happened.
+        const other = this.claimedHere.get(item.deliveryId);
+        if (other) {
+          await other;
+          continue;
+        }
         const now = this.clock.now();
         const result = await this.ledger.claim(item.deliveryId, now);
         if (result.kind === 'claimed') {
+          this.holdClaim(item.deliveryId, settled);
           out.push({ item, revision: result.revision });
           break;
         }
@@ -208,13 +226,14 @@ export class Deliverer {
           break;
         }
         if (result.kind === 'busy') {
-          await this.pause(this.config.claimStaleMs - (now - result.record.at), [], new Map(), false);
+          await this.pause(this.config.claimStaleMs - (now - result.record.at), [], new Map());
           continue;
         }
         // A claim left by a crash: the vendor may or may not have the notification.
         if (receiver.config.resendUncertain) {
           const revision = await this.ledger.takeOver(item.deliveryId, result.revision, now);
           if (revision === null) continue;
+          this.holdClaim(item.deliveryId, settled);
           out.push({ item, revision });
           break;
         }
@@ -228,18 +247,27 @@ export class Deliverer {
     return out;
   }
 
+  private holdClaim(deliveryId: string, settled: Promise<void>): void {
+    this.claimedHere.set(deliveryId, settled);
+    void settled.then(() => {
+      if (this.claimedHere.get(deliveryId) === settled) this.claimedHere.delete(deliveryId);
+    });
+  }
+
   private async refreshClaims(items: DeliveryItem[], revisions: Map<string, number>): Promise<void> {
     const now = this.clock.now();
     for (const item of items) revisions.set(item.deliveryId, await this.ledger.refresh(item.deliveryId, revisions.get(item.deliveryId)!, now));
   }
 
-  /** Wait on the clock; on stop, give back claims never sent and reject so the notice is redelivered. */
-  private async pause(ms: number, items: DeliveryItem[], revisions: Map<string, number>, sentOnce: boolean): Promise<void> {
+  /**
+   * Wait on the clock between attempts. On stop, give the claims back and reject, so the notice is
+   * redelivered and the next notifier makes the next attempt at once: the same resend a retry here
+   * would have made, so releasing adds no duplicate risk.
+   */
+  private async pause(ms: number, items: DeliveryItem[], revisions: Map<string, number>): Promise<void> {
     await sleep(this.clock, Math.max(0, ms), this.stopController.signal);
     if (!this.stopController.signal.aborted) return;
-    if (!sentOnce) {
-      for (const item of items) await this.ledger.release(item.deliveryId, revisions.get(item.deliveryId)!).catch(() => undefined);
-    }
+    for (const item of items) await this.ledger.release(item.deliveryId, revisions.get(item.deliveryId)!).catch(() => undefined);
     throw new DeliveryStopped();
   }
 

@@ -41,6 +41,8 @@ export interface NotifierOptions {
   clock?: Clock;
   random?: () => number;
   fetch?: typeof fetch;
+  /** Where 'acked' and 'poison' are emitted; pass one to listen from before the first notice. */
+  events?: EventEmitter;
   /** Collect Node's default process metrics (off in tests that run several notifiers). */
   processMetrics?: boolean;
 }
@@ -48,7 +50,7 @@ export interface NotifierOptions {
 export class Notifier {
   readonly metrics: NotifierMetrics;
   /** 'acked' (noticeId) once a notice is settled and acknowledged; 'poison' (stream sequence) once terminated. */
-  readonly events = new EventEmitter();
+  readonly events: EventEmitter;
   private nc!: NatsConnection;
   private jsm!: JetStreamManager;
   private history!: AlertHistory;
@@ -78,6 +80,7 @@ export class Notifier {
 
   private constructor(private readonly options: NotifierOptions) {
     this.clock = options.clock ?? systemClock;
+    this.events = options.events ?? new EventEmitter();
     this.instance = `${options.config.instanceId}-${randomBytes(4).toString('hex')}`;
     this.metrics = new NotifierMetrics(options.processMetrics ?? false);
     this.router = new Router(options.config);

@@ -1,6 +1,7 @@
 // Alerts, configurations and a running notifier for the notifier tests.
 
 import { randomBytes } from 'node:crypto';
+import { EventEmitter, once } from 'node:events';
 import { jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
@@ -63,8 +64,8 @@ export function testConfig(server: NotifierNatsServer, overrides: Record<string,
 
 export const silentLog = pino({ level: 'silent' });
 
-export async function startNotifier(config: Readonly<NotifierConfig>, clock?: Clock, random?: () => number): Promise<Notifier> {
-  const notifier = await Notifier.start({ config, registry: TEST_REGISTRY, log: silentLog, ...(clock ? { clock } : {}), ...(random ? { random } : {}) });
+export async function startNotifier(config: Readonly<NotifierConfig>, clock?: Clock, random?: () => number, events?: EventEmitter): Promise<Notifier> {
+  const notifier = await Notifier.start({ config, registry: TEST_REGISTRY, log: silentLog, ...(clock ? { clock } : {}), ...(random ? { random } : {}), ...(events ? { events } : {}) });
   await notifier.whenConsuming();
   return notifier;
 }
@@ -109,4 +110,12 @@ export async function api(notifier: Notifier, path: string, init: RequestInit = 
     ...init,
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(init.body ? { 'content-type': 'application/json' } : {}), ...(init.headers as object) },
   });
+}
+
+/** Resolves once `events` reports `noticeId` acked. */
+export async function ackedOn(events: EventEmitter, noticeId: string): Promise<void> {
+  for (;;) {
+    const [id] = await once(events, 'acked');
+    if (id === noticeId) return;
+  }
 }
