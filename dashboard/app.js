@@ -15,6 +15,7 @@ const STOCK_POINTS_MAX = 500;
 const ALERTS_SHOWN_MAX = 200;
 /** Open alerts read at sign-in: SKUs with alerts, most alerts first. */
 const ALERTING_SKUS_LOADED_MAX = 100;
+const ALERT_READS_IN_FLIGHT_MAX = 4;
 const RESERVATIONS_SHOWN_MAX = 50;
 const SEARCH_DEBOUNCE_MS = 150;
 /** The selected SKU's reservation lists change with every push: re-read at most this often. */
@@ -93,12 +94,16 @@ function connect() {
     $('login').hidden = true;
     $('app').hidden = false;
     $('signout').hidden = false;
-    await request('watchOps');
     // A new connection has no subscriptions: the rows on screen subscribe again.
     state.subscribed.clear();
-    refreshRows();
-    loadOpenAlerts();
-    if (state.selected) selectSku(state.selected);
+    const watching = request('watchOps');
+    // After a reconnect the SKU's page is refreshed in place, so a half-typed form survives.
+    if (state.selected && state.view?.sku === state.selected) refreshDetail(state.selected);
+    else if (state.selected) selectSku(state.selected);
+    // The catalogue first: the open alerts take many reads and would queue in front of it.
+    await refreshRows();
+    await watching;
+    await loadOpenAlerts();
   };
   ws.onmessage = (event) => {
     const message = JSON.parse(event.data);
@@ -223,7 +228,14 @@ function renderRow(summary, index) {
     el.className = 'row';
     el.setAttribute('role', 'row');
     el.dataset.sku = summary.sku;
+    el.tabIndex = 0;
     el.onclick = () => selectSku(summary.sku);
+    el.onkeydown = (event) => {
+      if (event.key === 'Enter' || event.key === ' ') {
+        event.preventDefault();
+        selectSku(summary.sku);
+      }
+    };
     $('rows').appendChild(el);
     row = { el, summary, index };
     state.rows.set(summary.sku, row);
@@ -534,12 +546,23 @@ function drawStockChart() {
 async function loadOpenAlerts() {
   try {
     const page = await http('GET', `/v1/skus?alerting=true&limit=${ALERTING_SKUS_LOADED_MAX}&sort=alerts&order=desc`);
-    const views = await Promise.all(page.skus.map((s) => http('GET', `/v1/skus/${encodeURIComponent(s.sku)}`).catch(() => null)));
+    // A few reads at a time: the browser has six connections per host, and scrolling needs one.
+    const views = [];
+    for (let i = 0; i < page.skus.length; i += ALERT_READS_IN_FLIGHT_MAX) {
+      const batch = page.skus.slice(i, i + ALERT_READS_IN_FLIGHT_MAX);
+      views.push(...(await Promise.all(batch.map((s) => http('GET', `/v1/skus/${encodeURIComponent(s.sku)}`).catch(() => null)))));
+    }
     const open = views.flatMap((v) => v?.alerts ?? []).sort((a, b) => Date.parse(a.raisedAt) - Date.parse(b.raisedAt));
-    // Pushes that arrived meanwhile are newer: keep them after the ones read here.
-    const pushed = [...state.alerts.values()].filter((a) => !open.some((o) => o.id === a.id));
-    state.alerts.clear();
-    for (const alert of [...open, ...pushed]) state.alerts.set(alert.id, alert);
+    const openIds = new Set(open.map((a) => a.id));
+    // Pushes that arrived meanwhile are newer: keep them after the ones read here. An
+    // acknowledgement made from this page is remembered (the notices do not carry it).
+    const before = state.alerts;
+    const pushed = [...before.values()].filter((a) => !openIds.has(a.id));
+    state.alerts = new Map();
+    for (const alert of [...open, ...pushed]) {
+      const ackedBy = before.get(alert.id)?.ackedBy;
+      state.alerts.set(alert.id, ackedBy && alert.status === 'firing' ? { ...alert, ackedBy } : alert);
+    }
   } catch {
     // The feed still fills from pushes.
   }
@@ -706,6 +729,13 @@ $('alerting').onchange = () => {
   refreshRows();
 };
 for (const header of document.querySelectorAll('.thead [data-sort]')) {
+  header.tabIndex = 0;
+  header.onkeydown = (event) => {
+    if (event.key === 'Enter' || event.key === ' ') {
+      event.preventDefault();
+      header.click();
+    }
+  };
   header.onclick = () => {
     const sort = header.dataset.sort;
     state.query.order = state.query.sort === sort && state.query.order === 'asc' ? 'desc' : 'asc';

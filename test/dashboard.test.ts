@@ -290,10 +290,16 @@ describe('dashboard: a SKU', () => {
     const form = page.getByTestId('thresholds-form');
     await form.getByLabel('Minimum available').fill('35');
     await form.getByLabel('Lead time (days)').fill('12');
+    // A change of the SKU while the operator types refreshes the page around the form, not the form.
+    await reserveOverHttp('SNK-RUN-42', 1);
+    await hasText(page.getByTestId('detail-available'), '29');
+    await page.locator('#list-active li', { hasText: /^1 × shopper-\d+ · web · until / }).waitFor();
+    expect(await form.getByLabel('Minimum available').inputValue()).toBe('35');
+    expect(await form.getByLabel('Lead time (days)').inputValue()).toBe('12');
     await form.getByRole('button', { name: 'Save thresholds' }).click();
     await hasText(page.getByTestId('thresholds-result'), 'Saved.');
     expect((await skuView('SNK-RUN-42')).thresholds).toEqual({ minAvailable: 35, leadTimeDays: 12 });
-    // 30 available < 35: the below-minimum episode opens, and the SKU page shows it.
+    // 29 available < 35: the below-minimum episode opens, and the SKU page shows it.
     await hasText(page.getByTestId('detail-alerts'), 'below_minimum');
 
     expectedFailures.push(/\/v1\/skus\/SNK-RUN-42\/thresholds$/);
