@@ -91,6 +91,7 @@ function connect() {
     state.principal = auth.result;
     $('who').textContent = `${auth.result.keyId} (${auth.result.scopes.join(', ')})`;
     badge('conn', 'live', 'ok');
+    showStatusBadges(true);
     $('login').hidden = true;
     $('app').hidden = false;
     $('signout').hidden = false;
@@ -129,6 +130,11 @@ function connect() {
   };
 }
 
+/** The server's state is only known (and only shown) to a signed-in page. */
+function showStatusBadges(shown) {
+  for (const id of ['shards', 'nats', 'lag', 'publisher']) $(id).hidden = !shown;
+}
+
 function badge(id, text, kind) {
   const el = $(id);
   el.textContent = text;
@@ -144,6 +150,7 @@ function signOut(message = '') {
   state.ws = null;
   ws?.close();
   badge('conn', 'signed out', 'bad');
+  showStatusBadges(false);
   $('who').textContent = '';
   $('signout').hidden = true;
   $('app').hidden = true;
@@ -661,6 +668,7 @@ function onOps(ops) {
   if (!ops.streams) {
     badge('nats', 'NATS off', '');
     badge('lag', 'stock events –', '');
+    badge('publisher', 'alerts –', '');
     return;
   }
   badge('nats', ops.streams.connected ? 'NATS connected' : 'NATS away', ops.streams.connected ? 'ok' : 'bad');
