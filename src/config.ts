@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Ajv } from 'ajv';
+import { ConfigError, QUANTITY_MAX } from './config-error.js';
 import { buildDemandConfig, demandConfigSchema, type DemandConfig } from './streams/demand.js';
 
 export interface DomainLimits {
@@ -134,7 +135,6 @@ export interface StockadeConfig {
   demand: DemandConfig;
 }
 
-export const QUANTITY_MAX = 1_000_000;
 export const HOLD_TTL_MS_DEFAULT = 10 * 60_000;
 export const HOLD_TTL_MS_MAX = 24 * 60 * 60_000;
 export const QUEUE_TTL_MS_DEFAULT = 5 * 60_000;
@@ -312,12 +312,7 @@ const schema = {
 const ajv = new Ajv({ allErrors: true, strict: true });
 const validateConfig = ajv.compile(schema);
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError, QUANTITY_MAX };
 
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object') {

@@ -24,7 +24,7 @@ import { Ajv } from 'ajv';
 import { asyncScheduler, repeat, Subject, Subscription, timer, type Observable, type SchedulerLike } from 'rxjs';
 import type { DemandEvent } from '../actors/messages.js';
 import type { DemandSignalCommand } from '../actors/types.js';
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../config-error.js';
 
 export type WindowName = 'minute' | 'hour' | 'day' | 'week';
 /** Demand events may carry the SKU's lead time, read from its thresholds in the same turn. */

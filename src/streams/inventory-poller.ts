@@ -24,7 +24,7 @@ import { Ajv } from 'ajv';
 import pg from 'pg';
 import type { EngineLogger } from '../actors/engine.js';
 import { SKU_PATTERN } from '../actors/validate.js';
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../config-error.js';
 
 // ---------------------------------------------------------------------------------------------
 // Configuration

@@ -6,7 +6,7 @@
 // in three layers: built-in defaults, the channel's `settings`, an account's entry in `accounts`.
 
 import { Ajv } from 'ajv';
-import { QUANTITY_MAX } from '../config.js';
+import { QUANTITY_MAX } from '../config-error.js';
 import { errorBody, type ErrorBody } from '../errors.js';
 import { ADAPTER_NAMES, REQUIRABLE_FIELDS, SQUARE_SKU_SOURCES, type AccountSettings, type AdapterName } from './adapters/types.js';
 

@@ -5,7 +5,7 @@
 
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { Alert } from '../../alerts/alert.js';
-import { ConfigError } from '../../config.js';
+import { ConfigError } from '../../config-error.js';
 import type { ConnectorDependencies, ConnectorFactory, DeliveryOutcome, Notification } from '../connector.js';
 import { outcomeOfNetworkError, outcomeOfResponse } from '../http-outcome.js';
 

@@ -4,7 +4,7 @@
 // as straight-line mappings.
 
 import { errorBody, type ErrorBody, type ErrorCode } from '../../errors.js';
-import { QUANTITY_MAX } from '../../config.js';
+import { QUANTITY_MAX } from '../../config-error.js';
 import { SKU_PATTERN } from '../../actors/validate.js';
 
 export class FieldError extends Error {
