@@ -10,7 +10,7 @@ import type { LedgerRecord } from '../src/notifier/ledger.js';
 import type { Notifier } from '../src/notifier/notifier.js';
 import { ManualClock } from './notifier/clock.js';
 import { sink } from './notifier/connectors.js';
-import { AlertPublisher, ackedOn, api, makeAlert, receiver, startNotifier, testConfig, uniqueNames } from './notifier/fixtures.js';
+import { AlertPublisher, ackedOn, api, eventWhere, makeAlert, receiver, startNotifier, testConfig, uniqueNames } from './notifier/fixtures.js';
 import { NOTIFIER_USER, NotifierNatsServer } from './notifier/nats.js';
 
 let server: NotifierNatsServer;
@@ -90,6 +90,29 @@ describe('notifier delivery', () => {
       ['alert', `${firing.id}#ops`],
       ['recovery', `${firing.id}/resolved#ops`],
     ]);
+  });
+
+  it('groups notices of a digest window into one digest notification; every notice acked and in the ledger', async () => {
+    const clock = new ManualClock(Date.now());
+    const s = sink(`digest-${tag}`, clock.now);
+    const events = new EventEmitter();
+    const n = await start({ receivers: [receiver('ops', `digest-${tag}`, { digestWindowMs: 60_000 })], rules: [{ name: 'all', match: {}, receivers: ['ops'] }] }, clock, undefined, events);
+    const alerts = [makeAlert(), makeAlert({ type: 'zero_stock' }), makeAlert()];
+    const heldAll = eventWhere(events, 'held', (_receiver: string, count: number) => count === 3);
+    for (const a of alerts) await publisher.publish(a);
+    await heldAll;
+    const done = Promise.all(alerts.map((a) => ackedOn(events, a.noticeId)));
+    clock.advance(60_000);
+    const [digest] = await s.waitFor(1);
+    await done;
+    expect(s.sent).toHaveLength(1);
+    expect(digest.notification.kind).toBe('digest');
+    expect(digest.notification.alerts.map((a) => a.id).sort()).toEqual(alerts.map((a) => a.id).sort());
+    expect(digest.notification.title).toBe('3 stock alerts');
+    expect(digest.notification.deliveryId).toMatch(/^digest:ops:/);
+    const ledger = await openLedger();
+    for (const a of alerts) expect((await ledger.get(`${a.noticeId}#ops`))?.value.state).toBe('delivered');
+    expect(n.heldCount('ops')).toBe(0);
   });
 
   it('retries with backoff, honouring retryAfterMs, on the injected clock', async () => {
@@ -328,12 +351,18 @@ describe('notifier delivery', () => {
     const a = await start(config);
     const b = await start(config);
     const served = new Map<string, string>();
-    a.events.on('acked', (id: string) => served.set(id, a.instance));
-    b.events.on('acked', (id: string) => served.set(id, b.instance));
+    let allServed!: () => void;
+    const everyNoticeAcked = new Promise<void>((resolve) => (allServed = resolve));
+    const serve = (instance: string) => (id: string) => {
+      served.set(id, instance);
+      if (served.size === 20) allServed();
+    };
+    a.events.on('acked', serve(a.instance));
+    b.events.on('acked', serve(b.instance));
     const alerts = Array.from({ length: 20 }, () => makeAlert());
     for (const alert of alerts) await publisher.publish(alert);
     await s.waitFor(20);
-    while (served.size < 20) await Promise.race([once(a.events, 'acked'), once(b.events, 'acked')]);
+    await everyNoticeAcked;
     expect(new Set(s.sent.map((x) => x.notification.deliveryId)).size).toBe(20);
     expect(s.sent).toHaveLength(20);
     const byInstance = [...served.values()];

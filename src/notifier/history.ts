@@ -45,8 +45,10 @@ export interface HistoryRecord {
   /** From the alert's decision time (raisedAt / resolvedAt) to the connector's answer. */
   latencyMs?: number;
   attempt?: number;
-  /** Notices: receivers routed to. Ack: who acknowledged. */
+  /** Notices: receivers routed to (escalations: escalated to), and the rules that matched. */
   receivers?: string[];
+  rules?: string[];
+  /** Ack: who acknowledged. */
   by?: string;
 }
 
@@ -179,6 +181,7 @@ const CSV_COLUMNS = [
   'latencyMs',
   'attempt',
   'receivers',
+  'rules',
   'by',
   'instance',
 ] as const;

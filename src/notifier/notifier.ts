@@ -4,7 +4,7 @@
 // delivery settled and was recorded. A poison message is recorded in the history and terminated.
 
 import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { AckPolicy, DeliverPolicy, jetstream, JetStreamApiCodes, JetStreamApiError, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Alert } from '../alerts/alert.js';
@@ -41,7 +41,7 @@ export interface NotifierOptions {
   clock?: Clock;
   random?: () => number;
   fetch?: typeof fetch;
-  /** Where 'acked' and 'poison' are emitted; pass one to listen from before the first notice. */
+  /** Where 'acked', 'poison' and 'held' (receiver, count) are emitted; pass one to listen from before the first notice. */
   events?: EventEmitter;
   /** Collect Node's default process metrics (off in tests that run several notifiers). */
   processMetrics?: boolean;
@@ -49,7 +49,10 @@ export interface NotifierOptions {
 
 export class Notifier {
   readonly metrics: NotifierMetrics;
-  /** 'acked' (noticeId) once a notice is settled and acknowledged; 'poison' (stream sequence) once terminated. */
+  /**
+   * 'acked' (noticeId) once a notice is settled and acknowledged; 'poison' (stream sequence) once
+   * terminated; 'held' (receiver id, count) when a receiver's held buffer changes; 'consuming'.
+   */
   readonly events: EventEmitter;
   private nc!: NatsConnection;
   private jsm!: JetStreamManager;
@@ -129,7 +132,17 @@ export class Notifier {
       this.options.random,
     );
     for (const r of config.receivers) {
-      this.queues.set(r.id, new ReceiverQueue(r, this.deliverer, this.clock, this.metrics, (err) => log.error({ receiver: r.id, err: (err as Error).message }, 'delivery failed')));
+      this.queues.set(
+        r.id,
+        new ReceiverQueue(
+          r,
+          this.deliverer,
+          this.clock,
+          this.metrics,
+          (err) => log.error({ receiver: r.id, err: (err as Error).message }, 'delivery failed'),
+          (count) => this.events.emit('held', r.id, count),
+        ),
+      );
     }
     const stateKv = await KvBucket.open<OpenAlertState>(this.nc, this.jsm, config.nats.stateBucket, config.nats.historyMaxAgeMs);
     this.openAlerts = new OpenAlerts(
@@ -153,7 +166,7 @@ export class Notifier {
 
   /** Resolves once the durable consumer is receiving (the stream exists). */
   async whenConsuming(): Promise<void> {
-    while (!this.consuming && !this.stopController.signal.aborted) await sleep(systemClock, 20, this.stopController.signal);
+    while (!this.consuming && !this.stopController.signal.aborted) await once(this.events, 'consuming', { signal: this.stopController.signal }).catch(() => undefined);
   }
 
   get openAlertsBook(): OpenAlerts {
@@ -202,6 +215,7 @@ export class Notifier {
           break;
         }
         this.consuming = true;
+        this.events.emit('consuming');
         for await (const m of this.messages) {
           while (this.inFlight >= config.nats.maxAckPending && !signal.aborted) await new Promise<void>((resolve) => this.capacityWaiters.push(resolve));
           if (signal.aborted) {
@@ -328,7 +342,7 @@ export class Notifier {
     const route = this.router.route(alert);
     this.metrics.notices.inc({ outcome: route.receivers.length > 0 ? 'routed' : 'unrouted' });
     await this.history.append(
-      historyRecordOf(alert, 'notice', this.clock.now(), this.instance, { receivers: route.receivers, reason: route.rules.join(' ') }),
+      historyRecordOf(alert, 'notice', this.clock.now(), this.instance, { receivers: route.receivers, rules: route.rules }),
       `notice:${alert.noticeId}`,
     );
     if (alert.status === 'firing') await this.openAlerts.onFiring(alert, route, this.reminderEveryMs);

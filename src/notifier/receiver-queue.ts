@@ -61,6 +61,7 @@ export class ReceiverQueue {
     private readonly clock: Clock,
     private readonly metrics: NotifierMetrics,
     private readonly onError: (err: unknown) => void,
+    private readonly onHeld: (count: number) => void = () => undefined,
   ) {
     this.budget = receiver.rateBudget ? new RateBudgetLog(receiver.rateBudget.notificationsMax, receiver.rateBudget.windowMs) : null;
   }
@@ -85,7 +86,7 @@ export class ReceiverQueue {
     }
     return new Promise<void>((resolve, reject) => {
       this.held.push({ item, resolve, reject });
-      this.metrics.held.set({ receiver: this.receiver.id }, this.held.length);
+      this.heldChanged();
       if (this.held.length >= this.receiver.heldNotificationsMax) {
         // Never drop: a full buffer goes out now, whatever the quiet hours or the budget say.
         this.flush(true);
@@ -107,7 +108,12 @@ export class ReceiverQueue {
     this.timer?.cancel();
     this.timer = null;
     for (const h of this.held.splice(0)) h.reject(new DeliveryStopped());
-    this.metrics.held.set({ receiver: this.receiver.id }, 0);
+    this.heldChanged();
+  }
+
+  private heldChanged(): void {
+    this.metrics.held.set({ receiver: this.receiver.id }, this.held.length);
+    this.onHeld(this.held.length);
   }
 
   private quietLeft(item: DeliveryItem, now: number): number {
@@ -145,7 +151,7 @@ export class ReceiverQueue {
       batch = this.held.filter((h) => this.quietLeft(h.item, now) === 0);
       this.held = this.held.filter((h) => this.quietLeft(h.item, now) > 0);
     }
-    this.metrics.held.set({ receiver: this.receiver.id }, this.held.length);
+    this.heldChanged();
     this.timer?.cancel();
     this.timer = null;
     this.timerAt = Infinity;

@@ -1,7 +1,7 @@
 // Alerts, configurations and a running notifier for the notifier tests.
 
 import { randomBytes } from 'node:crypto';
-import { EventEmitter, once } from 'node:events';
+import type { EventEmitter } from 'node:events';
 import { jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
@@ -112,10 +112,19 @@ export async function api(notifier: Notifier, path: string, init: RequestInit = 
   });
 }
 
+/** Resolves once `events` emits `name` with arguments `want` accepts (a listener kept throughout, so no emit is missed). */
+export function eventWhere(events: EventEmitter, name: string, want: (...args: any[]) => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const on = (...args: unknown[]) => {
+      if (!want(...args)) return;
+      events.off(name, on);
+      resolve();
+    };
+    events.on(name, on);
+  });
+}
+
 /** Resolves once `events` reports `noticeId` acked. */
-export async function ackedOn(events: EventEmitter, noticeId: string): Promise<void> {
-  for (;;) {
-    const [id] = await once(events, 'acked');
-    if (id === noticeId) return;
-  }
+export function ackedOn(events: EventEmitter, noticeId: string): Promise<void> {
+  return eventWhere(events, 'acked', (id: string) => id === noticeId);
 }
