@@ -1,12 +1,14 @@
 // The pure order lifecycle: every legal transition, every illegal one (a stable code, no events),
 // idempotent repeats, the estimate arithmetic and the merge rules.
 
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildOrdersConfig } from '../src/orders/config.js';
 import { decide, evolve, evolveAll, type OrderCommand } from '../src/orders/lifecycle.js';
 import type { Estimate, Hold, Order, OrderState } from '../src/orders/model.js';
 import { availableAtFor, estimateFrom, mergeShipments, type PreorderSettings } from '../src/orders/preorders.js';
 import { SkuQueue } from '../src/orders/queue.js';
+import { checkOrder } from '../src/orders/recovery.js';
 import { DAY } from './orders-fixtures.js';
 
 const T0 = Date.UTC(2026, 10, 23);
@@ -340,5 +342,39 @@ describe('SKU queue order', () => {
     for (let seq = 1; seq <= 1000; seq++) q.add(`p-${seq}`, place('preorder', seq), 1);
     expect([...q.inOrder()].map((e) => e.id)).toEqual(Array.from({ length: 1000 }, (_, i) => `p-${i + 1}`));
     expect(q.position('p-1000')).toBe(1000);
+  });
+});
+
+describe('order lifecycle: any sequence of commands (fast-check)', () => {
+  const commandArb: fc.Arbitrary<OrderCommand> = fc.oneof(
+    fc.constantFrom<OrderCommand['type']>('confirm', 'ship', 'pause', 'resume', 'clearHold').map((type) => ({ type }) as OrderCommand),
+    fc.constantFrom('placement', 'backorder', 'preorder').map((via) => reserve(via as 'placement' | 'backorder' | 'preorder')),
+    fc.constant<OrderCommand>({ type: 'hold', hold }),
+    fc.constant<OrderCommand>({ type: 'cancel', reason: 'x' }),
+    fc.integer({ min: 1, max: 1000 }).map((seq): OrderCommand => ({ type: 'backorder', seq, priority: 1, estimate })),
+    fc.integer({ min: 1, max: 1000 }).map((seq): OrderCommand => ({ type: 'preorder', seq, priority: 1, estimate })),
+    fc.constant<OrderCommand>({ type: 'remind', due: [7], text: 'soon' }),
+    fc.constant<OrderCommand>({ type: 'reestimate', estimate: { ...estimate, availableAt: estimate.availableAt + DAY } }),
+  );
+
+  it('every reachable order passes the recovery invariants; a refusal changes nothing; SHIPPED is final', () => {
+    fc.assert(
+      fc.property(fc.boolean(), fc.array(commandArb, { maxLength: 30 }), (preOrder, commands) => {
+        let order = drive(null, { type: 'receive', order: base(preOrder) });
+        for (const command of commands) {
+          const d = decide(order, command, T0);
+          if (!d.ok) {
+            expect(['ILLEGAL_ORDER_TRANSITION', 'ORDER_ON_HOLD']).toContain(d.error.code);
+            continue;
+          }
+          const next = evolveAll(order, d.events)!;
+          expect(next.version).toBe(order.version + d.events.length);
+          if (order.state === 'SHIPPED') expect(next.state).toBe('SHIPPED');
+          checkOrder(next);
+          order = next;
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -193,6 +193,25 @@ describe('out-of-stock hold', () => {
     expect(confirmed.hold).toBeNull();
   });
 
+  it('a reserved order whose stock hold ended (expired, released elsewhere) is held at confirmation, not captured', async () => {
+    const [A] = skus('A');
+    rig = await startOrders(shared.engine);
+    await rig.stock(A, 5);
+    const placed = orderOf(await rig.service.place(canonical([[A, 1]])));
+    expect((await rig.engine.execute({ type: 'release', reservationId: placed.reservationIds[0], reason: 'expired elsewhere' })).ok).toBe(true);
+    const refused = await rig.service.confirm(placed.id);
+    expect(codeOf(refused)).toBe('ORDER_ON_HOLD');
+    expect(!refused.ok && refused.error.details).toMatchObject({ lines: [{ sku: A, status: 'RESERVATION_LOST', available: 5 }] });
+    const held = orderOf(rig.service.get(placed.id));
+    expect(held).toMatchObject({ state: 'RESERVED', payment: { status: 'authorized' } });
+    // The operator keeps the customer's intent: a backorder, filled at once since stock is there.
+    const filled = rig.next(placed.id, (events) => events.some((e) => e.type === 'OrderReserved'));
+    expect(orderOf(await rig.service.backorder(placed.id)).state).toBe('PENDING_BACKORDER');
+    const reserved = await filled;
+    expect(reserved.reservationIds[0]).not.toBe(placed.reservationIds[0]);
+    expect(orderOf(await rig.service.confirm(placed.id)).state).toBe('CONFIRMED');
+  });
+
   it('policy cancel (per SKU, over the channel) cancels, and the cancelled order can become a backorder', async () => {
     const [SUB, RARE] = skus('SUB', 'RARE');
     rig = await startOrders(shared.engine, { orders: { outOfStockPolicy: { default: 'hold', byChannel: { web: 'backorder' }, bySku: { [RARE]: 'cancel' } } } });

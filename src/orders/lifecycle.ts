@@ -99,7 +99,7 @@ export function decide(order: Order | null, command: OrderCommand, now: number):
       return ok({ type: 'OrderBackordered', at: now, seq: command.seq, priority: command.priority, estimate: command.estimate });
     }
     case 'preorder':
-      if (s !== 'RECEIVED' || !order.preOrder) return illegal(order, 'pre-order');
+      if (s !== 'RECEIVED' || !order.preOrder || order.hold !== null) return illegal(order, 'pre-order');
       return ok({ type: 'OrderPreOrdered', at: now, seq: command.seq, priority: command.priority, estimate: command.estimate });
     case 'pause':
       if (order.queue === null) return illegal(order, 'pause');
