@@ -6,6 +6,8 @@ import { availableParallelism } from 'node:os';
 import { Ajv } from 'ajv';
 import { ConfigError, QUANTITY_MAX } from './config-error.js';
 import { buildDemandConfig, demandConfigSchema, type DemandConfig } from './streams/demand.js';
+import { buildInventoryPollerConfig, inventoryPollerConfigSchema, type InventoryPollerConfig } from './streams/inventory-poller.js';
+import { buildOrderChannels, OrderChannelsConfigError, type OrderChannelsConfig } from './streams/order-channels.js';
 
 export interface DomainLimits {
   quantityMax: number;
@@ -133,6 +135,10 @@ export interface StockadeConfig {
   notifier: NotifierLinkConfig;
   /** Demand windows (sales velocity, high demand, lead-time exhaustion): src/streams/demand.ts. */
   demand: DemandConfig;
+  /** The inventory-database poller (src/streams/inventory-poller.ts); null: not run. */
+  inventoryPoller: InventoryPollerConfig | null;
+  /** Sales channels whose orders arrive on orders.<channel>.created: adapter and per-account rules. */
+  orderChannels: OrderChannelsConfig;
 }
 
 export const HOLD_TTL_MS_DEFAULT = 10 * 60_000;
@@ -247,6 +253,9 @@ const schema = {
       },
     },
     demand: demandConfigSchema,
+    inventoryPoller: inventoryPollerConfigSchema,
+    // Validated by buildOrderChannels (docs/channel-orders.md), which names the bad key.
+    orderChannels: { type: 'object' },
     notifier: {
       type: 'object',
       additionalProperties: false,
@@ -342,6 +351,8 @@ export function buildConfig(overrides: unknown = {}): Readonly<StockadeConfig> {
     limits?: Partial<DomainLimits>;
     notifier?: Partial<NotifierLinkConfig>;
     demand?: unknown;
+    inventoryPoller?: unknown;
+    orderChannels?: unknown;
   };
   const config: StockadeConfig = {
     dataDir: o.dataDir ?? './data',
@@ -355,6 +366,8 @@ export function buildConfig(overrides: unknown = {}): Readonly<StockadeConfig> {
     limits: { ...DEFAULT_LIMITS, ...o.limits },
     notifier: { url: null, adminToken: '', timeoutMs: 5000, ...o.notifier },
     demand: buildDemandConfig(o.demand ?? {}),
+    inventoryPoller: o.inventoryPoller === undefined ? null : buildInventoryPollerConfig(o.inventoryPoller),
+    orderChannels: orderChannelsOf(o.orderChannels),
   };
   if (config.gateway.frameBytesMax > config.gateway.frameBytesHardMax) {
     throw new ConfigError('invalid configuration: /gateway: frameBytesMax exceeds frameBytesHardMax');
@@ -370,6 +383,15 @@ export function buildConfig(overrides: unknown = {}): Readonly<StockadeConfig> {
     throw new ConfigError('invalid configuration: /limits: holdTtlMsDefault exceeds holdTtlMsMax');
   }
   return deepFreeze(config);
+}
+
+function orderChannelsOf(input: unknown): OrderChannelsConfig {
+  try {
+    return input === undefined ? buildOrderChannels() : buildOrderChannels(input);
+  } catch (err) {
+    if (err instanceof OrderChannelsConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
 }
 
 /**

@@ -309,9 +309,12 @@ export function installHttpApi(
       send(ex, ready ? 200 : 503, { ...body, streams: 'disabled' });
       return;
     }
-    void streams.stockLag().then((lag) => {
-      const { connected, stock } = streams.status();
-      send(ex, ready ? 200 : 503, { ...body, streams: { connected, stock: stock && { ...stock, lagMessages: lag } } });
+    void Promise.all([streams.stockLag(), streams.orderLag()]).then(([stockLag, orderLag]) => {
+      const { connected, stock, orders, poller } = streams.status();
+      send(ex, ready ? 200 : 503, {
+        ...body,
+        streams: { connected, stock: stock && { ...stock, lagMessages: stockLag }, orders: orders && { ...orders, lagMessages: orderLag }, poller },
+      });
     });
   });
   app.get('/metrics', (res) => {

@@ -3,6 +3,7 @@
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Engine } from '../actors/engine.js';
+import type { DemandService } from '../streams/demand-service.js';
 import type { StreamsService } from '../streams/service.js';
 
 // Reserve latencies live well under a millisecond: buckets start at 50 µs.
@@ -74,8 +75,9 @@ export class Metrics {
       labelNames: ['consumer'],
       registers: [this.registry],
       collect() {
-        const status = stockStatus();
-        if (status) this.set({ consumer: status.consumer }, status.lastAppliedSequence);
+        const { stock, orders } = streams.status();
+        if (stock) this.set({ consumer: stock.consumer }, stock.lastAppliedSequence);
+        if (orders) this.set({ consumer: orders.consumer }, orders.lastAppliedSequence);
       },
     });
     new Gauge({
@@ -84,9 +86,35 @@ export class Metrics {
       labelNames: ['consumer'],
       registers: [this.registry],
       async collect() {
-        const status = stockStatus();
-        const lag = await streams.stockLag();
-        if (status && lag !== null) this.set({ consumer: status.consumer }, lag);
+        const { stock, orders } = streams.status();
+        const [stockLag, orderLag] = await Promise.all([streams.stockLag(), streams.orderLag()]);
+        if (stock && stockLag !== null) this.set({ consumer: stock.consumer }, stockLag);
+        if (orders && orderLag !== null) this.set({ consumer: orders.consumer }, orderLag);
+      },
+    });
+    new Gauge({
+      name: 'stockade_order_intake_total',
+      help: 'Channel orders by outcome at the order consumer',
+      labelNames: ['outcome'],
+      registers: [this.registry],
+      collect() {
+        const orders = streams.status().orders;
+        if (!orders) return;
+        for (const outcome of ['consumed', 'applied', 'duplicates', 'rejected', 'deadLettered', 'retries', 'redeliveries', 'ignored'] as const) {
+          const value = (orders as unknown as Record<string, unknown>)[outcome];
+          if (typeof value === 'number') this.set({ outcome }, value);
+        }
+      },
+    });
+    new Gauge({
+      name: 'stockade_inventory_poll',
+      help: 'The inventory-database poller by figure: polls, lastPollAt (epoch ms), lastPollMs, lastRows, changesSent, errors, missingRows, invalidRows …',
+      labelNames: ['figure'],
+      registers: [this.registry],
+      collect() {
+        const poller = streams.status().poller as unknown as Record<string, unknown> | null;
+        if (!poller) return;
+        for (const [figure, value] of Object.entries(poller)) if (typeof value === 'number') this.set({ figure }, value);
       },
     });
     const alertLatency = new Histogram({
@@ -128,6 +156,19 @@ export class Metrics {
         },
       });
     }
+  }
+
+  /** Demand windows: SKUs tracked, evictions, signals on. */
+  observeDemand(demand: DemandService): void {
+    new Gauge({
+      name: 'stockade_demand',
+      help: 'Demand windows by figure: skusTracked, evicted, idleDropped, highDemandOn, leadTimeExhaustedOn, signalFailures …',
+      labelNames: ['figure'],
+      registers: [this.registry],
+      collect() {
+        for (const [figure, value] of Object.entries(demand.status())) if (typeof value === 'number') this.set({ figure }, value);
+      },
+    });
   }
 
   /** Set by the live feed: every answered request. */

@@ -43,6 +43,7 @@ export function startGateway(
   const ws = new WebSocketApi(app, operations, keys, config.gateway, metrics);
   ws.install();
   if (streams) metrics.observeStreams(streams);
+  if (services.demand) metrics.observeDemand(services.demand);
   const ops = new OpsFeed(app, engine, streams);
   metrics.onRequest = (op, outcome, ms) => ops.request(op, outcome, ms);
   ops.start();

@@ -6,6 +6,10 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Engine, EngineLogger } from '../actors/engine.js';
 import type { NatsConfig } from '../config.js';
+import type { OrderSink } from '../orders/canonical.js';
+import { InventoryPoller, type InventoryPollerConfig, type InventoryPollerStatus } from './inventory-poller.js';
+import type { OrderChannelsConfig } from './order-channels.js';
+import { OrderIntakeConsumer, type OrderIntakeStatus } from './order-intake.js';
 import type { Alert } from '../alerts/alert.js';
 import { AlertPublisher, type AlertPublisherStatus } from './alert-publisher.js';
 import { listDeadLetters, replayDeadLetter, type DeadLetter, type ReplayOutcome } from './dead-letters.js';
@@ -15,13 +19,25 @@ import { StockEventConsumer, type StockConsumerStatus } from './stock-consumer.j
 export interface StreamsStatus {
   connected: boolean;
   stock: StockConsumerStatus | null;
+  orders: OrderIntakeStatus | null;
+  poller: InventoryPollerStatus | null;
   alerts: AlertPublisherStatus;
+}
+
+/** What the streams side runs besides stock events and alerts, when the process has it. */
+export interface StreamsOptions {
+  /** Channel orders (orders.<channel>.created) into the order flow. */
+  orders?: { sink: OrderSink; channels: OrderChannelsConfig } | null;
+  /** The inventory-database poller. */
+  poller?: Readonly<InventoryPollerConfig> | null;
 }
 
 export class StreamsService {
   private nc: NatsConnection | null = null;
   private jsm: JetStreamManager | null = null;
   private consumer: StockEventConsumer | null = null;
+  private orderIntake: OrderIntakeConsumer | null = null;
+  private poller: InventoryPoller | null = null;
   private connected = false;
   private stopped = false;
   private started: Promise<void> | null = null;
@@ -32,6 +48,7 @@ export class StreamsService {
     private readonly engine: Engine,
     private readonly config: NatsConfig,
     private readonly log: EngineLogger,
+    private readonly options: StreamsOptions = {},
   ) {
     this.alerts = new AlertPublisher(engine, log);
     this.alerts.onPublished = (notice, ms) => {
@@ -75,6 +92,15 @@ export class StreamsService {
     // The consumer creates every stream Stockade owns (ALERTS included) before it consumes.
     await this.consumer.start();
     this.alerts.connect(nc);
+    const orders = this.options.orders;
+    if (orders) {
+      this.orderIntake = new OrderIntakeConsumer(orders.sink, orders.channels, nc, jsm, this.config, this.log);
+      await this.orderIntake.start();
+    }
+    if (this.options.poller) {
+      this.poller = new InventoryPoller({ config: this.options.poller, nc, log: this.log });
+      this.poller.start();
+    }
     this.log.info({ servers: this.config.servers }, 'streams consuming');
   }
 
@@ -84,13 +110,25 @@ export class StreamsService {
   }
 
   status(): StreamsStatus {
-    return { connected: this.connected, stock: this.consumer?.snapshot() ?? null, alerts: this.alerts.snapshot() };
+    return {
+      connected: this.connected,
+      stock: this.consumer?.snapshot() ?? null,
+      orders: this.orderIntake?.snapshot() ?? null,
+      poller: this.poller?.snapshot() ?? null,
+      alerts: this.alerts.snapshot(),
+    };
   }
 
   /** Messages not yet applied by the stock consumer, or null when unknown (not connected). */
   async stockLag(): Promise<number | null> {
     if (!this.consumer || !this.connected) return null;
     return this.consumer.pending().catch(() => null);
+  }
+
+  /** Channel orders not yet settled by the order consumer, or null when unknown. */
+  async orderLag(): Promise<number | null> {
+    if (!this.orderIntake || !this.connected) return null;
+    return this.orderIntake.pending().catch(() => null);
   }
 
   /** Dead letters after a sequence; null while NATS has not been reached. */
@@ -108,6 +146,8 @@ export class StreamsService {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.started;
+    await this.poller?.stop();
+    await this.orderIntake?.stop();
     await this.consumer?.stop();
     this.alerts.stop();
     await this.nc?.close();
