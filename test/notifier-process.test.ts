@@ -103,15 +103,16 @@ describe('notifier process', () => {
     expect(child.stderr()).toContain('cannot read notifier configuration');
   });
 
-  it('SIGKILL after the receiver got the request and before the ack: the next notifier sends no duplicate', async () => {
+  /** Start a notifier, publish one alert, SIGKILL it once the receiver holds the request; start another. */
+  async function killMidDelivery(durable: string, resendUncertain: boolean) {
     const hook = await LocalReceiver.start();
     hook.holdAnswers = true;
-    const path = writeConfig('kill.json', {
+    const path = writeConfig(`${durable}.json`, {
       logLevel: 'info',
-      nats: { servers: [server.url], user: NOTIFIER_USER.user, password: NOTIFIER_USER.pass, durable: 'notifier-kill', ackWaitMs: 1000, streamWaitMs: 50 },
+      nats: { servers: [server.url], user: NOTIFIER_USER.user, password: NOTIFIER_USER.pass, durable, ackWaitMs: 1000, streamWaitMs: 50 },
       http: { port: 0, adminToken: ADMIN_TOKEN },
       delivery: { attemptTimeoutMs: 500, claimStaleMs: 1000 },
-      receivers: [{ id: 'hook', stakeholder: 'logistics', type: 'test-webhook', config: { url: hook.url } }],
+      receivers: [{ id: 'hook', stakeholder: 'logistics', type: 'test-webhook', config: { url: hook.url }, resendUncertain }],
       rules: [{ name: 'all', match: {}, receivers: ['hook'] }],
     });
     const first = run(path);
@@ -124,9 +125,19 @@ describe('notifier process', () => {
     first.proc.kill('SIGKILL');
     await once(first.proc, 'exit');
     hook.holdAnswers = false;
-
     const second = run(path);
     const port = await ready(second);
+    return { hook, alert, second, port };
+  }
+
+  async function stopChild(child: Child): Promise<void> {
+    child.proc.kill('SIGTERM');
+    const [code] = await once(child.proc, 'exit');
+    expect(code).toBe(0);
+  }
+
+  it('SIGKILL after the receiver got the request and before the ack: the next notifier sends no duplicate', async () => {
+    const { hook, alert, second, port } = await killMidDelivery('notifier-kill', false);
     // JetStream redelivers after ackWaitMs; the second notifier finds the dead one's claim.
     const line = await second.logLine('delivery outcome uncertain after a crash; not resent');
     expect(line.deliveryId).toBe(`${alert.noticeId}#hook`);
@@ -137,9 +148,16 @@ describe('notifier process', () => {
     const info = await publisher.jsm.consumers.info('ALERTS', 'notifier-kill');
     expect([info.num_ack_pending, info.num_pending]).toEqual([0, 0]);
     expect(hook.requests).toHaveLength(1);
-    second.proc.kill('SIGTERM');
-    const [code] = await once(second.proc, 'exit');
-    expect(code).toBe(0);
+    await stopChild(second);
+    await hook.close();
+  });
+
+  it('with resendUncertain the next notifier resends under the same Idempotency-Key, for the vendor to drop', async () => {
+    const { hook, alert, second } = await killMidDelivery('notifier-kill-idem', true);
+    const requests = await hook.waitFor(2);
+    await second.logLine('notice settled and acked');
+    expect(requests.map((r) => r.deliveryId)).toEqual([`${alert.noticeId}#hook`, `${alert.noticeId}#hook`]);
+    await stopChild(second);
     await hook.close();
   });
 });

@@ -369,11 +369,6 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-function minutesOf(text: string): number {
-  const [h, m] = text.split(':').map(Number);
-  return h * 60 + m;
-}
-
 const connectorValidators = new WeakMap<ConnectorFactory<any>, ValidateFunction>();
 function connectorValidator(factory: ConnectorFactory<any>): ValidateFunction {
   let validate = connectorValidators.get(factory);
@@ -529,5 +524,3 @@ export function loadNotifierConfig(file: string, registry: ReadonlyMap<string, C
   }
   return buildNotifierConfig(parsed, registry, defaultInstanceId);
 }
-
-export { minutesOf };

@@ -57,7 +57,10 @@ export function digestDeliveryId(receiverId: string, itemIds: string[]): string 
 export class Deliverer {
   private readonly receivers = new Map<string, ReceiverRuntime>();
   private readonly stopController = new AbortController();
-  /** Deliveries being worked on in this process (a redelivery joins rather than repeats). */
+  /**
+   * Deliveries being worked on in this process (a redelivery joins rather than repeats). Both maps
+   * are bounded by the notices in flight (nats.maxAckPending) times their receivers.
+   */
   private readonly active = new Map<string, Promise<void>>();
   /** Ledger keys this process holds a claim on, with the delivery that settles them. */
   private readonly claimedHere = new Map<string, Promise<void>>();

@@ -174,10 +174,10 @@ export class NotifierHttpServer {
       }
       if (req.method === 'GET') {
         const alertId = decodeURIComponent(rest);
-        const limit = url.searchParams.get('limit');
-        const q = parseHistoryQuery(new URLSearchParams(limit === null ? '' : `limit=${encodeURIComponent(limit)}`), this.config);
-        if (q.limit === this.config.historyLimitDefault && limit === null) q.limit = this.config.historyLimitMax;
-        const records = await this.api.history({ alertId, limit: q.limit });
+        // One alert's records: everything up to historyLimitMax unless a smaller limit is asked for.
+        for (const key of url.searchParams.keys()) if (key !== 'limit') fail('VALIDATION_FAILED', `unknown query parameter "${key}"`, { field: key });
+        const limit = url.searchParams.has('limit') ? parseHistoryQuery(url.searchParams, this.config).limit : this.config.historyLimitMax;
+        const records = await this.api.history({ alertId, limit });
         if (records.length === 0) fail('ALERT_NOT_FOUND', undefined, { alertId });
         return sendJson(res, 200, {
           alertId,
