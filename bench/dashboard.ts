@@ -335,14 +335,13 @@ async function screenshots(
   await admin('PUT', '/v1/skus/SNK-RUN-43/out-of-stock-flag', { reason: 'water damage in aisle 14', flaggedBy: 'milan-warehouse' });
   await reserve('LAMP-ARC-1942', 1);
   startLoad(['TEE-RED-M', 'HP-NC700-BLK', 'HP-NC700-BLK'], SALE_PAUSE_MS);
+  // Pictures while the sale still runs, so the figures of the last second are live ones.
   await sleep(SALE_MS);
-  await stopLoad();
-  // Let the last per-second summary and the throttled list refresh land before the picture.
-  await sleep(1500);
   await page.mouse.move(0, 0);
   await page.screenshot({ path: join(SCREENSHOTS, 'dashboard.png') });
   await page.locator('#detail').screenshot({ path: join(SCREENSHOTS, 'dashboard-sku.png') });
   await page.locator('.card.alerts').screenshot({ path: join(SCREENSHOTS, 'dashboard-alerts.png') });
+  await stopLoad();
   await page.close();
   console.error(`screenshots in ${SCREENSHOTS}/`);
 }

@@ -303,7 +303,7 @@ function onAvailability(push) {
 // ---- the selected SKU -----------------------------------------------------------------------
 
 let detailTimer = null;
-/** Locations and lists follow pushes, re-read at most every LISTS_REFRESH_MS. */
+/** Locations, lists and demand follow pushes, re-read at most every LISTS_REFRESH_MS. */
 function scheduleDetailRefresh() {
   if (detailTimer) return;
   detailTimer = setTimeout(() => {
@@ -347,7 +347,7 @@ async function selectSku(sku) {
     <section class="lists">
       <div><h3>Reservations <b id="count-active"></b></h3><ol id="list-active"></ol></div>
       <div><h3>Waiting queue <b id="count-pending"></b></h3><ol id="list-pending"></ol></div>
-      <div><h3>Pre-order queue</h3><ol id="list-preorders"></ol></div>
+      <div><h3>Pre-order queue <b id="count-preorders"></b></h3><ol id="list-preorders"></ol></div>
     </section>
     ${isAdmin() ? thresholdsForm(view) : '<p class="muted" data-testid="read-only">An admin key can edit thresholds and flags.</p>'}`;
   fillDetail(view);
@@ -368,7 +368,7 @@ async function refreshDetail(sku) {
   if (seq !== state.selectSeq || state.selected !== sku) return;
   state.view = view;
   fillDetail(view);
-  await loadLists(sku);
+  await Promise.all([loadLists(sku), loadDemand(sku)]);
 }
 
 function fillDetail(view) {
@@ -433,8 +433,8 @@ async function loadLists(sku) {
   try {
     const lists = await http('GET', `/v1/skus/${encodeURIComponent(sku)}/reservations?limit=${RESERVATIONS_SHOWN_MAX}`);
     if (sku !== state.selected) return;
-    fillList('list-active', lists.reservations.map((r) => `${r.quantity} × ${r.customerId} · ${r.channel} · until ${clock(r.expiresAt)}`), 'None.');
-    fillList('list-pending', lists.pending.map((r) => `${r.requested} × ${r.customerId} · priority ${r.priority} · since ${clock(r.createdAt)}`), 'Nobody waiting.');
+    fillList('list-active', lists.reservations.map((r) => `${r.quantity} × ${r.customerId} · ${r.channel} · until ${clockMinutes(r.expiresAt)}`), 'None.');
+    fillList('list-pending', lists.pending.map((r) => `${r.requested} × ${r.customerId} · priority ${r.priority} · since ${clockMinutes(r.createdAt)}`), 'Nobody waiting.');
     $('count-active').textContent = `${lists.reservations.length}${lists.truncated ? '+' : ''}`;
     $('count-pending').textContent = `${lists.pending.length}${lists.truncated ? '+' : ''}`;
   } catch (err) {
@@ -446,24 +446,49 @@ async function loadDemand(sku) {
   const el = $('demand');
   try {
     const d = await http('GET', `/v1/skus/${encodeURIComponent(sku)}/demand`);
-    const v = d.velocity ?? {};
-    el.textContent = `Sales per day ${fmt(v.perDay)} · per week ${fmt(v.perWeek)} · time to stock-out ${d.timeToStockOutDays == null ? '–' : fmt(d.timeToStockOutDays) + ' days'}${d.highDemand ? ' · HIGH DEMAND' : ''}`;
+    if (sku !== state.selected) return;
+    el.textContent = demandLine(d);
+    el.classList.toggle('hot', Boolean(d.highDemand || d.leadTimeExhausted));
   } catch (err) {
-    el.textContent = err.status === 404 ? 'No demand figures yet.' : `Demand: ${err.message}`;
+    // The demand windows run only where the streams do: without them the route is a 404.
+    el.textContent = err.status === 404 ? 'No demand figures in this process.' : `Demand: ${err.message}`;
   }
+}
+
+/** The demand windows' snapshot in one line: sales, velocity, time to stock-out against lead time. */
+function demandLine(d) {
+  if (!d.tracked) return 'No sales recorded in the last 7 days.';
+  const week = d.windows.week;
+  // Units asked for (reserve attempts, served or not) beside units sold: the demand the stock missed.
+  const parts = [`${week.saleUnits} units sold in 7 days (${d.windows.day.saleUnits} in 24 h), ${week.attemptUnits} asked for`, `${fmt(d.salesVelocityPerDay)} a day`];
+  if (d.timeToStockOutDays != null) parts.push(`stock-out in ${fmt(d.timeToStockOutDays)} days`);
+  if (d.leadTimeDays != null) parts.push(`lead time ${fmt(d.leadTimeDays)} days`);
+  if (d.highDemand) parts.push('HIGH DEMAND');
+  if (d.leadTimeExhausted) parts.push('REORDER: stock-out before the lead time');
+  return parts.join(' · ');
 }
 
 async function loadPreorders(sku) {
   try {
     const q = await http('GET', `/v1/skus/${encodeURIComponent(sku)}/preorders`);
-    const items = q.preOrders ?? q.queue ?? q.orders ?? [];
-    fillList('list-preorders', items.map((p) => `#${p.position ?? '?'} ${p.customerId ?? p.orderId ?? ''} ${p.quantity ?? ''}`), 'No pre-orders.');
+    if (sku !== state.selected) return;
+    const items = q.preorders ?? [];
+    fillList('list-preorders', items.map(preorderLine), 'No pre-orders.');
+    $('count-preorders').textContent = String(items.length);
   } catch (err) {
+    // Pre-orders live in the order flow: a process without it answers 404.
     fillList('list-preorders', [], err.status === 404 ? 'No pre-orders.' : err.message);
   }
 }
 
+function preorderLine(p) {
+  const day = (ms) => new Date(ms).toLocaleDateString([], { month: 'short', day: 'numeric' });
+  const delivery = p.estimate ? ` · delivery ${day(p.estimate.deliveryFrom)}–${day(p.estimate.deliveryTo)}` : '';
+  return `#${p.position} · ${p.quantity} × ${p.customerId} · ${p.channel}${p.paused ? ' · paused' : ''}${delivery}`;
+}
+
 const clock = (ms) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+const clockMinutes = (ms) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
 const fmt = (n) => (n == null ? '–' : Number(n).toFixed(2).replace(/\.00$/, ''));
 
 function fillList(id, lines, whenEmpty = '') {
