@@ -149,7 +149,9 @@ describe('order event outbox', () => {
       await rig.stock(A, 5);
       const placed = orderOf(await rig.service.place(canonical([[A, 1]])));
       await rig.service.whenOutboxEmpty();
-      expect((await messagesOf(placed.id)).map(([, id]) => id)).toEqual([`${placed.id}.1`, `${placed.id}.2`]);
+      // Each event once; a retried one may land after a later one (consumers order by version).
+      expect((await messagesOf(placed.id)).map(([, id]) => id).sort()).toEqual([`${placed.id}.1`, `${placed.id}.2`]);
+      expect(failuresLeft).toBe(0);
     } finally {
       await rig.stop();
     }

@@ -2,6 +2,11 @@
 // after the flush, with Nats-Msg-Id = the event id, and removed when JetStream confirms. A failed
 // publish is retried after outboxRetryIntervalMs; on start everything left is published again
 // (JetStream drops what it already holds within its duplicate window).
+//
+// Order: events are sent in the order they were written, on one connection, so the stream
+// stores them in that order — unless a publish fails and is retried after later ones went
+// through. Every event carries its order's `version`; a consumer that needs an order's events in
+// sequence orders them by it (publishing one at a time would cost a round trip per event).
 
 import type { EngineLogger } from '../actors/engine.js';
 import { EVENT_SUBJECT_TOKEN } from './model.js';
