@@ -133,6 +133,13 @@ describe('alert history', () => {
     const missing = await getJson(`/v1/alerts/${encodeURIComponent('Nope/zero_stock/*/9')}`);
     expect(missing.status).toBe(404);
     expect(missing.body.code).toBe('ALERT_NOT_FOUND');
+    const raw = await getJson(`/v1/alerts/${bootZero.id}`);
+    expect(raw.body.notices).toHaveLength(1);
+    const malformed = await getJson('/v1/alerts/%E0%A4%A');
+    expect(malformed.status).toBe(400);
+    expect(malformed.body).toMatchObject({ code: 'VALIDATION_FAILED', details: { field: 'id' } });
+    const unknownParam = await getJson(`/v1/alerts/${encodeURIComponent(bootZero.id)}?sku=x`);
+    expect(unknownParam.body).toMatchObject({ code: 'VALIDATION_FAILED', details: { field: 'sku' } });
   });
 
   it('exports notices and attempts as CSV that reads back exactly', async () => {

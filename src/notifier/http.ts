@@ -81,6 +81,18 @@ export function parseHistoryQuery(params: URLSearchParams, config: NotifierHttpC
   return q;
 }
 
+/** An alert id from the path; ids hold `/`, so clients may send it percent-encoded or raw. */
+function alertIdOf(segment: string): string {
+  let id: string;
+  try {
+    id = decodeURIComponent(segment);
+  } catch {
+    fail('VALIDATION_FAILED', 'the alert id is not valid percent-encoding', { field: 'id' });
+  }
+  if (id.length === 0 || id.length > 512) fail('VALIDATION_FAILED', 'the alert id must be 1-512 characters', { field: 'id' });
+  return id;
+}
+
 async function readBody(req: IncomingMessage, bytesMax: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -159,7 +171,7 @@ export class NotifierHttpServer {
     if (path.startsWith('/v1/alerts/')) {
       const rest = path.slice('/v1/alerts/'.length);
       if (req.method === 'POST' && rest.endsWith('/ack')) {
-        const alertId = decodeURIComponent(rest.slice(0, -'/ack'.length));
+        const alertId = alertIdOf(rest.slice(0, -'/ack'.length));
         let body: unknown;
         try {
           body = JSON.parse(await readBody(req, this.config.bodyBytesMax));
@@ -173,7 +185,7 @@ export class NotifierHttpServer {
         return sendJson(res, 200, { alertId, ackedBy: state.ackedBy, ackedAt: new Date(state.ackedAt!).toISOString() });
       }
       if (req.method === 'GET') {
-        const alertId = decodeURIComponent(rest);
+        const alertId = alertIdOf(rest);
         // One alert's records: everything up to historyLimitMax unless a smaller limit is asked for.
         for (const key of url.searchParams.keys()) if (key !== 'limit') fail('VALIDATION_FAILED', `unknown query parameter "${key}"`, { field: key });
         const limit = url.searchParams.has('limit') ? parseHistoryQuery(url.searchParams, this.config).limit : this.config.historyLimitMax;
