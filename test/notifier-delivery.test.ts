@@ -206,6 +206,10 @@ describe('notifier delivery', () => {
     await done;
     expect(primary.sent).toHaveLength(2);
     expect(n.circuitState('primary')).toBe('open');
+    const metrics = await (await fetch(`http://127.0.0.1:${n.port}/metrics`)).text();
+    expect(metrics).toContain('notifier_circuit_state{receiver="primary"} 2');
+    expect(metrics).toContain('notifier_delivery_attempts_total{receiver="primary",outcome="retry"} 2');
+    expect(metrics).toContain('notifier_delivery_attempts_total{receiver="backup",outcome="delivered"} 1');
     expect(backup.sent[0].notification.deliveryId).toBe(`${first.noticeId}#primary`);
     let h = await historyOf(n, first.id);
     expect(h.attempts.map((a) => [a.receiver, a.outcome, a.fallbackFor ?? null])).toEqual([

@@ -127,6 +127,10 @@ export class OpenAlerts extends EventEmitter {
     current?.timer?.cancel();
     if (entry === null) {
       this.tracked.delete(alertId);
+    } else if (!current && this.tracked.size >= this.openAlertsMax) {
+      // The bound: the notifier that opened it (or any with room) keeps its deadline.
+      this.actions.log.error({ alertId, openAlertsMax: this.openAlertsMax }, 'open alerts at openAlertsMax: not tracking this one here');
+      return;
     } else {
       const t: Tracked = { entry, timer: null };
       this.tracked.set(alertId, t);
