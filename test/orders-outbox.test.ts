@@ -157,3 +157,15 @@ describe('order event outbox', () => {
     }
   });
 });
+
+describe('the NATS publisher', () => {
+  it('fails while there is no connection yet, and publishes once there is one', async () => {
+    let connection: NatsConnection | null = null;
+    const publisher = natsOrderPublisher(() => connection);
+    await expect(publisher.publish('orders.events.received.ord-x', '{}', 'ord-x.1')).rejects.toThrow(/not connected/);
+    connection = nc;
+    await publisher.publish('orders.events.received.ord-x', '{}', 'ord-x.1');
+    const m = await jsm.streams.getMessage(ORDERS_STREAM, { last_by_subj: 'orders.events.received.ord-x' });
+    expect(m!.header.get('Nats-Msg-Id')).toBe('ord-x.1');
+  });
+});
