@@ -158,7 +158,9 @@ export class AlertHistory {
       if (got === 0 || past) break;
     }
     await consumer.delete().catch(() => undefined);
-    return out;
+    // Records of one notice are written concurrently (the notice beside its first attempts), so the
+    // stream order is not the order of events: answer in recordedAt order, a notice first on a tie.
+    return out.sort((a, b) => a.recordedAt - b.recordedAt || Number(b.record === 'notice') - Number(a.record === 'notice'));
   }
 }
 

@@ -341,17 +341,15 @@ export class Notifier {
     const { config } = this.options;
     const route = this.router.route(alert);
     this.metrics.notices.inc({ outcome: route.receivers.length > 0 ? 'routed' : 'unrouted' });
-    await this.history.append(
-      historyRecordOf(alert, 'notice', this.clock.now(), this.instance, { receivers: route.receivers, rules: route.rules }),
-      `notice:${alert.noticeId}`,
-    );
-    if (alert.status === 'firing') await this.openAlerts.onFiring(alert, route, this.reminderEveryMs);
-    else await this.openAlerts.onResolved(alert);
+    // The notice record and the open-alert state are written alongside the deliveries, not before
+    // them: two JetStream round trips off the stock-out → channel latency. The ack waits for all.
     const kind = alert.status === 'resolved' ? 'recovery' : 'alert';
     const decidedAt = decidedAtOf(alert);
-    const results = await Promise.allSettled(
-      route.receivers.map((r) => this.queues.get(r)!.submit({ alert, kind, deliveryId: `${alert.noticeId}#${r}`, decidedAt })),
-    );
+    const results = await Promise.allSettled([
+      this.history.append(historyRecordOf(alert, 'notice', this.clock.now(), this.instance, { receivers: route.receivers, rules: route.rules }), `notice:${alert.noticeId}`),
+      alert.status === 'firing' ? this.openAlerts.onFiring(alert, route, this.reminderEveryMs) : this.openAlerts.onResolved(alert),
+      ...route.receivers.map((r) => this.queues.get(r)!.submit({ alert, kind, deliveryId: `${alert.noticeId}#${r}`, decidedAt })),
+    ]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   }
