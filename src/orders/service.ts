@@ -15,16 +15,17 @@
 
 import type { Engine, EngineLogger } from '../actors/engine.js';
 import type { AvailabilityChange } from '../actors/messages.js';
-import type { Reply, ReservationView, SkuView } from '../actors/types.js';
+import type { ReservationView, SkuView } from '../actors/types.js';
 import { errorBody, type ErrorBody } from '../errors.js';
 import type { CanonicalOrder, OrderSink, PlaceOrderResult } from './canonical.js';
-import { buildOrdersConfig, DAY_MS, type OrdersConfig, type OutOfStockPolicy } from './config.js';
+import { buildOrdersConfig, DAY_MS, type OrdersConfig } from './config.js';
 import { decide, evolve, type OrderCommand } from './lifecycle.js';
 import { filledText, reminderText, unavailableText } from './messages.js';
-import { isClosed, type Estimate, type LineAvailability, type LineStatus, type Order, type OrderEvent } from './model.js';
+import { isClosed, type Estimate, type Order, type OrderEvent } from './model.js';
 import { availableAtFor, estimateFrom, expectedAvailability, mergeShipments, type PreorderSettings, type Shipment, type SkuOrderSettings } from './preorders.js';
 import type { OrderEventPublisher } from './publisher.js';
 import { accuracyReport, type AccuracyReport } from './accuracy.js';
+import { Availability } from './availability.js';
 import { OutboxRelay, outboxEntries } from './outbox.js';
 import { SkuQueue } from './queue.js';
 import { checkOrder, holdsPreorderCapacity, OrderRecoveryError } from './recovery.js';
@@ -108,6 +109,7 @@ export class OrderService implements OrderSink {
   private readonly publisher: OrderEventPublisher | null;
   private readonly now: () => number;
   private readonly log: EngineLogger;
+  private readonly availability: Availability;
 
   private constructor(
     private readonly store: OrderStore,
@@ -123,6 +125,7 @@ export class OrderService implements OrderSink {
     this.keyPrefix = store.instanceId();
     this.relay = this.publisher ? new OutboxRelay(store, this.publisher, this.config.outboxRetryIntervalMs, this.log) : null;
     this.bootId = Date.now().toString(36);
+    this.availability = new Availability(this.engine, this.config, (sku) => this.settings.get(sku));
   }
 
   /** Open the store, check its invariants, resume what a crash interrupted, publish the outbox. */
@@ -258,7 +261,7 @@ export class OrderService implements OrderSink {
   confirm(orderId: string, asChannel: string | null = null): Promise<OrderAnswer> {
     return this.onOrder(orderId, asChannel, async (order) => {
       if (order.state === 'RESERVED') {
-        const problems = await this.checkReservedLines(order);
+        const problems = await this.availability.checkReservedLines(order, this.now());
         if (problems.length > 0) {
           const hold = { since: this.now(), lines: problems };
           const written = this.commit([{ id: order.id, commands: [{ type: 'hold', hold }] }]);
@@ -481,8 +484,8 @@ export class OrderService implements OrderSink {
     if (outcome.ok) return this.change(order.id, [{ type: 'reserve', reservationIds: outcome.reservationIds, via: 'placement' }]);
     if (outcome.transient) return { ok: false, error: { ...outcome.transient, details: { orderId: order.id, state: order.state, cause: outcome.transient.details ?? null } } };
     const now = this.now();
-    const lines = await this.availabilityOf(order, outcome.failures);
-    const policy = this.policyFor(order, lines);
+    const lines = await this.availability.availabilityOf(order, outcome.failures, now);
+    const policy = this.availability.policyFor(order, lines);
     const commands: OrderCommand[] = [{ type: 'hold', hold: { since: now, lines } }];
     const counters: [string, number][] = [];
     let outcomeName: 'held' | 'backordered' | 'cancelled' = 'held';
@@ -582,55 +585,6 @@ export class OrderService implements OrderSink {
     );
     const failed = replies.find((r) => !r.ok && r.error.code !== 'RESERVATION_NOT_ACTIVE') as { ok: false; error: ErrorBody } | undefined;
     return failed ? { ...failed.error, details: { orderId: order.id, cause: failed.error.details ?? null } } : null;
-  }
-
-  /** Lines of a RESERVED order that can no longer complete: flagged SKU, or hold lost (expired). */
-  private async checkReservedLines(order: Order): Promise<LineAvailability[]> {
-    const [reservations, skus] = await Promise.all([
-      Promise.all(order.reservationIds.map((reservationId) => this.engine.execute({ type: 'getReservation', reservationId }))),
-      Promise.all(order.lines.map((line) => this.engine.execute({ type: 'getSku', sku: line.sku }))),
-    ]);
-    const failures: { line: number; code: string }[] = [];
-    order.lines.forEach((_, i) => {
-      const r = reservations[i];
-      const s = skus[i];
-      if (!r.ok || (r.value as ReservationView).state !== 'ACTIVE') failures.push({ line: i, code: 'RESERVATION_LOST' });
-      else if (s.ok && (s.value as SkuView).outOfStockFlag !== null) failures.push({ line: i, code: 'SKU_FLAGGED_OUT_OF_STOCK' });
-    });
-    return failures.length === 0 ? [] : this.availabilityOf(order, failures, skus);
-  }
-
-  /** Status, expected date and in-stock substitutes of each line that cannot be served. */
-  private async availabilityOf(order: Order, failures: { line: number; code: string }[], known?: Reply[]): Promise<LineAvailability[]> {
-    const now = this.now();
-    return Promise.all(
-      failures.map(async ({ line, code }) => {
-        const sku = order.lines[line].sku;
-        const reply = known?.[line] ?? (await this.engine.execute({ type: 'getSku', sku }));
-        const view = reply.ok ? (reply.value as SkuView) : null;
-        let status: LineStatus = 'OUT_OF_STOCK';
-        if (code === 'RESERVATION_LOST') status = 'RESERVATION_LOST';
-        if (view?.outOfStockFlag) status = 'FLAGGED_OUT_OF_STOCK';
-        if (!view) status = 'UNKNOWN_SKU';
-        const settings = this.settings.get(sku);
-        const expectedAt = settings?.preorder ? expectedAvailability(settings.preorder, now, this.config.backorderLeadTimeDaysDefault) : null;
-        const substitutes = [];
-        for (const candidate of settings?.substitutes ?? []) {
-          const sub = await this.engine.execute({ type: 'getSku', sku: candidate });
-          if (sub.ok && (sub.value as SkuView).available > 0 && (sub.value as SkuView).outOfStockFlag === null) {
-            substitutes.push({ sku: candidate, available: (sub.value as SkuView).available });
-          }
-        }
-        return { line, sku, status, available: view?.available ?? 0, expectedAt, substitutes };
-      }),
-    );
-  }
-
-  private policyFor(order: Order, lines: LineAvailability[]): OutOfStockPolicy {
-    const bySku = lines.map((l) => this.config.outOfStockPolicy.bySku[l.sku]).filter((p): p is OutOfStockPolicy => p !== undefined);
-    // The strictest SKU policy among the lines that cannot be served decides.
-    for (const p of ['cancel', 'hold', 'backorder'] as const) if (bySku.includes(p)) return p;
-    return this.config.outOfStockPolicy.byChannel[order.channel] ?? this.config.outOfStockPolicy.default;
   }
 
   // ---- filling waiting orders ---------------------------------------------------------------
