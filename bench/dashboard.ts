@@ -218,7 +218,7 @@ async function main(): Promise<void> {
     const queries = ['HOOD-00042', 'lamps', 'MUG-01', 'no-such-thing', 'SOCK-00777-M'];
     const pageQuery = async (q: string) => {
       const expected = (await (await fetch(`${base}/v1/skus?q=${encodeURIComponent(q)}&limit=1`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).json()) as { total: number };
-      const label = `${expected.total.toLocaleString('en-US')} SKUs`;
+      const label = `${expected.total.toLocaleString('en-US')} ${expected.total === 1 ? 'SKU' : 'SKUs'}`;
       const started = performance.now();
       await page.getByLabel('Search SKUs').fill(q);
       await until(page, '#total', expected.total > 10_000 ? `${label} (first 10,000 listed: search to narrow)` : label);

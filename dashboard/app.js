@@ -68,9 +68,8 @@ async function http(method, path, body) {
 
 function request(op, args = {}) {
   const ws = state.ws;
-  if (!ws || ws.readyState !== WebSocket.OPEN || state.waiting.size >= REQUESTS_WAITING_MAX) {
-    return Promise.resolve({ ok: false, error: { code: 'DISCONNECTED', message: 'not connected' } });
-  }
+  if (!ws || ws.readyState !== WebSocket.OPEN) return Promise.resolve({ ok: false, error: { code: 'DISCONNECTED', message: 'not connected' } });
+  if (state.waiting.size >= REQUESTS_WAITING_MAX) return Promise.resolve({ ok: false, error: { code: 'REQUESTS_WAITING_LIMIT', message: 'too many requests waiting' } });
   const id = state.nextId++;
   return new Promise((resolve) => {
     state.waiting.set(id, resolve);
@@ -206,9 +205,8 @@ async function fetchRows() {
   if (seq !== state.fetchSeq) return;
   state.total = page.total;
   const shown = Math.min(page.total, SCROLL_ROWS_MAX);
-  $('total').textContent = page.total > SCROLL_ROWS_MAX
-    ? `${page.total.toLocaleString('en-US')} SKUs (first ${SCROLL_ROWS_MAX.toLocaleString('en-US')} listed: search to narrow)`
-    : `${page.total.toLocaleString('en-US')} SKUs`;
+  const count = `${page.total.toLocaleString('en-US')} ${page.total === 1 ? 'SKU' : 'SKUs'}`;
+  $('total').textContent = page.total > SCROLL_ROWS_MAX ? `${count} (first ${SCROLL_ROWS_MAX.toLocaleString('en-US')} listed: search to narrow)` : count;
   $('spacer').style.height = `${shown * ROW_HEIGHT_PX}px`;
   $('empty').hidden = page.total > 0;
   const keep = new Set(page.skus.map((s) => s.sku));
@@ -341,7 +339,7 @@ async function selectSku(sku) {
     <p id="detail-thresholds" class="muted" data-testid="detail-thresholds"></p>
     <table class="locations"><thead><tr><th>Location</th><th>On hand</th><th>Reserved</th><th>Safety</th><th>Available</th><th>Minimum</th></tr></thead><tbody></tbody></table>
     <div class="detail-alerts" data-testid="detail-alerts"></div>
-    <h3>Available over time <span class="muted">(since selected)</span></h3>
+    <h3><span class="legend available">Available</span> and <span class="legend on-hand">on hand</span> since selected</h3>
     <canvas id="stock-chart" aria-label="Available over time"></canvas>
     <p class="muted" id="demand" data-testid="demand"></p>
     <section class="lists">

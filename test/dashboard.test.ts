@@ -427,7 +427,11 @@ describe('dashboard: connection', () => {
     try {
       const page = await signIn(TEST_KEYS.reader, proxy.origin);
       await page.getByLabel('Search SKUs').fill('TEE-RED-S');
+      await hasText(page.getByTestId('total'), '1 SKU');
       await hasText(page.getByTestId('available-TEE-RED-S'), '24');
+      // Cut only once the page is idle (search answered, open alerts read): a request in flight
+      // at the cut would fail, rightly, with a console error.
+      await page.locator('#alert-feed li[data-alert-id="LAMP-DESK-10/zero_stock/*/1"]').waitFor();
       proxy.cut();
       await page.getByTestId('connection').filter({ hasText: /^offline/ }).waitFor();
       await hasText(page.getByTestId('connection'), 'live');
