@@ -518,7 +518,8 @@ export class OrderService implements OrderSink {
     const full = this.queueFull(order);
     if (full) return Promise.resolve({ ok: false, error: full });
     const seq = this.queueSeq + 1;
-    const estimate = this.estimateOf({ ...order, queue: { kind: 'preorder', seq, priority: 0, since: now, paused: false, promised: null as never } }, now);
+    // Not queued yet: everything already waiting on its SKUs counts as ahead of it.
+    const estimate = this.estimateOf(order, now);
     // Intervals already past when the pre-order is placed are not sent late.
     const placed: Order = { ...order, remindersSent: this.config.reminderDaysBefore.filter((d) => now >= estimate.availableAt - d * DAY_MS) };
     const written = this.commit(
