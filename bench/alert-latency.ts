@@ -23,7 +23,7 @@ import { CONNECTORS } from '../src/notifier/connectors/index.js';
 import { buildNotifierConfig } from '../src/notifier/config.js';
 import { Notifier } from '../src/notifier/notifier.js';
 import { StreamsService } from '../src/streams/service.js';
-import { NATS_USERS, NatsServer } from '../test/nats-server.js';
+import { NatsServer } from '../test/nats-server.js';
 import { envNumber, fmt, latencyHistogram, machineInfo, machineLine, makeTempDir, markdownTable, removeTempDir, sleep, summarize, writeResult } from './common.js';
 
 const ALERTS = Math.round(envNumber('BENCH_ALERTS', 1000, 100));
@@ -68,14 +68,14 @@ async function main(): Promise<void> {
     {
       instanceId: 'bench',
       logLevel: 'silent',
-      nats: { servers: [nats.url], user: NATS_USERS.stockade.user, password: NATS_USERS.stockade.pass },
+      nats: { servers: [nats.url], user: 'notifier', password: 'notifier-dev-password' },
       http: { port: 0, adminToken: 'bench-admin-token-0123456789' },
       receivers: [{ id: 'ops-webhook', stakeholder: 'logistics', type: 'webhook', config: { url: endpointUrl, secret: SECRET } }],
       rules: [{ name: 'stock-outs', match: { types: ['zero_stock'] }, receivers: ['ops-webhook'] }],
     },
     CONNECTORS,
   );
-  const notifier = await Notifier.start({ config: notifierConfig, registry: CONNECTORS, log: pino({ level: 'silent' }) });
+  const notifier = await Notifier.start({ config: notifierConfig, registry: CONNECTORS, log: pino({ level: process.env.BENCH_NOTIFIER_LOG ?? 'silent' }) });
 
   const histogram = latencyHistogram();
   const gapMs = 1000 / PER_SECOND;
