@@ -3,7 +3,7 @@
 // process passes its `orders` section here (see the report of issue 7 for the wiring).
 
 import { Ajv } from 'ajv';
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../config-error.js';
 
 /** What happens to an order when a line's SKU is out of stock or flagged at placement. */
 export type OutOfStockPolicy = 'backorder' | 'cancel' | 'hold';
