@@ -123,6 +123,10 @@ export class OrderIntakeConsumer {
   private readonly unsettled = new Set<number>();
   private oldestUnsettled = 0;
   private highestDelivered = 0;
+  /** Deliveries a previous run left unacknowledged, between these sequences (see ensure). */
+  private leftOutstanding = 0;
+  private leftOutstandingAbove = 0;
+  private leftOutstandingUpTo = 0;
   private readonly options: OrderIntakeOptions;
   private readonly status: OrderIntakeStatus;
 
@@ -198,7 +202,13 @@ export class OrderIntakeConsumer {
     };
     let ackFloor = 0;
     try {
-      ackFloor = (await this.jsm.consumers.info(ORDERS_STREAM, this.options.durableName)).ack_floor.stream_seq;
+      const info = await this.jsm.consumers.info(ORDERS_STREAM, this.options.durableName);
+      ackFloor = info.ack_floor.stream_seq;
+      // Deliveries an earlier run left unacknowledged come back only after ack_wait: until every
+      // one of them is settled, the floor may not pass JetStream's ack floor.
+      this.leftOutstanding = info.num_ack_pending;
+      this.leftOutstandingAbove = ackFloor;
+      this.leftOutstandingUpTo = info.delivered.stream_seq;
       await this.jsm.consumers.update(ORDERS_STREAM, this.options.durableName, consumer);
     } catch (err) {
       if (!/consumer not found/i.test((err as Error).message)) throw err;
@@ -341,8 +351,8 @@ export class OrderIntakeConsumer {
    * redelivery is of a sequence already seen), and the stream's other subjects (orders.events.>)
    * are never delivered here, so the floor is the highest delivered sequence when nothing is
    * outstanding, else just below the oldest outstanding one. After a restart, sequences left
-   * outstanding by the previous run are known again only once redelivered; until then the floor
-   * may run ahead of them (JetStream's own ack floor, in pending(), stays exact).
+   * outstanding by the previous run are known again only once redelivered: until as many of them
+   * as JetStream counted (num_ack_pending) are settled, the floor stays at its ack floor.
    */
   private delivered(seq: number): void {
     this.unsettled.add(seq);
@@ -352,6 +362,7 @@ export class OrderIntakeConsumer {
 
   private settled(seq: number): void {
     this.unsettled.delete(seq);
+    if (this.leftOutstanding > 0 && seq > this.leftOutstandingAbove && seq <= this.leftOutstandingUpTo) this.leftOutstanding--;
     if (this.unsettled.size === 0) {
       this.oldestUnsettled = 0;
       this.advanceTo(this.highestDelivered);
@@ -366,6 +377,7 @@ export class OrderIntakeConsumer {
   }
 
   private advanceTo(floor: number): void {
+    if (this.leftOutstanding > 0) floor = Math.min(floor, this.leftOutstandingAbove);
     if (floor <= this.status.lastAppliedSequence) return;
     this.status.lastAppliedSequence = floor;
     if (this.settledWaiters.length === 0) return;
