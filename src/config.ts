@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Ajv } from 'ajv';
 import { ConfigError, QUANTITY_MAX } from './config-error.js';
+import { buildOrdersConfig, type OrdersConfig } from './orders/config.js';
 import { buildDemandConfig, demandConfigSchema, type DemandConfig } from './streams/demand.js';
 import { buildInventoryPollerConfig, inventoryPollerConfigSchema, type InventoryPollerConfig } from './streams/inventory-poller.js';
 import { buildOrderChannels, OrderChannelsConfigError, type OrderChannelsConfig } from './streams/order-channels.js';
@@ -139,6 +140,8 @@ export interface StockadeConfig {
   inventoryPoller: InventoryPollerConfig | null;
   /** Sales channels whose orders arrive on orders.<channel>.created: adapter and per-account rules. */
   orderChannels: OrderChannelsConfig;
+  /** The order flow: out-of-stock policies, pre-orders, reminders (src/orders/config.ts). */
+  orders: OrdersConfig;
 }
 
 export const HOLD_TTL_MS_DEFAULT = 10 * 60_000;
@@ -258,6 +261,8 @@ export const CONFIG_SCHEMA = {
     demand: { ...demandConfigSchema, description: 'Demand windows: docs/demand-and-poller.md.' },
     inventoryPoller: { ...inventoryPollerConfigSchema, description: 'The inventory-database poller (absent: off): docs/demand-and-poller.md.' },
     // Validated by buildOrderChannels (docs/channel-orders.md), which names the bad key.
+    // Validated by buildOrdersConfig, which names the bad key.
+    orders: { type: 'object', description: 'The order flow: out-of-stock policy per channel and SKU, holds, pre-order reminders and estimates: docs/orders.md.' },
     orderChannels: { type: 'object', description: 'Sales channels, their adapter and per-account rules: docs/channel-orders.md. Default: shopify, amazon, pos (Square), web (canonical).' },
     notifier: {
       description: 'Where the notifier\'s HTTP API is.',
@@ -360,6 +365,7 @@ export function buildConfig(overrides: unknown = {}): Readonly<StockadeConfig> {
     demand?: unknown;
     inventoryPoller?: unknown;
     orderChannels?: unknown;
+    orders?: unknown;
   };
   const config: StockadeConfig = {
     dataDir: o.dataDir ?? './data',
@@ -375,6 +381,7 @@ export function buildConfig(overrides: unknown = {}): Readonly<StockadeConfig> {
     demand: buildDemandConfig(o.demand ?? {}),
     inventoryPoller: o.inventoryPoller === undefined ? null : buildInventoryPollerConfig(o.inventoryPoller),
     orderChannels: orderChannelsOf(o.orderChannels),
+    orders: buildOrdersConfig(o.orders ?? {}),
   };
   if (config.gateway.frameBytesMax > config.gateway.frameBytesHardMax) {
     throw new ConfigError('invalid configuration: /gateway: frameBytesMax exceeds frameBytesHardMax');

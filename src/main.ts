@@ -5,6 +5,9 @@ import { pino } from 'pino';
 import { Engine, EngineStartError } from './actors/engine.js';
 import { ConfigError, loadConfig } from './config.js';
 import { startGateway } from './gateway/server.js';
+import { installOrderRoutes } from './gateway/orders-routes.js';
+import { natsOrderPublisher } from './orders/publisher.js';
+import { OrderService } from './orders/service.js';
 import { DemandService } from './streams/demand-service.js';
 import { StreamsService } from './streams/service.js';
 
@@ -29,11 +32,25 @@ async function main(): Promise<void> {
     },
     'engine ready',
   );
-  const streams = config.nats.enabled ? new StreamsService(engine, config.nats, log) : null;
+  // The order flow publishes on the streams' connection once there is one (its outbox waits).
+  let streams: StreamsService | null = null;
+  const orders = await OrderService.open({
+    engine,
+    dataDir: config.dataDir,
+    config: config.orders,
+    log,
+    publisher: config.nats.enabled ? natsOrderPublisher(() => streams?.connection ?? null) : null,
+  });
+  streams = config.nats.enabled
+    ? new StreamsService(engine, config.nats, log, { orders: { sink: orders, channels: config.orderChannels }, poller: config.inventoryPoller })
+    : null;
   streams?.start();
   const demand = new DemandService(engine, config.demand, log);
   demand.start();
-  const http = await startGateway(engine, config, log, streams, { demand });
+  const http = await startGateway(engine, config, log, streams, {
+    demand,
+    routes: [(app, keys) => installOrderRoutes(app, { service: orders, keys, bodyBytesMax: config.http.bodyBytesMax })],
+  });
   log.info({ host: config.http.host, port: http.port, apiKeys: config.apiKeys.map((k) => k.id) }, 'gateway listening (HTTP and WebSocket /v1/ws)');
   // A line other programs (tests, scripts) can wait for on stdout without parsing logs.
   if (process.env.STOCKADE_READY_LINE) process.stdout.write(`STOCKADE_READY ${http.port}\n`);
@@ -46,6 +63,7 @@ async function main(): Promise<void> {
     http.close();
     demand.stop();
     await streams?.stop();
+    await orders.close();
     await engine.stop();
     log.info('stopped');
     process.exit(0);

@@ -104,6 +104,11 @@ export class StreamsService {
     this.log.info({ servers: this.config.servers }, 'streams consuming');
   }
 
+  /** The NATS connection once made (the order flow publishes its events on it), else null. */
+  get connection(): NatsConnection | null {
+    return this.nc;
+  }
+
   /** Resolves once connected, with every stream created and the consumers running. */
   async whenStarted(): Promise<void> {
     await this.started;
@@ -123,6 +128,12 @@ export class StreamsService {
   async stockLag(): Promise<number | null> {
     if (!this.consumer || !this.connected) return null;
     return this.consumer.pending().catch(() => null);
+  }
+
+  /** Resolves once the order consumer has settled every ORDERS sequence up to `seq`. */
+  whenOrderSettled(seq: number): Promise<void> {
+    if (!this.orderIntake) return Promise.reject(new Error('the order intake is not running'));
+    return this.orderIntake.whenSettled(seq);
   }
 
   /** Channel orders not yet settled by the order consumer, or null when unknown. */
