@@ -4,8 +4,9 @@
 // the same dead letter is listed again and can be replayed again: the event id still guards
 // against applying it twice).
 
-import { jetstream, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream';
+import { jetstream, type JetStreamManager, type JsMsg, type StoredMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import type { ErrorBody } from '../errors.js';
 import { DEAD_LETTER_STREAM } from './nats.js';
 
 export interface DeadLetter {
@@ -108,4 +109,36 @@ export async function replayDeadLetter(nc: NatsConnection, jsm: JetStreamManager
   const ack = await jetstream(nc).publish(subject, m.data, { headers: h, msgID: `${originalId}:replay:${m.seq}` });
   await jsm.streams.deleteMessage(DEAD_LETTER_STREAM, m.seq);
   return { replayed: true, subject, streamSequence: ack.seq };
+}
+
+/**
+ * Keep a message that can never apply on the dead-letter stream — its bytes, its original headers,
+ * the reason and where it came from — then stop its redelivery. Keyed by the original stream
+ * position, so a message redelivered while it was being dead-lettered is kept once. Resolves
+ * null, or the failure when the dead-letter stream was not reached: then the message is handed
+ * back (nak after `retryDelayMs`) for a later delivery.
+ */
+export async function deadLetterMessage(nc: NatsConnection, subject: string, m: JsMsg, error: ErrorBody, retryDelayMs: number): Promise<Error | null> {
+  const h = natsHeaders();
+  if (m.headers) for (const [key, values] of m.headers) for (const value of values) h.append(key, value);
+  h.set(H.reason, error.code);
+  // One header line: a control character from the payload must not end the header early.
+  h.set(H.detail, (error.message + (error.details ? ` ${JSON.stringify(error.details)}` : '')).replace(/[\u0000-\u001f]+/g, ' '));
+  h.set(H.subject, m.subject);
+  h.set(H.stream, m.info.stream);
+  h.set(H.sequence, String(m.seq));
+  h.set(H.deliveries, String(m.info.deliveryCount));
+  const originalMsgId = m.headers?.get('Nats-Msg-Id');
+  if (originalMsgId) h.set(H.msgId, originalMsgId);
+  h.set('Nats-Msg-Id', `${m.info.stream}:${m.seq}`);
+  try {
+    await jetstream(nc).publish(subject, m.data, { headers: h });
+  } catch (err) {
+    m.nak(retryDelayMs);
+    return err as Error;
+  }
+  // term() without a reason: nats-server 2.9 leaves a message terminated with one pending (seen
+  // in the notifier's tests), and the reason is on the dead letter already.
+  m.term();
+  return null;
 }

@@ -18,14 +18,15 @@
 // Dead letters go to the DEAD_LETTERS stream on dlq.orders with the same headers the stock
 // consumer writes (DEAD_LETTER_HEADERS), so listDeadLetters/replayDeadLetter serve both.
 
-import { AckPolicy, DeliverPolicy, jetstream, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
-import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { EngineLogger } from '../actors/engine.js';
 import type { NatsConfig } from '../config.js';
 import { errorBody, type ErrorBody, type ErrorCode } from '../errors.js';
 import type { OrderSink, PlaceOrderResult } from '../orders/canonical.js';
 import { adaptOrder, type AdaptResult } from './adapters/index.js';
-import { DEAD_LETTER_HEADERS } from './dead-letters.js';
+import { deadLetterMessage } from './dead-letters.js';
+import { runPullLoop } from './pull-loop.js';
 import { CHANNEL_ORDER_SUBJECTS, DEAD_LETTER_SUBJECT_PREFIX, ensureStreams, nanos, ORDERS_STREAM } from './nats.js';
 import type { OrderChannelsConfig } from './order-channels.js';
 
@@ -219,32 +220,23 @@ export class OrderIntakeConsumer {
     if (this.unsettled.size === 0) this.advanceTo(ackFloor);
   }
 
-  private async loop(): Promise<void> {
-    const js = jetstream(this.nc);
-    while (!this.stopped) {
-      try {
-        const consumer = await js.consumers.get(ORDERS_STREAM, this.options.durableName);
-        this.messages = await consumer.consume({ max_messages: Math.min(this.options.inFlightMax, PULL_MESSAGES_MAX) });
-        if (this.stopped) {
-          void this.messages.close();
-          break;
-        }
-        this.status.running = true;
-        for await (const m of this.messages) {
-          while (this.inFlight >= this.options.inFlightMax) await new Promise<void>((resolve) => this.capacityWaiters.push(resolve));
-          this.handle(m);
-        }
-      } catch (err) {
-        this.status.lastError = (err as Error).message;
-        this.log.error({ err: (err as Error).message }, 'order intake interrupted; recreating');
-      }
-      this.status.running = false;
-      if (this.stopped) break;
-      await new Promise((resolve) => setTimeout(resolve, RESTART_DELAY_MS));
-      await this.ensure().catch((err: Error) => {
-        this.status.lastError = err.message;
-      });
-    }
+  private loop(): Promise<void> {
+    return runPullLoop({
+      nc: this.nc,
+      stream: ORDERS_STREAM,
+      durable: this.options.durableName,
+      pullMessagesMax: Math.min(this.options.inFlightMax, PULL_MESSAGES_MAX),
+      restartDelayMs: RESTART_DELAY_MS,
+      name: 'order intake',
+      log: this.log,
+      stopped: () => this.stopped,
+      opened: (messages) => (this.messages = messages),
+      running: (running) => (this.status.running = running),
+      failed: (err) => (this.status.lastError = err.message),
+      capacity: () => (this.inFlight < this.options.inFlightMax ? null : new Promise<void>((resolve) => this.capacityWaiters.push(resolve))),
+      handle: (m) => this.handle(m),
+      ensure: () => this.ensure(),
+    });
   }
 
   private handle(m: JsMsg): void {
@@ -317,33 +309,17 @@ export class OrderIntakeConsumer {
     }
   }
 
-  /** Keep the message, its headers and the reason on the dead-letter stream, then stop redelivery. */
   private async deadLetter(m: JsMsg, error: ErrorBody): Promise<void> {
-    const h = natsHeaders();
-    if (m.headers) for (const [key, values] of m.headers) for (const value of values) h.append(key, value);
-    h.set(DEAD_LETTER_HEADERS.reason, error.code);
-    // One header line: a control character from the payload must not end the header early.
-    h.set(DEAD_LETTER_HEADERS.detail, (error.message + (error.details ? ` ${JSON.stringify(error.details)}` : '')).replace(/[\u0000-\u001f]+/g, ' '));
-    h.set(DEAD_LETTER_HEADERS.subject, m.subject);
-    h.set(DEAD_LETTER_HEADERS.stream, m.info.stream);
-    h.set(DEAD_LETTER_HEADERS.sequence, String(m.seq));
-    h.set(DEAD_LETTER_HEADERS.deliveries, String(m.info.deliveryCount));
-    const originalMsgId = m.headers?.get('Nats-Msg-Id');
-    if (originalMsgId) h.set(DEAD_LETTER_HEADERS.msgId, originalMsgId);
-    // Keyed by the original position, so a message redelivered mid-dead-lettering is kept once.
-    h.set('Nats-Msg-Id', `${m.info.stream}:${m.seq}`);
-    try {
-      await jetstream(this.nc).publish(ORDER_DEAD_LETTER_SUBJECT, m.data, { headers: h });
-      m.term(error.code);
-      this.status.deadLettered++;
-      this.status.deadLetteredByReason[error.code] = (this.status.deadLetteredByReason[error.code] ?? 0) + 1;
-      this.settled(m.seq);
-      this.log.error({ subject: m.subject, seq: m.seq, reason: error.code, details: error.details }, 'channel order dead-lettered');
-    } catch (err) {
-      // The dead-letter stream is unreachable: keep the order for a later delivery.
-      this.status.lastError = (err as Error).message;
-      m.nak(this.options.redeliveryDelayMsMax);
+    const failure = await deadLetterMessage(this.nc, ORDER_DEAD_LETTER_SUBJECT, m, error, this.options.redeliveryDelayMsMax);
+    if (failure) {
+      // The dead-letter stream is unreachable: the order waits for a later delivery.
+      this.status.lastError = failure.message;
+      return;
     }
+    this.status.deadLettered++;
+    this.status.deadLetteredByReason[error.code] = (this.status.deadLetteredByReason[error.code] ?? 0) + 1;
+    this.settled(m.seq);
+    this.log.error({ subject: m.subject, seq: m.seq, reason: error.code, details: error.details }, 'channel order dead-lettered');
   }
 
   /**

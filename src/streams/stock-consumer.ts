@@ -8,14 +8,15 @@
 // subject, a negative result) goes to the dead-letter stream at once; a transient failure
 // (shard restarting, overloaded) is redelivered with backoff, then dead-lettered after maxDeliver.
 
-import { AckPolicy, DeliverPolicy, jetstream, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
-import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Engine, EngineLogger } from '../actors/engine.js';
 import type { Reply } from '../actors/types.js';
 import type { NatsConfig } from '../config.js';
 import type { ErrorBody, ErrorCode } from '../errors.js';
 import { DEAD_LETTER_SUBJECT_PREFIX, ensureStreams, nanos, STOCK_STREAM } from './nats.js';
-import { DEAD_LETTER_HEADERS } from './dead-letters.js';
+import { deadLetterMessage } from './dead-letters.js';
+import { runPullLoop } from './pull-loop.js';
 import { parseStockEvent } from './stock-events.js';
 
 export const STOCK_CONSUMER = 'stockade-stock';
@@ -24,6 +25,8 @@ const DEAD_LETTER_SUBJECT = `${DEAD_LETTER_SUBJECT_PREFIX}stock`;
 const TRANSIENT: ReadonlySet<ErrorCode> = new Set(['OVERLOADED', 'SHARD_UNAVAILABLE', 'INTERNAL']);
 const REDELIVERY_DELAY_MS_MAX = 30_000;
 const RESTART_DELAY_MS = 500;
+/** Messages one pull asks for, at most. */
+const PULL_MESSAGES_MAX = 1024;
 
 export interface StockConsumerStatus {
   stream: string;
@@ -121,34 +124,23 @@ export class StockEventConsumer {
     if (ackFloor > this.status.lastAppliedSequence) this.status.lastAppliedSequence = ackFloor;
   }
 
-  private async loop(): Promise<void> {
-    const js = jetstream(this.nc);
-    while (!this.stopped) {
-      try {
-        const consumer = await js.consumers.get(STOCK_STREAM, STOCK_CONSUMER);
-        this.messages = await consumer.consume({ max_messages: Math.min(this.config.inFlightMax, 1024) });
-        // stop() may have run while consume() was being set up, with nothing yet to close.
-        if (this.stopped) {
-          void this.messages.close();
-          break;
-        }
-        this.status.running = true;
-        for await (const m of this.messages) {
-          while (this.inFlight >= this.config.inFlightMax) await new Promise<void>((resolve) => this.capacityWaiters.push(resolve));
-          this.handle(m);
-        }
-      } catch (err) {
-        this.status.lastError = (err as Error).message;
-        this.log.error({ err: (err as Error).message }, 'stock consumer interrupted; recreating');
-      }
-      this.status.running = false;
-      if (this.stopped) break;
-      // The server may have lost the stream or consumer (a wiped store): recreate, then go on.
-      await new Promise((resolve) => setTimeout(resolve, RESTART_DELAY_MS));
-      await this.ensure().catch((err: Error) => {
-        this.status.lastError = err.message;
-      });
-    }
+  private loop(): Promise<void> {
+    return runPullLoop({
+      nc: this.nc,
+      stream: STOCK_STREAM,
+      durable: STOCK_CONSUMER,
+      pullMessagesMax: Math.min(this.config.inFlightMax, PULL_MESSAGES_MAX),
+      restartDelayMs: RESTART_DELAY_MS,
+      name: 'stock consumer',
+      log: this.log,
+      stopped: () => this.stopped,
+      opened: (messages) => (this.messages = messages),
+      running: (running) => (this.status.running = running),
+      failed: (err) => (this.status.lastError = err.message),
+      capacity: () => (this.inFlight < this.config.inFlightMax ? null : new Promise<void>((resolve) => this.capacityWaiters.push(resolve))),
+      handle: (m) => this.handle(m),
+      ensure: () => this.ensure(),
+    });
   }
 
   private handle(m: JsMsg): void {
@@ -188,31 +180,16 @@ export class StockEventConsumer {
     void this.deadLetter(m, reply.error);
   }
 
-  /** Keep the message, its headers and the reason on the dead-letter stream, then stop redelivery. */
   private async deadLetter(m: JsMsg, error: ErrorBody): Promise<void> {
-    const h = natsHeaders();
-    if (m.headers) for (const [key, values] of m.headers) for (const value of values) h.append(key, value);
-    h.set(DEAD_LETTER_HEADERS.reason, error.code);
-    h.set(DEAD_LETTER_HEADERS.detail, error.message + (error.details ? ` ${JSON.stringify(error.details)}` : ''));
-    h.set(DEAD_LETTER_HEADERS.subject, m.subject);
-    h.set(DEAD_LETTER_HEADERS.stream, m.info.stream);
-    h.set(DEAD_LETTER_HEADERS.sequence, String(m.seq));
-    h.set(DEAD_LETTER_HEADERS.deliveries, String(m.info.deliveryCount));
-    // Keyed by the original position, so a redelivered poison message is dead-lettered once.
-    const originalMsgId = m.headers?.get('Nats-Msg-Id');
-    if (originalMsgId) h.set(DEAD_LETTER_HEADERS.msgId, originalMsgId);
-    h.set('Nats-Msg-Id', `${m.info.stream}:${m.seq}`);
-    try {
-      await jetstream(this.nc).publish(DEAD_LETTER_SUBJECT, m.data, { headers: h });
-      m.term(error.code);
-      this.status.deadLettered++;
-      this.advance(m.seq);
-      this.log.error({ subject: m.subject, seq: m.seq, reason: error.code }, 'stock event dead-lettered');
-    } catch (err) {
-      // The dead-letter stream is unreachable: keep the message for a later delivery.
-      this.status.lastError = (err as Error).message;
-      m.nak(REDELIVERY_DELAY_MS_MAX);
+    const failure = await deadLetterMessage(this.nc, DEAD_LETTER_SUBJECT, m, error, REDELIVERY_DELAY_MS_MAX);
+    if (failure) {
+      // The dead-letter stream is unreachable: the message waits for a later delivery.
+      this.status.lastError = failure.message;
+      return;
     }
+    this.status.deadLettered++;
+    this.advance(m.seq);
+    this.log.error({ subject: m.subject, seq: m.seq, reason: error.code }, 'stock event dead-lettered');
   }
 
   private advance(seq: number): void {
