@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildOrdersConfig } from '../src/orders/config.js';
 import { decide, evolve, evolveAll, type OrderCommand } from '../src/orders/lifecycle.js';
-import type { Estimate, Hold, Order, OrderState } from '../src/orders/model.js';
+import { newOrder, type Estimate, type Hold, type Order, type OrderState } from '../src/orders/model.js';
 import { availableAtFor, estimateFrom, mergeShipments, type PreorderSettings } from '../src/orders/preorders.js';
 import { SkuQueue } from '../src/orders/queue.js';
 import { checkOrder } from '../src/orders/recovery.js';
@@ -16,31 +16,23 @@ const estimate: Estimate = { availableAt: T0 + 10 * DAY, deliveryFrom: T0 + 12 *
 const hold: Hold = { since: T0, lines: [{ line: 0, sku: 'A', status: 'OUT_OF_STOCK', available: 0, expectedAt: null, substitutes: [] }] };
 
 function base(preOrder = false): Order {
-  return {
-    id: 'ord-00000001',
-    version: 0,
-    state: 'RECEIVED',
-    channel: 'web',
-    account: 'main',
-    externalId: 'x1',
-    customer: { id: 'c1', email: null, name: null, tier: 'standard' },
-    currency: null,
-    totalMinor: null,
-    lines: [{ lineId: 'l0', sku: 'A', quantity: 1, unitPriceMinor: null, title: null }],
-    payment: { authorizationId: 'auth-1', status: 'authorized' },
-    shippingAddress: null,
-    placedAt: '2026-11-23T00:00:00Z',
-    preOrder,
-    receivedAt: T0,
-    updatedAt: T0,
-    reservationIds: [],
-    hold: null,
-    queue: null,
-    estimate: null,
-    remindersSent: [],
-    fill: null,
-    cancelReason: null,
-  };
+  return newOrder(
+    'ord-00000001',
+    {
+      channel: 'web',
+      account: 'main',
+      externalId: 'x1',
+      customer: { id: 'c1', email: null, name: null, tier: 'standard' },
+      currency: null,
+      totalMinor: null,
+      lines: [{ lineId: 'l0', sku: 'A', quantity: 1, unitPriceMinor: null, title: null }],
+      payment: { authorizationId: 'auth-1', status: 'authorized' },
+      shippingAddress: null,
+      placedAt: '2026-11-23T00:00:00Z',
+      preOrder,
+    },
+    T0,
+  );
 }
 
 /** Drive an order through commands that must all succeed. */

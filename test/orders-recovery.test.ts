@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ReservationView } from '../src/actors/types.js';
 import { buildOrdersConfig } from '../src/orders/config.js';
 import { decide, evolveAll } from '../src/orders/lifecycle.js';
-import type { Order } from '../src/orders/model.js';
+import { newOrder, type Order } from '../src/orders/model.js';
 import { OrderRecoveryError, OrderService } from '../src/orders/service.js';
 import { OrderStore } from '../src/orders/store.js';
 import { removeTempDirs, tempDir } from './helpers.js';
@@ -28,31 +28,7 @@ afterEach(() => removeTempDirs());
 async function receivedOnly(dataDir: string, sku: string, quantity: number): Promise<{ order: Order; instance: string }> {
   const store = OrderStore.open(dataDir);
   const c = canonical([[sku, quantity]]);
-  const order: Order = {
-    id: 'ord-00000001',
-    version: 0,
-    state: 'RECEIVED',
-    channel: c.channel,
-    account: c.account,
-    externalId: c.externalId,
-    customer: c.customer,
-    currency: c.currency,
-    totalMinor: c.totalMinor,
-    lines: c.lines,
-    payment: c.payment,
-    shippingAddress: c.shippingAddress,
-    placedAt: c.placedAt,
-    preOrder: false,
-    receivedAt: 0,
-    updatedAt: 0,
-    reservationIds: [],
-    hold: null,
-    queue: null,
-    estimate: null,
-    remindersSent: [],
-    fill: null,
-    cancelReason: null,
-  };
+  const order: Order = { ...newOrder('ord-00000001', c, 0), preOrder: false };
   const d = decide(null, { type: 'receive', order }, 1);
   if (!d.ok) throw new Error(d.error.code);
   const received = evolveAll(null, d.events)!;

@@ -183,3 +183,32 @@ export const EVENT_SUBJECT_TOKEN: Record<OrderEvent['type'], string> = {
 export function isClosed(state: OrderState): boolean {
   return state === 'SHIPPED' || state === 'CANCELLED';
 }
+
+/** A new order as it enters the flow: RECEIVED, version 0, nothing held yet. */
+export function newOrder(id: string, c: CanonicalOrder, now: number): Order {
+  return {
+    id,
+    version: 0,
+    state: 'RECEIVED',
+    channel: c.channel,
+    account: c.account,
+    externalId: c.externalId,
+    customer: c.customer,
+    currency: c.currency,
+    totalMinor: c.totalMinor,
+    lines: c.lines,
+    payment: c.payment,
+    shippingAddress: c.shippingAddress,
+    placedAt: c.placedAt,
+    preOrder: c.preOrder,
+    receivedAt: now,
+    updatedAt: now,
+    reservationIds: [],
+    hold: null,
+    queue: null,
+    estimate: null,
+    remindersSent: [],
+    fill: null,
+    cancelReason: null,
+  };
+}

@@ -21,7 +21,7 @@ import type { CanonicalOrder, OrderSink, PlaceOrderResult } from './canonical.js
 import { buildOrdersConfig, DAY_MS, type OrdersConfig } from './config.js';
 import { decide, evolve, type OrderCommand } from './lifecycle.js';
 import { filledText, reminderText, unavailableText } from './messages.js';
-import { isClosed, type Estimate, type Order, type OrderEvent } from './model.js';
+import { isClosed, newOrder, type Estimate, type Order, type OrderEvent } from './model.js';
 import { availableAtFor, estimateFrom, expectedAvailability, mergeShipments, type PreorderSettings, type Shipment, type SkuOrderSettings } from './preorders.js';
 import type { OrderEventPublisher } from './publisher.js';
 import { accuracyReport, type AccuracyReport } from './accuracy.js';
@@ -887,34 +887,6 @@ export class OrderService implements OrderSink {
 }
 
 // ---- pure helpers -----------------------------------------------------------------------------
-
-function newOrder(id: string, c: CanonicalOrder, now: number): Order {
-  return {
-    id,
-    version: 0,
-    state: 'RECEIVED',
-    channel: c.channel,
-    account: c.account,
-    externalId: c.externalId,
-    customer: c.customer,
-    currency: c.currency,
-    totalMinor: c.totalMinor,
-    lines: c.lines,
-    payment: c.payment,
-    shippingAddress: c.shippingAddress,
-    placedAt: c.placedAt,
-    preOrder: c.preOrder,
-    receivedAt: now,
-    updatedAt: now,
-    reservationIds: [],
-    hold: null,
-    queue: null,
-    estimate: null,
-    remindersSent: [],
-    fill: null,
-    cancelReason: null,
-  };
-}
 
 function unitsOn(order: Order, sku: string): number {
   let units = 0;
