@@ -7,7 +7,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import { join } from 'node:path';
@@ -165,7 +165,11 @@ describe('help and usage errors', () => {
     expect(text.stdout).toMatch(/^micro +tsx bench\/micro\.bench\.ts$/m);
     const listed = await cli(['bench', '--list', '--json']);
     expect(listed.code).toBe(0);
-    expect(json(listed).benchmarks.map((b: { name: string }) => b.name)).toEqual(['micro', 'shard', 'replay', 'memory', 'load', 'streams']);
+    // Every bench:* script of package.json, in its order.
+    const scripts = Object.keys(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).scripts as Record<string, string>);
+    const expected = scripts.filter((name) => name.startsWith('bench:')).map((name) => name.slice('bench:'.length));
+    expect(expected).toEqual(expect.arrayContaining(['micro', 'shard', 'replay', 'memory', 'load', 'streams', 'alerts', 'orders', 'dashboard']));
+    expect(json(listed).benchmarks.map((b: { name: string }) => b.name)).toEqual(expected);
   });
 
   it('reports an unreachable server with exit 1 and UNREACHABLE', async () => {
