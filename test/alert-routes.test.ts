@@ -54,9 +54,12 @@ beforeAll(async () => {
   notifier = createServer(async (req, res) => {
     seen.push({ method: req.method!, url: req.url!, authorization: req.headers.authorization, body: await readBody(req) });
     if (req.url!.startsWith('/v1/alerts.csv')) {
-      res.writeHead(200, { 'content-type': 'text/csv; charset=utf-8' }).end('alertId,type\r\nA/zero_stock/*/1,zero_stock\r\n');
+      res
+        .writeHead(200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': 'attachment; filename="alerts.csv"' })
+        .end('alertId,type\r\nA/zero_stock/*/1,zero_stock\r\n');
     } else if (req.url!.includes('/missing/ack')) {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'ALERT_NOT_OPEN', message: 'no open alert' } }));
+      // As the real notifier answers errors: a bare {code, message}.
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'ALERT_NOT_OPEN', message: 'no open alert' }));
     } else if (req.method === 'POST') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ alertId: 'x', ackedBy: 'ops', ackedAt: '2026-11-23T17:00:00.000Z' }));
     } else {
@@ -99,6 +102,7 @@ describe('alert routes', () => {
     expect(seen.at(-1)).toMatchObject({ method: 'GET', url: '/v1/alerts?sku=A&limit=5' });
     const csv = await fetch(`${http}/v1/alerts.csv?type=zero_stock`, { headers: { authorization: `Bearer ${TEST_KEYS.reader}` } });
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    expect(csv.headers.get('content-disposition')).toBe('attachment; filename="alerts.csv"');
     expect(await csv.text()).toContain('A/zero_stock/*/1');
   });
 

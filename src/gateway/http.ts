@@ -258,7 +258,20 @@ export function installHttpApi(
       return sendError(ex, errorBody('NOTIFIER_UNAVAILABLE', undefined, { reason: (err as Error).message }));
     }
     const text = await answer.text();
-    send(ex, answer.status, text, answer.headers.get('content-type') ?? 'application/json');
+    const contentType = answer.headers.get('content-type') ?? 'application/json';
+    if (!answer.ok && contentType.startsWith('application/json')) {
+      // The notifier answers errors as a bare {code, message, details}: wrap them like every
+      // other error of this API.
+      let body: unknown = null;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // Not JSON after all: passed on as it is below.
+      }
+      if (body && typeof body === 'object' && 'code' in body) return send(ex, answer.status, { error: body });
+    }
+    const disposition = answer.headers.get('content-disposition');
+    send(ex, answer.status, text, contentType, disposition ? { 'content-disposition': disposition } : {});
   };
   app.post('/v1/alerts/:id/ack', (res, req) => {
     const { ex, params, principal, badParameter } = begin(res, req, 1);
