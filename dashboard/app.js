@@ -110,6 +110,7 @@ function connect() {
     if (message.push === 'availability') return onAvailability(message);
     if (message.push === 'ops') return onOps(message);
     if (message.push === 'alert') return onAlert(message.alert);
+    if (message.push === 'alertAcked') return onAlertAcked(message.alertId, message.by);
     const resolve = state.waiting.get(message.id);
     if (resolve) {
       state.waiting.delete(message.id);
@@ -621,6 +622,14 @@ function onAlert(alert) {
   if (alert.sku === state.selected) refreshDetail(alert.sku);
 }
 
+/** Another operator (or this one) acknowledged an alert: every page shows it. */
+function onAlertAcked(alertId, by) {
+  const alert = state.alerts.get(alertId);
+  if (!alert || alert.ackedBy) return;
+  alert.ackedBy = by ?? 'someone';
+  renderAlerts();
+}
+
 function renderAlerts() {
   const list = $('alert-feed');
   const firing = [...state.alerts.values()].filter((a) => a.status === 'firing').length;
@@ -677,11 +686,13 @@ function onOps(ops) {
   push(s.p50, ops.reserve.p50Ms);
   push(s.p99, ops.reserve.p99Ms);
   push(s.wal, ops.walCommit.p99Ms);
-  push(s.alert, ops.alertPublish.p99Ms);
+  // Delivery (decision → the channel's answer) once notifiers deliver; publish time until then.
+  const delivery = ops.alertDelivery && ops.alertDelivery.count > 0 ? ops.alertDelivery : null;
+  push(s.alert, delivery ? delivery.p99Ms : ops.alertPublish.p99Ms);
   $('rate-now').textContent = ops.reserve.perSecond.toLocaleString('en-US');
   $('lat-now').textContent = `${fmt(ops.reserve.p50Ms)} / ${fmt(ops.reserve.p99Ms)}`;
   $('wal-now').textContent = fmt(ops.walCommit.p99Ms);
-  $('alert-now').textContent = fmt(ops.alertPublish.p99Ms);
+  $('alert-now').textContent = fmt(delivery ? delivery.p99Ms : ops.alertPublish.p99Ms);
   drawLines($('chart-rate'), [s.rate], ['#2456c8']);
   drawLines($('chart-latency'), [s.p50, s.p99], ['#137a3a', '#b3261e']);
   drawLines($('chart-wal'), [s.wal], ['#a15c00']);

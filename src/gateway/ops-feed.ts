@@ -54,6 +54,8 @@ export interface OpsSummary {
   shards: { ready: boolean; depths: number[] };
   streams: ReturnType<StreamsService['status']> | null;
   alertPublish: { p50Ms: number; p99Ms: number; count: number };
+  /** Notifications delivered in the interval, from the alert's decision to the channel's answer. */
+  alertDelivery: { p50Ms: number; p99Ms: number; count: number };
 }
 
 export class OpsFeed {
@@ -61,6 +63,7 @@ export class OpsFeed {
   private reserveErrors = 0;
   private readonly wal = new Reservoir();
   private readonly alertLatency = new Reservoir();
+  private readonly deliveryLatency = new Reservoir();
   private timer: NodeJS.Timeout | null = null;
   private last = Date.now();
 
@@ -71,6 +74,13 @@ export class OpsFeed {
   ) {
     engine.observe({ walFlushed: (_shard, ms) => this.wal.add(ms) });
     streams?.onAlert((notice, ms) => this.alert(notice, ms));
+    streams?.onNotifierRecord((record) => {
+      if (record.record === 'attempt' && record.outcome === 'delivered' && typeof record.latencyMs === 'number') {
+        this.deliveryLatency.add(record.latencyMs);
+        if (this.subscribed()) this.publish({ push: 'alertDelivered', alertId: record.alertId, noticeId: record.noticeId, receiver: record.receiver, latencyMs: record.latencyMs });
+      }
+      if (record.record === 'ack' && this.subscribed()) this.publish({ push: 'alertAcked', alertId: record.alertId, by: record.by ?? null });
+    });
   }
 
   start(): void {
@@ -111,6 +121,7 @@ export class OpsFeed {
     const reserve = this.reserve.drain();
     const wal = this.wal.drain();
     const alerts = this.alertLatency.drain();
+    const deliveries = this.deliveryLatency.drain();
     const errors = this.reserveErrors;
     this.reserveErrors = 0;
     return {
@@ -122,6 +133,7 @@ export class OpsFeed {
       shards: { ready: this.engine.ready, depths: this.engine.depths() },
       streams: this.streams?.status() ?? null,
       alertPublish: { p50Ms: alerts.p50, p99Ms: alerts.p99, count: alerts.count },
+      alertDelivery: { p50Ms: deliveries.p50, p99Ms: deliveries.p99, count: deliveries.count },
     };
   }
 

@@ -16,6 +16,21 @@ import { listDeadLetters, replayDeadLetter, type DeadLetter, type ReplayOutcome 
 import { connectNats } from './nats.js';
 import { StockEventConsumer, type StockConsumerStatus } from './stock-consumer.js';
 
+/** The fields of a notifier history record (src/notifier/history.ts) the live feed uses. */
+export interface NotifierRecord {
+  record: 'attempt' | 'ack';
+  alertId: string;
+  noticeId: string;
+  receiver?: string;
+  outcome?: string;
+  latencyMs?: number;
+  by?: string;
+}
+
+/** notifier.history.<type>.<sku>.<alert>.<record kind> */
+const NOTIFIER_ATTEMPTS = 'notifier.history.*.*.*.attempt';
+const NOTIFIER_ACKS = 'notifier.history.*.*.*.ack';
+
 export interface StreamsStatus {
   connected: boolean;
   stock: StockConsumerStatus | null;
@@ -57,6 +72,15 @@ export class StreamsService {
   }
 
   private readonly alertListeners: ((notice: Alert, ms: number) => void)[] = [];
+  private readonly deliveryListeners: ((record: NotifierRecord) => void)[] = [];
+
+  /**
+   * Hear what the notifiers record in their history (deliveries with their latency from the
+   * alert's decision, acknowledgements): the live feed shows them to every operator.
+   */
+  onNotifierRecord(listener: (record: NotifierRecord) => void): void {
+    this.deliveryListeners.push(listener);
+  }
 
   /** Hear every alert notice JetStream stores, with the time from its decision (metrics, the live feed). */
   onAlert(listener: (notice: Alert, ms: number) => void): void {
@@ -92,6 +116,7 @@ export class StreamsService {
     // The consumer creates every stream Stockade owns (ALERTS included) before it consumes.
     await this.consumer.start();
     this.alerts.connect(nc);
+    this.followNotifierHistory(nc);
     const orders = this.options.orders;
     if (orders) {
       this.orderIntake = new OrderIntakeConsumer(orders.sink, orders.channels, nc, jsm, this.config, this.log);
@@ -107,6 +132,24 @@ export class StreamsService {
   /** The NATS connection once made (the order flow publishes its events on it), else null. */
   get connection(): NatsConnection | null {
     return this.nc;
+  }
+
+  /** Core NATS, no consumer state: a dashboard may miss a record while disconnected, nothing more. */
+  private followNotifierHistory(nc: NatsConnection): void {
+    for (const subject of [NOTIFIER_ATTEMPTS, NOTIFIER_ACKS]) {
+      const subscription = nc.subscribe(subject);
+      void (async () => {
+        for await (const m of subscription) {
+          let record: NotifierRecord;
+          try {
+            record = m.json<NotifierRecord>();
+          } catch {
+            continue;
+          }
+          for (const listener of this.deliveryListeners) listener(record);
+        }
+      })();
+    }
   }
 
   /** Resolves once connected, with every stream created and the consumers running. */
