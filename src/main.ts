@@ -49,7 +49,10 @@ async function main(): Promise<void> {
   demand.start();
   const http = await startGateway(engine, config, log, streams, {
     demand,
-    routes: [(app, keys) => installOrderRoutes(app, { service: orders, keys, bodyBytesMax: config.http.bodyBytesMax })],
+    routes: [
+      (app, keys, operations) =>
+        installOrderRoutes(app, { service: orders, keys, bodyBytesMax: config.http.bodyBytesMax, admit: (principal, scope) => operations.admit(principal, scope, 1) }),
+    ],
   });
   log.info({ host: config.http.host, port: http.port, apiKeys: config.apiKeys.map((k) => k.id) }, 'gateway listening (HTTP and WebSocket /v1/ws)');
   // A line other programs (tests, scripts) can wait for on stdout without parsing logs.

@@ -4,7 +4,9 @@
 import { createHash } from 'node:crypto';
 import uWS from 'uWebSockets.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KeyRing } from '../src/gateway/auth.js';
+import { errorBody } from '../src/errors.js';
+import { KeyRing, requireScope } from '../src/gateway/auth.js';
+import { RateLimiter } from '../src/gateway/rate-limit.js';
 import { installOrderRoutes } from '../src/gateway/orders-routes.js';
 import { removeTempDirs } from './helpers.js';
 import { canonical, DAY, sharedEngine, skus, startOrders, type OrdersRig, type SharedEngine } from './orders-fixtures.js';
@@ -163,5 +165,43 @@ describe('order routes', () => {
     const report = await call('GET', '/v1/reports/availability-accuracy', KEYS.admin);
     expect(report.status).toBe(200);
     expect(report.body).toMatchObject({ targetPercent: 5 });
+  });
+});
+
+describe('order routes behind the gateway admission', () => {
+  it('spend the key rate like every other call: past the burst, RATE_LIMITED with Retry-After', async () => {
+    // The admission the process passes (Operations.admit): scope, then the key's token bucket.
+    const limiter = new RateLimiter(1, 2);
+    const app = uWS.App();
+    installOrderRoutes(app, {
+      service: rig.service,
+      keys,
+      bodyBytesMax: 64 * 1024,
+      admit: (principal, scope) => {
+        const denied = requireScope(principal, scope);
+        if (denied) return denied;
+        const waitMs = limiter.take(principal.keyId, 1, Date.now());
+        return waitMs > 0 ? errorBody('RATE_LIMITED', undefined, { retryAfterMs: waitMs }) : null;
+      },
+    });
+    let socket: uWS.us_listen_socket | null = null;
+    const port = await new Promise<number>((resolve, reject) =>
+      app.listen('127.0.0.1', 0, (s) => {
+        if (!s) return reject(new Error('cannot listen'));
+        socket = s;
+        resolve(uWS.us_socket_local_port(s));
+      }),
+    );
+    try {
+      const get = () => fetch(`http://127.0.0.1:${port}/v1/orders/ord-missing1`, { headers: { authorization: `Bearer ${KEYS.reader}` } });
+      expect((await get()).status).toBe(404);
+      expect((await get()).status).toBe(404);
+      const limited = await get();
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get('retry-after')).toBe('1');
+      expect(((await limited.json()) as { error: { code: string } }).error.code).toBe('RATE_LIMITED');
+    } finally {
+      if (socket) uWS.us_listen_socket_close(socket);
+    }
   });
 });

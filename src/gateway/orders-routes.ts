@@ -17,6 +17,11 @@ export interface OrderRoutesDeps {
   keys: KeyRing;
   /** Largest request body accepted (http.bodyBytesMax). */
   bodyBytesMax: number;
+  /**
+   * The gateway's admission (scope, then the key's rate limit), so order calls spend the same
+   * tokens as every other call of the key; requireScope alone when absent (tests of the routes).
+   */
+  admit?: (principal: Principal, scope: Scope) => ErrorBody | null;
 }
 
 const SKU = new RegExp(SKU_PATTERN);
@@ -52,7 +57,7 @@ export function installOrderRoutes(app: uWS.TemplatedApp, deps: OrderRoutesDeps)
         }
       }
       if (!isPrincipal(principal)) return sendError(ex, principal);
-      const denied = requireScope(principal, scope);
+      const denied = deps.admit ? deps.admit(principal, scope) : requireScope(principal, scope);
       if (denied) return sendError(ex, denied);
       if (badParameter) return sendError(ex, errorBody('VALIDATION_FAILED', 'a path parameter is not valid percent-encoding'));
       const run = (body: Record<string, unknown>) =>
