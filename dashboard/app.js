@@ -314,7 +314,6 @@ function scheduleDetailRefresh() {
 /** Render a SKU's page from scratch (a new selection). */
 async function selectSku(sku) {
   const seq = ++state.selectSeq;
-  if (state.selected !== sku) state.stockSeries = [];
   state.selected = sku;
   for (const row of state.rows.values()) row.el.classList.toggle('selected', row.summary.sku === sku);
   const detail = $('detail');
@@ -327,7 +326,8 @@ async function selectSku(sku) {
   }
   if (seq !== state.selectSeq) return;
   state.view = view;
-  addStockPoint(Date.now(), view.available, view.onHand);
+  await loadStockSeries(sku, view);
+  if (seq !== state.selectSeq) return;
   detail.innerHTML = `
     <h2><span class="sku">${escapeHtml(sku)}</span> <span class="muted">${escapeHtml([view.category, ...view.tags].filter(Boolean).join(' · '))}</span></h2>
     <div class="figures">
@@ -340,7 +340,7 @@ async function selectSku(sku) {
     <p id="detail-thresholds" class="muted" data-testid="detail-thresholds"></p>
     <table class="locations"><thead><tr><th>Location</th><th>On hand</th><th>Reserved</th><th>Safety</th><th>Available</th><th>Minimum</th></tr></thead><tbody></tbody></table>
     <div class="detail-alerts" data-testid="detail-alerts"></div>
-    <h3><span class="legend available">Available</span> and <span class="legend on-hand">on hand</span> since selected</h3>
+    <h3><span class="legend available">Available</span> and <span class="legend on-hand">on hand</span> over time</h3>
     <canvas id="stock-chart" aria-label="Available over time"></canvas>
     <p class="muted" id="demand" data-testid="demand"></p>
     <section class="lists">
@@ -559,6 +559,21 @@ function wireAdmin(sku) {
       button.disabled = false;
     }
   };
+}
+
+/**
+ * The SKU's recent history from its shard (one point per interval since the shard started), then
+ * live pushes extend it. A gateway without the route leaves the chart to the pushes.
+ */
+async function loadStockSeries(sku, view) {
+  state.stockSeries = [];
+  try {
+    const series = await http('GET', `/v1/skus/${encodeURIComponent(sku)}/stock-series`);
+    for (const p of series.points) addStockPoint(p.at, p.available, p.onHand);
+  } catch {
+    // Only live points, then.
+  }
+  addStockPoint(Date.now(), view.available, view.onHand);
 }
 
 function addStockPoint(at, available, onHand) {

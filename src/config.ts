@@ -57,6 +57,10 @@ export interface ShardConfig {
   thresholdCheckSkusPerTurnMax: number;
   /** Unconfirmed alert notices handed to the publisher at once (at start and on request). */
   outboxResendMax: number;
+  /** Stock-over-time series kept in memory for the dashboard: SKUs per shard, points per SKU, spacing. */
+  stockSeriesSkusMax: number;
+  stockSeriesPointsMax: number;
+  stockSeriesIntervalMs: number;
 }
 
 export interface HttpConfig {
@@ -178,6 +182,9 @@ export const DEFAULT_SHARD_CONFIG: ShardConfig = Object.freeze({
   thresholdCheckIntervalMs: THRESHOLD_CHECK_INTERVAL_MS,
   thresholdCheckSkusPerTurnMax: 2_000,
   outboxResendMax: 10_000,
+  stockSeriesSkusMax: 10_000,
+  stockSeriesPointsMax: 360,
+  stockSeriesIntervalMs: 10_000,
 });
 
 export const DEFAULT_GATEWAY: GatewayConfig = Object.freeze({
@@ -307,6 +314,9 @@ export const CONFIG_SCHEMA = {
         thresholdCheckIntervalMs: { ...nonNegativeInt, description: 'The scheduled batch check: every SKU with thresholds is re-evaluated this often (time-of-day minimums); 0 turns it off.' },
         thresholdCheckSkusPerTurnMax: { ...positiveInt, description: 'SKUs evaluated per turn of that check.' },
         outboxResendMax: { ...positiveInt, description: 'Unconfirmed alert notices handed to the publisher at once (at start and on request).' },
+        stockSeriesSkusMax: { ...positiveInt, description: 'SKUs per shard whose stock-over-time series is kept in memory (the least recently changed is forgotten).' },
+        stockSeriesPointsMax: { type: 'integer', minimum: 2, maximum: 100_000, description: 'Points per SKU in that series.' },
+        stockSeriesIntervalMs: { type: 'integer', minimum: 100, description: 'At most one point per SKU per this interval (a later change replaces it).' },
       },
     },
     limits: {

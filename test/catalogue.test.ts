@@ -115,6 +115,14 @@ describe('reservations list and fulfilment failures', () => {
     expect((await call(http, 'GET', '/v1/skus/NOPE/reservations', undefined, TEST_KEYS.reader)).body).toMatchObject({ error: { code: 'SKU_NOT_FOUND' } });
   });
 
+  it('answers the stock series of a SKU (read scope), and SKU_NOT_FOUND for an unknown one', async () => {
+    const series = await call(http, 'GET', '/v1/skus/CAT-07/stock-series', undefined, TEST_KEYS.reader);
+    expect(series.status).toBe(200);
+    expect(series.body).toMatchObject({ sku: 'CAT-07', intervalMs: 10_000 });
+    expect(series.body.points.at(-1)).toMatchObject({ onHand: 7, reserved: 0, available: 7 });
+    expect((await call(http, 'GET', '/v1/skus/NOPE/stock-series', undefined, TEST_KEYS.reader)).body).toMatchObject({ error: { code: 'SKU_NOT_FOUND' } });
+  });
+
   it('opens a fulfilment_failed alert from a report (admin only)', async () => {
     const body = { orderId: 'o-9', reason: 'carrier refused', location: 'dc' };
     expect((await call(http, 'POST', '/v1/skus/CAT-05/fulfilment-failures', body, TEST_KEYS.reader)).status).toBe(403);

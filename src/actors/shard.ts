@@ -16,6 +16,7 @@ import type { Alert } from '../alerts/alert.js';
 import { alertEvents, type AlertSignal } from './alerts.js';
 import { ExpiryHeap } from './expiry-heap.js';
 import { searchSkus, type SkuSearchPage, type SkuSearchQuery } from './sku-search.js';
+import { StockSeries } from './stock-series.js';
 import type { AvailabilityChange, DemandEvent } from './messages.js';
 import { shardOf } from './placement.js';
 import {
@@ -124,6 +125,17 @@ function alertSignalOf(command: Command | InternalCommand): AlertSignal | null {
   return null;
 }
 
+/** Record the SKU's levels in its stock-over-time series (no allocation within an interval). */
+function recordLevels(series: StockSeries, state: SkuState, at: number): void {
+  let onHand = 0;
+  let reserved = 0;
+  for (const loc of state.locations) {
+    onHand += loc.onHand;
+    reserved += loc.reserved;
+  }
+  series.record(state.sku, at, onHand, reserved, totalAvailable(state));
+}
+
 function availabilityOf(state: SkuState, at: number): AvailabilityChange {
   const view = skuView(state);
   return { sku: view.sku, onHand: view.onHand, reserved: view.reserved, available: view.available, pending: view.pending, at };
@@ -139,6 +151,7 @@ export class Shard {
   readonly skus = new Map<string, SkuState>();
   private readonly expiry = new ExpiryHeap();
   private readonly dirty = new Set<string>();
+  private readonly series: StockSeries;
   private readonly clock: () => number;
   private seq = 0;
   private lastFlush: Promise<void> = Promise.resolve();
@@ -163,6 +176,7 @@ export class Shard {
     private readonly store: ShardStore,
   ) {
     this.clock = options.clock ?? Date.now;
+    this.series = new StockSeries(options.shard.stockSeriesSkusMax, options.shard.stockSeriesPointsMax, options.shard.stockSeriesIntervalMs);
   }
 
   static directoryOf(dataDir: string, shardId: number): string {
@@ -318,6 +332,9 @@ export class Shard {
     const sku = skuOfCommand(command)!;
     if (shardOf(sku, this.options.shardCount) !== this.options.shardId) assert.fail(`command for ${sku} routed to the wrong shard`);
     if (command.type === 'getReservationHistory') return { read: 'history' };
+    if (command.type === 'getStockSeries') {
+      return this.skus.has(sku) ? { ok: true, value: this.series.view(sku) } : { ok: false, error: errorBody('SKU_NOT_FOUND', undefined, { sku }) };
+    }
     let state = this.skus.get(sku);
     const decision = decide(state, command, now, this.options.limits);
     if (command.type === 'reserve' && state) turn.demand.push({ sku, kind: 'attempt', quantity: command.quantity, available: 0, leadTimeDays: null, at: now });
@@ -352,6 +369,7 @@ export class Shard {
     assertInvariants(state, true);
     if (this.options.shard.invariantsFullEveryTransition) assertInvariantsFull(state);
     this.dirty.add(sku);
+    recordLevels(this.series, state, now);
     if (this.watched.size > 0 && this.watched.has(sku)) (turn.watchedChanged ??= new Set()).add(sku);
     return { ok: true, value: first };
   }

@@ -398,6 +398,11 @@ export function decide(state: SkuState | undefined, command: Command | ExpireCom
       if (!state) return fail('SKU_NOT_FOUND', { sku: command.sku });
       return { ok: true, cached: skuView(state) };
 
+    case 'getStockSeries':
+      // Answered by the shard runtime, which keeps the series (stock-series.ts).
+      if (!state) return fail('SKU_NOT_FOUND', { sku: command.sku });
+      return { ok: true, events: [] };
+
     case 'listReservations':
       if (!state) return fail('SKU_NOT_FOUND', { sku: command.sku });
       return { ok: true, cached: reservationList(state, command.limit ?? RESERVATION_LIST_DEFAULT) };

@@ -3,6 +3,7 @@
 
 import type { Alert } from '../alerts/alert.js';
 import type { ErrorBody } from '../errors.js';
+import type { StockSeriesView } from './stock-series.js';
 
 export type ReservationState = 'PENDING' | 'ACTIVE' | 'COMMITTED' | 'RELEASED' | 'EXPIRED';
 
@@ -208,7 +209,13 @@ export interface ListReservationsCommand {
   limit?: number;
 }
 
-export type QueryCommand = GetSkuCommand | GetReservationCommand | GetReservationHistoryCommand | ListReservationsCommand;
+/** The SKU's stock over time since its shard started (the dashboard's chart). */
+export interface GetStockSeriesCommand {
+  type: 'getStockSeries';
+  sku: string;
+}
+
+export type QueryCommand = GetSkuCommand | GetReservationCommand | GetReservationHistoryCommand | ListReservationsCommand | GetStockSeriesCommand;
 
 export type Command = MutatingCommand | QueryCommand;
 
@@ -413,6 +420,7 @@ export type ReplyValue =
   | StockAppliedView
   | HistoryEntry[]
   | ReservationListView
+  | StockSeriesView
   | { sku: string; ok: true };
 
 /** `replayed`: the first answer to an idempotency key, returned again without changing anything. */

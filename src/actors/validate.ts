@@ -110,6 +110,7 @@ const schemas: Record<Command['type'], object> = {
   flagOutOfStock: command('flagOutOfStock', { sku, reason, flaggedBy: name }, ['sku', 'reason', 'flaggedBy']),
   unflagOutOfStock: command('unflagOutOfStock', { sku, unflaggedBy: name }, ['sku', 'unflaggedBy']),
   getSku: command('getSku', { sku }, ['sku']),
+  getStockSeries: command('getStockSeries', { sku }, ['sku']),
   listReservations: command('listReservations', { sku, limit: { type: 'integer', minimum: 1, maximum: RESERVATIONS_LISTED_MAX } }, ['sku']),
   demandSignal: command(
     'demandSignal',

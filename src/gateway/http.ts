@@ -170,6 +170,7 @@ export function installHttpApi(
     // A malformed limit stays a string, which the command schema refuses with VALIDATION_FAILED.
     return limit === null ? { sku } : { sku, limit: /^\d{1,7}$/.test(limit) ? Number(limit) : limit };
   });
+  route('get', '/v1/skus/:sku/stock-series', 1, 'stockSeries', (_b, [sku]) => ({ sku }));
   route('post', '/v1/skus/:sku/fulfilment-failures', 1, 'reportFulfilmentFailure', (b, [sku]) => ({ ...b, sku }));
 
   // Admin: several engine commands in one request, each answered on its own.

@@ -26,6 +26,7 @@ export type OperationName =
   | 'flagOutOfStock'
   | 'unflagOutOfStock'
   | 'reservations'
+  | 'stockSeries'
   | 'reportFulfilmentFailure';
 
 interface OperationSpec {
@@ -53,6 +54,7 @@ export const OPERATIONS: Record<OperationName, OperationSpec> = {
   flagOutOfStock: { scope: 'admin', command: 'flagOutOfStock' },
   unflagOutOfStock: { scope: 'admin', command: 'unflagOutOfStock' },
   reservations: { scope: 'read', command: 'listReservations', backOffice: true },
+  stockSeries: { scope: 'read', command: 'getStockSeries' },
   reportFulfilmentFailure: { scope: 'admin', command: 'reportFulfilmentFailure' },
 };
 

@@ -1,0 +1,56 @@
+// Stock over time for the operators' chart: per SKU, the levels after its changes, at most one
+// point per `intervalMs` (a later change in the same interval replaces the point) and
+// `pointsMax` points, for at most `skusMax` SKUs (the least recently changed is forgotten).
+// Memory, not the WAL: it covers the time since the shard started, which is what an operator
+// watching a sale needs; `npx stockade replay --as-of` answers for any moment the WAL holds.
+
+export interface StockPoint {
+  at: number;
+  onHand: number;
+  reserved: number;
+  available: number;
+}
+
+export interface StockSeriesView {
+  sku: string;
+  intervalMs: number;
+  points: StockPoint[];
+}
+
+export class StockSeries {
+  /** Oldest-changed first (re-inserted on every change), so eviction drops the stalest SKU. */
+  private readonly series = new Map<string, StockPoint[]>();
+
+  constructor(
+    private readonly skusMax: number,
+    private readonly pointsMax: number,
+    private readonly intervalMs: number,
+  ) {}
+
+  /**
+   * On the hot path (every change of a SKU): within the interval it overwrites the last point in
+   * place, allocating nothing; only a new point re-orders the SKU for eviction.
+   */
+  record(sku: string, at: number, onHand: number, reserved: number, available: number): void {
+    let points = this.series.get(sku);
+    const last = points?.[points.length - 1];
+    if (last && at - last.at < this.intervalMs) {
+      last.onHand = onHand;
+      last.reserved = reserved;
+      last.available = available;
+      return;
+    }
+    if (points) this.series.delete(sku);
+    else {
+      points = [];
+      if (this.series.size >= this.skusMax) this.series.delete(this.series.keys().next().value as string);
+    }
+    this.series.set(sku, points);
+    points.push({ at, onHand, reserved, available });
+    if (points.length > this.pointsMax) points.shift();
+  }
+
+  view(sku: string): StockSeriesView {
+    return { sku, intervalMs: this.intervalMs, points: (this.series.get(sku) ?? []).map((p) => ({ ...p })) };
+  }
+}
