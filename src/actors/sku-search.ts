@@ -81,17 +81,41 @@ export function compareSummaries(sort: SkuSearchSort, descending: boolean): (a: 
   };
 }
 
-/** This shard's matches: how many, and the first offset + limit in order. */
+/** The figure a SKU is sorted by, without building its summary (most matches never get one). */
+function sortFigure(state: SkuState, sort: SkuSearchSort): number {
+  if (sort === 'alerts') return openAlerts(state).length;
+  let figure = 0;
+  for (const loc of state.locations) {
+    if (sort === 'onHand') figure += loc.onHand;
+    else if (sort === 'reserved') figure += loc.reserved;
+    else if (sort === 'available') figure += Math.max(0, loc.onHand - loc.reserved - loc.safetyStock);
+  }
+  return figure;
+}
+
+/**
+ * This shard's matches: how many, and the first offset + limit in order. Only those get a
+ * summary: at 100k SKUs building one for every match was most of a page's cost.
+ */
 export function searchSkus(skus: Iterable<SkuState>, query: SkuSearchQuery): SkuSearchPage {
   const needle = query.text.toLowerCase();
-  const found: SkuSummary[] = [];
+  const found: { state: SkuState; figure: number }[] = [];
   for (const state of skus) {
     if (!matches(state, needle)) continue;
     if (query.alertingOnly && openAlerts(state).length === 0) continue;
-    found.push(summaryOf(state));
+    found.push({ state, figure: query.sort === 'sku' ? 0 : sortFigure(state, query.sort) });
   }
-  found.sort(compareSummaries(query.sort, query.descending));
-  return { total: found.length, skus: found.slice(0, query.offset + query.limit) };
+  const sign = query.descending ? -1 : 1;
+  found.sort((a, b) => {
+    const primary = a.figure - b.figure;
+    if (primary !== 0) return sign * primary;
+    const byId = a.state.sku < b.state.sku ? -1 : a.state.sku > b.state.sku ? 1 : 0;
+    return query.sort === 'sku' ? sign * byId : byId;
+  });
+  const wanted = query.offset + query.limit;
+  const skusOut: SkuSummary[] = [];
+  for (let i = 0; i < found.length && i < wanted; i++) skusOut.push(summaryOf(found[i].state));
+  return { total: found.length, skus: skusOut };
 }
 
 /** The engine's merge of every shard's answer into one page. */
