@@ -8,6 +8,7 @@ import { startGateway } from './gateway/server.js';
 import { installOrderRoutes } from './gateway/orders-routes.js';
 import { natsOrderPublisher } from './orders/publisher.js';
 import { OrderService } from './orders/service.js';
+import { recoveryProgress } from './recovery-progress.js';
 import { DemandService } from './streams/demand-service.js';
 import { StreamsService } from './streams/service.js';
 
@@ -21,7 +22,8 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env, configFileArgument(process.argv) ?? process.env.STOCKADE_CONFIG);
   const log = pino({ level: config.logLevel, base: { service: 'stockade' } });
   const started = performance.now();
-  const engine = await Engine.start(config, log);
+  const progress = recoveryProgress();
+  const engine = await Engine.start(config, log, progress).finally(() => progress.stop());
   const recovered = engine.recovery();
   log.info(
     {

@@ -35,6 +35,11 @@ export interface EngineObserver {
   alerts?(shardId: number, notices: Alert[]): void;
 }
 
+export interface EngineStartOptions {
+  /** WAL replay progress of each shard at start (a progress bar, a log line). */
+  onRecoveryProgress?: (shardId: number, done: number, total: number) => void;
+}
+
 export interface EngineLogger {
   info(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
@@ -110,6 +115,7 @@ class ShardHandle {
     private readonly data: ShardWorkerData,
     private readonly config: Readonly<StockadeConfig>,
     private readonly log: EngineLogger,
+    private readonly startOptions: EngineStartOptions = {},
   ) {
     this.spawn();
   }
@@ -178,6 +184,9 @@ class ShardHandle {
           this.inflightCommands -= resolvers.length;
           for (let i = 0; i < resolvers.length; i++) resolvers[i](batch.replies[i]);
         }
+        break;
+      case 'recovering':
+        this.startOptions.onRecoveryProgress?.(this.data.shardId, message.done, message.total);
         break;
       case 'outbox':
         for (const o of this.observers) o.alerts?.(this.data.shardId, message.alerts);
@@ -316,7 +325,7 @@ export class Engine {
   ) {}
 
   /** Start every shard and wait until each has recovered and checked its invariants. */
-  static async start(config: Readonly<StockadeConfig>, log: EngineLogger = SILENT): Promise<Engine> {
+  static async start(config: Readonly<StockadeConfig>, log: EngineLogger = SILENT, options: EngineStartOptions = {}): Promise<Engine> {
     checkManifest(config.dataDir, config.shards);
     const handles: ShardHandle[] = [];
     for (let shardId = 0; shardId < config.shards; shardId++) {
@@ -327,7 +336,7 @@ export class Engine {
         limits: config.limits,
         shard: config.shard,
       };
-      handles.push(new ShardHandle(data, config, log));
+      handles.push(new ShardHandle(data, config, log, options));
     }
     const engine = new Engine(handles, config);
     try {

@@ -52,6 +52,8 @@ export type ToShard =
 
 export type FromShard =
   | { kind: 'ready'; recovery: RecoveryStats }
+  /** WAL replay at start: records replayed of those after the checkpoint. */
+  | { kind: 'recovering'; done: number; total: number }
   | {
       kind: 'replies';
       batches: { id: number; replies: Reply[] }[];

@@ -48,7 +48,7 @@ function queueReplies(id: number, replies: Reply[]): void {
 
 let shard: Shard;
 try {
-  const opened = Shard.open({ ...data });
+  const opened = Shard.open({ ...data, onRecoveryProgress: (done, total) => send({ kind: 'recovering', done, total }) });
   shard = opened.shard;
   shard.onBackgroundFailure = die;
   shard.onDurable = (report) => {

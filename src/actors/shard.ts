@@ -66,7 +66,12 @@ export interface ShardOptions {
   clock?: () => number;
   /** Arm real timers for hold expiry and checkpoints (tests with a fake clock turn them off). */
   timers?: boolean;
+  /** Told how far WAL replay has got (records replayed of those after the checkpoint). */
+  onRecoveryProgress?: (done: number, total: number) => void;
 }
+
+/** WAL records replayed between two progress reports during recovery. */
+const RECOVERY_PROGRESS_RECORDS = 50_000;
 
 export interface RecoveryStats {
   shardId: number;
@@ -208,6 +213,8 @@ export class Shard {
     this.seq = checkpoint.seq;
     let records = 0;
     let events = 0;
+    const progress = this.options.onRecoveryProgress;
+    const total = progress ? Math.max(0, this.store.lastSeq() - checkpoint.seq) : 0;
     for (const record of this.store.recordsAfter(checkpoint.seq)) {
       if (record.seq !== this.seq + 1) assert.fail(`WAL gap before record ${record.seq}`);
       const list = record.events;
@@ -221,7 +228,9 @@ export class Shard {
       this.seq = record.seq;
       records++;
       events += list.length;
+      if (progress && records % RECOVERY_PROGRESS_RECORDS === 0) progress(records, total);
     }
+    progress?.(records, total);
     let openReservations = 0;
     for (const state of this.skus.values()) {
       if (shardOf(state.sku, this.options.shardCount) !== this.options.shardId) assert.fail(`SKU ${state.sku} recovered on the wrong shard`);
