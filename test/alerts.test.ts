@@ -257,3 +257,32 @@ describe('outbox and restarts', () => {
     }
   });
 });
+
+describe('depletion by speed', () => {
+  it('fires when available falls dropPercent % from its peak within the window, and ends with hysteresis', async () => {
+    const { t, take, notices } = rig();
+    await t.ok(setStock('S1', 'dc', 100));
+    await t.ok({ type: 'setThresholds', sku: 'S1', thresholds: { dropPercent: 50, dropWindowMs: 10 * 60_000, hysteresisPercent: 10 } });
+    t.clock.advance(30_000);
+    await t.ok(reserve('S1', 30));
+    expect(take()).toEqual([]);
+    t.clock.advance(30_000);
+    await t.ok(reserve('S1', 30));
+    expect(notices[0]).toMatchObject({ type: 'depletion', threshold: { name: 'dropPercent', value: 50, observed: 60 } });
+    expect(take()).toEqual(['firing depletion *']);
+    // Back to 55 available: down 45 %, inside the hysteresis band (> 40 %): still open.
+    t.clock.advance(30_000);
+    await t.ok(setStock('S1', 'dc', 115));
+    expect(take()).toEqual([]);
+    // 65 available: down 35 % from the peak of 100: ended.
+    t.clock.advance(30_000);
+    await t.ok(setStock('S1', 'dc', 125));
+    expect(take()).toEqual(['resolved depletion *']);
+  });
+
+  it('needs its window', async () => {
+    const { t } = rig();
+    await t.ok(setStock('S2', 'dc', 10));
+    expect(await t.code({ type: 'setThresholds', sku: 'S2', thresholds: { dropPercent: 50 } })).toBe('VALIDATION_FAILED');
+  });
+});

@@ -40,6 +40,11 @@ export interface AlertCause {
   committed: boolean;
   /** A demand signal or fulfilment failure reported by a command. */
   signal: AlertSignal | null;
+  /**
+   * The highest available level within thresholds.dropWindowMs, from the shard's stock series
+   * (memory: after a restart the window fills again); null when unknown or not asked for.
+   */
+  recentPeakAvailable?: number | null;
 }
 
 export type AlertSignal =
@@ -210,6 +215,23 @@ function conditions(subject: AlertSubject, now: number, cause: AlertCause, isOpe
           summary: `Depleting: ${sku} at ${Math.round(percent)}% of its reference level of ${t.referenceLevel}.`,
         });
       }
+    }
+  }
+
+  // Depletion by speed: down dropPercent % from the highest level within the window.
+  const peak = cause.recentPeakAvailable ?? null;
+  if (t?.dropPercent !== undefined && peak !== null && peak > 0) {
+    const downPercent = ((peak - all.available) / peak) * 100;
+    const key = episodeKey('depletion', null);
+    const alreadyBelow = found.some((c) => c.type === 'depletion');
+    const hysteresisPercent = t.hysteresisPercent ?? HYSTERESIS_PERCENT_DEFAULT;
+    if (!alreadyBelow && (isOpen(key) ? downPercent > t.dropPercent - hysteresisPercent : downPercent >= t.dropPercent)) {
+      found.push({
+        type: 'depletion',
+        location: null,
+        threshold: { name: 'dropPercent', value: t.dropPercent, observed: Math.round(downPercent * 10) / 10 },
+        summary: `Depleting fast: ${sku} down ${Math.round(downPercent)}% to ${all.available} units within ${Math.round((t.dropWindowMs ?? 0) / 60_000)} minutes.`,
+      });
     }
   }
 

@@ -373,7 +373,9 @@ export class Shard {
       this.apply(state, next, turn);
     }
     // Alerts see the settled state: one notice per episode edge, in this turn's transaction.
-    const alerting = alertEvents(state, now, { shortfalls, committed: command.type === 'commit', signal });
+    const dropWindowMs = state.thresholds?.dropPercent !== undefined ? state.thresholds.dropWindowMs : undefined;
+    const recentPeakAvailable = dropWindowMs !== undefined ? this.series.peakAvailableSince(sku, now - dropWindowMs) : null;
+    const alerting = alertEvents(state, now, { shortfalls, committed: command.type === 'commit', signal, recentPeakAvailable });
     for (let i = 0; i < alerting.length; i++) this.apply(state, alerting[i], turn);
     assertInvariants(state, true);
     if (this.options.shard.invariantsFullEveryTransition) assertInvariantsFull(state);

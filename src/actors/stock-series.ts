@@ -11,6 +11,11 @@ export interface StockPoint {
   available: number;
 }
 
+/** A point as kept: the interval's latest levels, and its highest available level (depletion by speed). */
+interface KeptPoint extends StockPoint {
+  peakAvailable: number;
+}
+
 export interface StockSeriesView {
   sku: string;
   intervalMs: number;
@@ -19,7 +24,7 @@ export interface StockSeriesView {
 
 export class StockSeries {
   /** Oldest-changed first (re-inserted on every change), so eviction drops the stalest SKU. */
-  private readonly series = new Map<string, StockPoint[]>();
+  private readonly series = new Map<string, KeptPoint[]>();
 
   constructor(
     private readonly skusMax: number,
@@ -38,6 +43,7 @@ export class StockSeries {
       last.onHand = onHand;
       last.reserved = reserved;
       last.available = available;
+      if (available > last.peakAvailable) last.peakAvailable = available;
       return;
     }
     if (points) this.series.delete(sku);
@@ -46,11 +52,20 @@ export class StockSeries {
       if (this.series.size >= this.skusMax) this.series.delete(this.series.keys().next().value as string);
     }
     this.series.set(sku, points);
-    points.push({ at, onHand, reserved, available });
+    points.push({ at, onHand, reserved, available, peakAvailable: available });
     if (points.length > this.pointsMax) points.shift();
   }
 
+  /** The highest available level recorded at or after `since`, or null when none is. */
+  peakAvailableSince(sku: string, since: number): number | null {
+    const points = this.series.get(sku);
+    if (!points) return null;
+    let peak: number | null = null;
+    for (let i = points.length - 1; i >= 0 && points[i].at >= since; i--) if (peak === null || points[i].peakAvailable > peak) peak = points[i].peakAvailable;
+    return peak;
+  }
+
   view(sku: string): StockSeriesView {
-    return { sku, intervalMs: this.intervalMs, points: (this.series.get(sku) ?? []).map((p) => ({ ...p })) };
+    return { sku, intervalMs: this.intervalMs, points: (this.series.get(sku) ?? []).map((p) => ({ at: p.at, onHand: p.onHand, reserved: p.reserved, available: p.available })) };
   }
 }

@@ -63,6 +63,9 @@ export interface Thresholds {
   hysteresisUnits?: number;
   /** Percentage points above lowPercent before a depletion episode ends; default 5. */
   hysteresisPercent?: number;
+  /** Depletion by speed: available down this % from its highest level within dropWindowMs. */
+  dropPercent?: number;
+  dropWindowMs?: number;
 }
 
 // ---- commands -------------------------------------------------------------------------------

@@ -102,7 +102,11 @@ const schemas: Record<Command['type'], object> = {
           minAvailableByRegion: { type: 'object', propertyNames: name, additionalProperties: count, maxProperties: 64 },
           hysteresisUnits: { type: 'integer', minimum: 0, maximum: 1_000_000 },
           hysteresisPercent: { type: 'number', minimum: 0, maximum: 100 },
+          dropPercent: { type: 'number', exclusiveMinimum: 0, maximum: 100 },
+          dropWindowMs: { type: 'integer', minimum: 60_000, maximum: 24 * 60 * 60_000 },
         },
+        // Depletion by speed needs its window.
+        dependencies: { dropPercent: ['dropWindowMs'] },
       },
     },
     ['sku', 'thresholds'],
