@@ -11,19 +11,15 @@ import { DemandWindows, demandSignalCommand, type DemandConfig, type DemandSnaps
 export class DemandService {
   readonly windows: DemandWindows;
   private readonly reports = new Subject<readonly DemandEvent[]>();
-  /**
-   * Lead time per SKU, as the last demand report carried it (the thresholds live in the shards).
-   * Oldest first; bounded like the windows themselves.
-   */
-  private readonly leadTimes = new Map<string, number | null>();
   private signalFailures = 0;
 
   constructor(
     private readonly engine: Engine,
-    private readonly config: Readonly<DemandConfig>,
+    config: Readonly<DemandConfig>,
     private readonly log: EngineLogger,
   ) {
-    this.windows = new DemandWindows(config, { leadTimeDaysOf: (sku) => this.leadTimes.get(sku) ?? null });
+    // The shards put each SKU's lead time (from its thresholds) on its demand events.
+    this.windows = new DemandWindows(config, {});
     this.windows.signals$.subscribe((change) => {
       void this.engine.execute(demandSignalCommand(change)).then((reply) => {
         if (reply.ok) return;
@@ -31,7 +27,7 @@ export class DemandService {
         this.log.error({ sku: change.sku, signal: change.signal, on: change.on, error: reply.error.code }, 'demand signal not recorded');
       });
     });
-    engine.observe({ demand: (events) => this.report(events) });
+    engine.observe({ demand: (events) => this.reports.next(events) });
   }
 
   start(): void {
@@ -40,16 +36,6 @@ export class DemandService {
 
   stop(): void {
     this.windows.stop();
-  }
-
-  private report(events: readonly DemandEvent[]): void {
-    for (const e of events) {
-      if (e.leadTimeDays === undefined) continue;
-      this.leadTimes.delete(e.sku);
-      this.leadTimes.set(e.sku, e.leadTimeDays);
-      if (this.leadTimes.size > this.config.skusTrackedMax) this.leadTimes.delete(this.leadTimes.keys().next().value as string);
-    }
-    this.reports.next(events);
   }
 
   snapshot(sku: string): DemandSnapshot {
