@@ -11,6 +11,7 @@
 // open episode (the zero-stock check), which is what most reserves touch.
 
 import type { Alert, AlertSeverity, AlertType } from '../alerts/alert.js';
+import { availableAt, levelsOf } from './levels.js';
 import type { SkuEvent, Thresholds } from './types.js';
 
 /** What the alert evaluator keeps per SKU: per episode key, its number and the open notice. */
@@ -84,24 +85,8 @@ function episodeKey(type: AlertType, location: string | null): string {
   return `${type}|${location ?? '*'}`;
 }
 
-function availableAt(loc: AlertSubject['locations'][number]): number {
-  const free = loc.onHand - loc.reserved - loc.safetyStock;
-  return free > 0 ? free : 0;
-}
-
 function totals(subject: AlertSubject, location: string | null) {
-  let onHand = 0;
-  let reserved = 0;
-  let safetyStock = 0;
-  let available = 0;
-  for (const loc of subject.locations) {
-    if (location !== null && loc.location !== location) continue;
-    onHand += loc.onHand;
-    reserved += loc.reserved;
-    safetyStock += loc.safetyStock;
-    available += availableAt(loc);
-  }
-  return { onHand, reserved, safetyStock, available };
+  return levelsOf(subject.locations, location);
 }
 
 /** Minutes since local midnight in a time zone (Intl: no dependency, DST handled by the platform). */

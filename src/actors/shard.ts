@@ -16,6 +16,7 @@ import type { Alert } from '../alerts/alert.js';
 import { alertEvents, type AlertSignal } from './alerts.js';
 import { ExpiryHeap } from './expiry-heap.js';
 import { searchSkus, type SkuSearchPage, type SkuSearchQuery } from './sku-search.js';
+import { levelsOf } from './levels.js';
 import { StockSeries } from './stock-series.js';
 import type { AvailabilityChange, DemandEvent } from './messages.js';
 import { shardOf } from './placement.js';
@@ -132,13 +133,8 @@ function alertSignalOf(command: Command | InternalCommand): AlertSignal | null {
 
 /** Record the SKU's levels in its stock-over-time series (no allocation within an interval). */
 function recordLevels(series: StockSeries, state: SkuState, at: number): void {
-  let onHand = 0;
-  let reserved = 0;
-  for (const loc of state.locations) {
-    onHand += loc.onHand;
-    reserved += loc.reserved;
-  }
-  series.record(state.sku, at, onHand, reserved, totalAvailable(state));
+  const levels = levelsOf(state.locations);
+  series.record(state.sku, at, levels.onHand, levels.reserved, levels.available);
 }
 
 function availabilityOf(state: SkuState, at: number): AvailabilityChange {

@@ -3,6 +3,7 @@
 // requested order; the engine merges the shards' answers and cuts the page.
 
 import { openAlerts } from './alerts.js';
+import { levelsOf } from './levels.js';
 import type { SkuState } from './sku.js';
 import { skuView } from './sku.js';
 import type { LocationView } from './types.js';
@@ -82,15 +83,9 @@ export function compareSummaries(sort: SkuSearchSort, descending: boolean): (a: 
 }
 
 /** The figure a SKU is sorted by, without building its summary (most matches never get one). */
-function sortFigure(state: SkuState, sort: SkuSearchSort): number {
+function sortFigure(state: SkuState, sort: Exclude<SkuSearchSort, 'sku'>): number {
   if (sort === 'alerts') return openAlerts(state).length;
-  let figure = 0;
-  for (const loc of state.locations) {
-    if (sort === 'onHand') figure += loc.onHand;
-    else if (sort === 'reserved') figure += loc.reserved;
-    else if (sort === 'available') figure += Math.max(0, loc.onHand - loc.reserved - loc.safetyStock);
-  }
-  return figure;
+  return levelsOf(state.locations)[sort];
 }
 
 /**

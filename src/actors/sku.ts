@@ -16,6 +16,7 @@
 import assert from 'node:assert/strict';
 import type { DomainLimits } from '../config.js';
 import { applyAlertEvent, openAlerts, type AlertEpisode } from './alerts.js';
+import { availableAt as available } from './levels.js';
 import { errorBody, type ErrorBody } from '../errors.js';
 import type {
   Allocation,
@@ -146,11 +147,6 @@ export function skuOfCommand(command: Command | ExpireCommand | EvaluateAlertsCo
   if ('sku' in command) return typeof command.sku === 'string' ? command.sku : null;
   const id: unknown = (command as { reservationId?: unknown }).reservationId;
   return typeof id === 'string' ? (parseReservationId(id)?.sku ?? null) : null;
-}
-
-function available(loc: LocationStock): number {
-  const free = loc.onHand - loc.reserved - loc.safetyStock;
-  return free > 0 ? free : 0;
 }
 
 /** Units free to reserve across every location. */
