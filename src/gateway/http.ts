@@ -205,7 +205,9 @@ export function installHttpApi(
     pattern: string,
     paramCount: number,
     op: string,
-    handle: (ex: Exchange, params: string[], query: URLSearchParams) => Promise<void>,
+    handle: (ex: Exchange, params: string[], query: URLSearchParams, body: Record<string, unknown>) => Promise<void>,
+    /** Read a JSON object body (bounded by bodyBytesMax) before handing over. */
+    withBody = false,
   ) => {
     app[method](pattern, (res, req) => {
       const { ex, params, principal, badParameter } = begin(res, req, paramCount);
@@ -219,10 +221,13 @@ export function installHttpApi(
       if (!isPrincipal(principal)) return fail(principal);
       const refused = operations.admit(principal, scope, 1);
       if (refused) return fail(refused);
-      handle(ex, params, query).then(
-        () => metrics.request('http', op, 'ok', performance.now() - started),
-        (err: Error) => fail(errorBody('INTERNAL', undefined, { reason: err.message })),
-      );
+      const run = (body: Record<string, unknown>) =>
+        handle(ex, params, query, body).then(
+          () => metrics.request('http', op, 'ok', performance.now() - started),
+          (err: Error) => fail(errorBody('INTERNAL', undefined, { reason: err.message })),
+        );
+      if (withBody) void readJson(ex, config.bodyBytesMax).then((body) => body && run(body));
+      else void run({});
     });
   };
   const sequenceOf = (text: string | null, fallback: number) => (text !== null && /^\d{1,15}$/.test(text) ? Number(text) : text === null ? fallback : NaN);
@@ -274,23 +279,7 @@ export function installHttpApi(
     const disposition = answer.headers.get('content-disposition');
     send(ex, answer.status, text, contentType, disposition ? { 'content-disposition': disposition } : {});
   };
-  app.post('/v1/alerts/:id/ack', (res, req) => {
-    const { ex, params, principal, badParameter } = begin(res, req, 1);
-    const started = performance.now();
-    const fail = (error: ErrorBody) => {
-      metrics.request('http', 'ackAlert', error.code, performance.now() - started);
-      sendError(ex, error);
-    };
-    if (badParameter) return fail(errorBody('VALIDATION_FAILED', 'a path parameter is not valid percent-encoding'));
-    if (!isPrincipal(principal)) return fail(principal);
-    const refused = operations.admit(principal, 'admin', 1);
-    if (refused) return fail(refused);
-    void readJson(ex, config.bodyBytesMax).then(async (body) => {
-      if (!body) return;
-      await forward(ex, 'POST', `/v1/alerts/${encodeURIComponent(params[0])}/ack`, body);
-      metrics.request('http', 'ackAlert', 'forwarded', performance.now() - started);
-    });
-  });
+  custom('admin', 'post', '/v1/alerts/:id/ack', 1, 'ackAlert', (ex, [id], _query, body) => forward(ex, 'POST', `/v1/alerts/${encodeURIComponent(id)}/ack`, body), true);
   custom('read', 'get', '/v1/alerts', 0, 'alertHistory', (ex, _params, query) => forward(ex, 'GET', `/v1/alerts?${query}`));
   custom('read', 'get', '/v1/alerts.csv', 0, 'alertHistoryCsv', (ex, _params, query) => forward(ex, 'GET', `/v1/alerts.csv?${query}`));
   admin('get', '/v1/dead-letters', 0, 'deadLetters', async (ex, _params, query) => {

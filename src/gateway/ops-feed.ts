@@ -3,13 +3,12 @@
 // and every alert notice as JetStream stores it. Pushed over the WebSocket to connections that
 // sent `watchOps` (uWS topics, one per frame format), so the dashboard never polls.
 
-import { Packr } from 'msgpackr';
 import type uWS from 'uWebSockets.js';
 import type { Engine } from '../actors/engine.js';
 import type { Alert } from '../alerts/alert.js';
 import type { StreamsService } from '../streams/service.js';
+import { publishToTopics } from './push.js';
 
-const packr = new Packr({ useRecords: false, moreTypes: false });
 export const OPS_TOPIC_TEXT = 'ops/t';
 export const OPS_TOPIC_BINARY = 'ops/b';
 /** How often the summary is pushed. */
@@ -105,8 +104,7 @@ export class OpsFeed {
   }
 
   private publish(message: unknown): void {
-    if (this.app.numSubscribers(OPS_TOPIC_TEXT) > 0) this.app.publish(OPS_TOPIC_TEXT, JSON.stringify(message), false);
-    if (this.app.numSubscribers(OPS_TOPIC_BINARY) > 0) this.app.publish(OPS_TOPIC_BINARY, packr.pack(message), true);
+    publishToTopics(this.app, OPS_TOPIC_TEXT, OPS_TOPIC_BINARY, message);
   }
 
   private alert(notice: Alert, ms: number): void {

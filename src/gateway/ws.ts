@@ -2,7 +2,6 @@
 // an `id` and an `op`, many may be in flight per connection, and answers (in the request's own
 // format) come back as they finish, so possibly out of order. See docs/protocol.md.
 
-import { Packr } from 'msgpackr';
 import uWS from 'uWebSockets.js';
 import type { AvailabilityChange } from '../actors/messages.js';
 import type { Reply } from '../actors/types.js';
@@ -13,6 +12,7 @@ import { isPrincipal, keyFromHeaders, type KeyRing, type Principal } from './aut
 import type { Metrics } from './metrics.js';
 import { isOperation, type Operations } from './operations.js';
 import { OPS_TOPIC_BINARY, OPS_TOPIC_TEXT } from './ops-feed.js';
+import { packr, publishToTopics } from './push.js';
 
 interface Connection {
   principal: Principal | null;
@@ -25,8 +25,6 @@ interface Connection {
 type Socket = uWS.WebSocket<Connection>;
 type RequestId = number | string | null;
 
-// Plain msgpack (no records): clients in any language must read our frames without a schema.
-const packr = new Packr({ useRecords: false, moreTypes: false });
 const SKU_RE = new RegExp(SKU_PATTERN);
 const ID_STRING_LENGTH_MAX = 64;
 
@@ -43,9 +41,6 @@ function validId(id: unknown): id is number | string {
 }
 
 export class WebSocketApi {
-  /** How many connections watch each SKU; the engine reports a SKU while someone does. */
-  private readonly watchers = new Map<string, number>();
-
   constructor(
     private readonly app: uWS.TemplatedApp,
     private readonly operations: Operations,
@@ -96,13 +91,7 @@ export class WebSocketApi {
 
   /** Push durable availability changes to the SKUs' subscribers, once per format. */
   publish(changes: AvailabilityChange[]): void {
-    for (const change of changes) {
-      const push = { push: 'availability', ...change };
-      const text = topicOf(change.sku, false);
-      if (this.app.numSubscribers(text) > 0) this.app.publish(text, JSON.stringify(push), false);
-      const binary = topicOf(change.sku, true);
-      if (this.app.numSubscribers(binary) > 0) this.app.publish(binary, packr.pack(push), true);
-    }
+    for (const change of changes) publishToTopics(this.app, topicOf(change.sku, false), topicOf(change.sku, true), { push: 'availability', ...change });
   }
 
   private send(ws: Socket, message: unknown, binary: boolean): void {
@@ -216,18 +205,12 @@ export class WebSocketApi {
     this.send(ws, { id, ok: true, result: { watchingOps: op === 'watchOps' } }, binary);
   }
 
+  /** The engine counts watchers: it reports a SKU while any connection (or the order flow) watches it. */
   private watch(sku: string): void {
-    const n = this.watchers.get(sku) ?? 0;
-    this.watchers.set(sku, n + 1);
-    if (n === 0) this.operations.engine.watch(sku, true);
+    this.operations.engine.watch(sku, true);
   }
 
   private unwatch(sku: string): void {
-    const n = this.watchers.get(sku)! - 1;
-    if (n > 0) this.watchers.set(sku, n);
-    else {
-      this.watchers.delete(sku);
-      this.operations.engine.watch(sku, false);
-    }
+    this.operations.engine.watch(sku, false);
   }
 }
