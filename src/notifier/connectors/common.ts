@@ -63,13 +63,23 @@ export function trimSlash(url: string): string {
   return url.replace(/\/+$/, '');
 }
 
+/** `base` (with or without a trailing slash) followed by `path` (with a leading slash). */
+export function joinUrl(base: string, path: string): string {
+  return trimSlash(base) + path;
+}
+
+/** The value of an HTTP Basic Authorization header. */
+export function basicAuth(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
+}
+
 /** Schema of a base or endpoint URL: http(s) only, so a typo like "htps://" is rejected at start. */
 export const HTTP_URL_SCHEMA = { type: 'string', pattern: '^https?://[^\\s/]+(/\\S*)?$', maxLength: 2048 } as const;
 
 /** At most `charsMax` UTF-16 units, ending in "…" when cut, never splitting a surrogate pair. */
 export function truncate(text: string, charsMax: number): string {
   if (text.length <= charsMax) return text;
-  let end = charsMax - 1;
+  let end = Math.max(0, charsMax - 1);
   const last = text.charCodeAt(end - 1);
   if (last >= 0xd800 && last <= 0xdbff) end -= 1;
   return `${text.slice(0, end)}…`;

@@ -157,17 +157,8 @@ export async function sendWithCredential<C extends Credential>(
 // ---------------------------------------------------------------------------------------------
 // Text
 
-export function joinUrl(base: string, path: string): string {
-  return `${base.replace(/\/+$/, '')}${path}`;
-}
 
-export function basicAuth(user: string, password: string): string {
-  return `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
-}
 
-export function truncate(text: string, charsMax: number): string {
-  return text.length <= charsMax ? text : `${text.slice(0, charsMax - 1)}…`;
-}
 
 export function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -208,3 +199,6 @@ export function detailedText(notification: Notification): string {
   if (notification.alerts.length > 1) facts.push(`Alerts in this digest: ${notification.alerts.length}`);
   return `${notification.text}\n\n${facts.join('\n')}`;
 }
+
+// One definition for every connector group (common.ts); re-exported so this group's imports stay.
+export { basicAuth, joinUrl, truncate } from './common.js';

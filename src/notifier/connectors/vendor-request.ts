@@ -65,20 +65,8 @@ export async function readJson(response: Response): Promise<unknown> {
   }
 }
 
-export function basicAuth(user: string, password: string): string {
-  return `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
-}
 
-/** `base` (with or without a trailing slash) followed by `path` (with a leading slash). */
-export function joinUrl(base: string, path: string): string {
-  return base.replace(/\/+$/, '') + path;
-}
 
-/** At most `charsMax` characters, with an ellipsis when cut (vendors reject, not cut, long fields). */
-export function truncate(text: string, charsMax: number): string {
-  if (text.length <= charsMax) return text;
-  return `${text.slice(0, Math.max(0, charsMax - 1))}…`;
-}
 
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
@@ -120,3 +108,6 @@ export const nameSchema = { type: 'string', minLength: 1, maxLength: 256 } as co
 export function objectSchema(properties: Record<string, unknown>, required: string[], extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { type: 'object', additionalProperties: false, properties, required, ...extra };
 }
+
+// One definition for every connector group (common.ts); re-exported so this group's imports stay.
+export { basicAuth, joinUrl, truncate } from './common.js';
