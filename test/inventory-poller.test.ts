@@ -2,7 +2,7 @@
 // uniquely named table per test, dropped afterwards) and a real nats-server started from
 // nats.conf. Polls are triggered by pollOnce() or by hand-driven timers: no sleeps.
 
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import type { JetStreamManager } from '@nats-io/jetstream';
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';

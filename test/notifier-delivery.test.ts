@@ -80,7 +80,7 @@ describe('notifier delivery', () => {
 
   it('a recovery notice takes the alert route as kind recovery', async () => {
     const s = sink(`recovery-${tag}`);
-    const n = await start({ receivers: [receiver('ops', `recovery-${tag}`)], rules: [{ name: 'shoes', match: { categories: ['shoes'] }, receivers: ['ops'] }] });
+    await start({ receivers: [receiver('ops', `recovery-${tag}`)], rules: [{ name: 'shoes', match: { categories: ['shoes'] }, receivers: ['ops'] }] });
     const firing = makeAlert();
     const resolved = makeAlert({ ...firing, status: 'resolved', noticeId: `${firing.id}/resolved`, resolvedAt: new Date().toISOString() });
     await publisher.publish(firing);

@@ -14,7 +14,7 @@ import { Packr } from 'msgpackr';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { latencyHistogram } from '../common.js';
-import { busiestBetween, cpuTicksBetween, cpuTicksByPid, cpuTicksByThread, machineBusyTicks, Rng, sleep, summarize, TICKS_PER_SECOND, type FromGenerator, type Job, type JobResult, type LatencySummary, type Target, type ToGenerator } from './shared.js';
+import { busiestBetween, cpuTicksBetween, cpuTicksByPid, cpuTicksByThread, machineBusyTicks, Rng, sleep, summarize, TICKS_PER_SECOND, type FromGenerator, type Job, type JobResult, type Target, type ToGenerator } from './shared.js';
 
 /** 0 granted, 1 refused for want of stock, a string: any other answer (its code). */
 type Outcome = 0 | 1 | string;

@@ -43,7 +43,7 @@ export class KvBucket<T> {
 
   private constructor(
     readonly name: string,
-    private readonly nc: NatsConnection,
+    nc: NatsConnection,
     private readonly jsm: JetStreamManager,
   ) {
     this.stream = `KV_${name}`;

@@ -338,7 +338,6 @@ export class Notifier {
   }
 
   private async process(alert: Alert): Promise<void> {
-    const { config } = this.options;
     const route = this.router.route(alert);
     this.metrics.notices.inc({ outcome: route.receivers.length > 0 ? 'routed' : 'unrouted' });
     // The notice record and the open-alert state are written alongside the deliveries, not before

@@ -3,7 +3,7 @@
 
 import type { Connector, ConnectorFactory } from '../connector.js';
 import { outcomeOfResponse } from '../http-outcome.js';
-import { attempt, basicAuth, emailSchema, formInit, joinUrl, objectSchema, plainText, readJson, request, secretSchema, truncate, urlSchema } from './vendor-request.js';
+import { attempt, basicAuth, emailSchema, formInit, joinUrl, objectSchema, plainText, readJson, request, truncate, urlSchema } from './vendor-request.js';
 
 export interface MailgunConfig {
   apiKey: string;
