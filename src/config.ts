@@ -31,6 +31,14 @@ export interface ShardConfig {
   mailboxCommandsMax: number;
   /** Commands per cross-thread message; larger batches are split. */
   batchCommandsMax: number;
+  /**
+   * Turns written but not yet flushed. Each LMDB transaction costs its own fsync, so while this
+   * many are on their way to disk, arriving batches wait and then run together as one turn
+   * (group commit that adapts to the disk's speed).
+   */
+  unflushedTurnsMax: number;
+  /** Commands merged into one turn from batches that waited for a flush. */
+  turnCommandsMax: number;
   /** 'batched' crosses threads once per event-loop turn; 'unbatched' once per command (benchmarks only). */
   crossing: 'batched' | 'unbatched';
   /** Write a checkpoint after this many WAL records (turns) … */
@@ -172,6 +180,8 @@ export const DEFAULT_LIMITS: DomainLimits = Object.freeze({
 export const DEFAULT_SHARD_CONFIG: ShardConfig = Object.freeze({
   mailboxCommandsMax: 200_000,
   batchCommandsMax: 4096,
+  unflushedTurnsMax: 2,
+  turnCommandsMax: 16_384,
   crossing: 'batched',
   checkpointWalRecordsMax: 50_000,
   checkpointIntervalMs: CHECKPOINT_INTERVAL_MS,
@@ -304,6 +314,8 @@ export const CONFIG_SCHEMA = {
       properties: {
         mailboxCommandsMax: { ...positiveInt, description: 'Commands waiting for one shard (queued plus in flight) before callers get OVERLOADED.' },
         batchCommandsMax: { type: 'integer', minimum: 1, maximum: 65536, description: 'Commands per cross-thread message and per /v1/batch (BATCH_TOO_LARGE past it).' },
+        unflushedTurnsMax: { type: 'integer', minimum: 1, maximum: 64, description: 'Turns on their way to disk at once; batches arriving meanwhile wait and run together as one turn (one fsync).' },
+        turnCommandsMax: { type: 'integer', minimum: 1, maximum: 1_048_576, description: 'Commands merged into one turn from batches that waited for a flush.' },
         crossing: { enum: ['batched', 'unbatched'], description: '\'batched\' crosses threads once per event-loop turn; \'unbatched\' once per command (benchmarks only).' },
         checkpointWalRecordsMax: { ...positiveInt, description: 'Write a checkpoint after this many WAL records …' },
         checkpointIntervalMs: { ...positiveInt, description: '… or after this long, whichever comes first.' },

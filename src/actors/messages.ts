@@ -30,7 +30,10 @@ export interface AvailabilityChange {
 export interface DemandEvent {
   sku: string;
   kind: 'sale' | 'attempt';
+  /** Units, summed over the `count` sales or attempts the event stands for. */
   quantity: number;
+  /** Sales or attempts summed into this event (one shard turn's, per SKU); 1 when absent. */
+  count?: number;
   /** The SKU's total available units after the turn that recorded it. */
   available: number;
   /** The SKU's supplier lead time (thresholds.leadTimeDays), null when it has none. */

@@ -88,6 +88,9 @@ export interface ShardStats {
   shardId: number;
   skus: number;
   walSeq: number;
+  /** Batches received (one per cross-thread message from the engine). */
+  batches: number;
+  /** Turns run: batches that waited for a flush share one. */
   turns: number;
   commands: number;
   checkpoints: number;
@@ -101,13 +104,24 @@ interface Turn {
   historyIds: string[];
   historyIndexes: number[];
   watchedChanged: Set<string> | null;
+  /** One event per SKU and kind: a flash sale's thousands of attempts on a SKU cross as one. */
   demand: DemandEvent[];
+  demandBySku: Map<string, DemandEvent> | null;
   /** Alert notices decided this turn: they go to the outbox in the turn's transaction. */
   notices: Alert[];
 }
 
 /** Commands the runtime makes for itself; never accepted from callers. */
 type InternalCommand = ExpireCommand | EvaluateAlertsCommand;
+
+/** One caller's batch, waiting for its turn or in it. */
+interface Batch {
+  commands: readonly (Command | InternalCommand)[];
+  /** The runtime's own commands, which skip caller validation. */
+  internal: boolean;
+  resolve?: (replies: Reply[]) => void;
+  reject?: (err: Error) => void;
+}
 
 /** What a durable turn reports to the host. */
 export interface DurableReport {
@@ -129,6 +143,20 @@ function alertSignalOf(command: Command | InternalCommand): AlertSignal | null {
     return { kind: 'fulfilmentFailed', location: command.location ?? null, orderId: command.orderId, reason: command.reason };
   }
   return null;
+}
+
+/** Count a sale or a reservation attempt into the turn's demand event for that SKU and kind. */
+function addDemand(turn: Turn, sku: string, kind: DemandEvent['kind'], quantity: number, at: number): void {
+  const key = kind === 'sale' ? 's' + sku : 'a' + sku;
+  const found = (turn.demandBySku ??= new Map()).get(key);
+  if (found) {
+    found.quantity += quantity;
+    found.count! += 1;
+    return;
+  }
+  const event: DemandEvent = { sku, kind, quantity, count: 1, available: 0, leadTimeDays: null, at };
+  turn.demandBySku.set(key, event);
+  turn.demand.push(event);
 }
 
 /** Record the SKU's levels in its stock-over-time series (no allocation within an interval). */
@@ -156,8 +184,13 @@ export class Shard {
   private readonly clock: () => number;
   private seq = 0;
   private lastFlush: Promise<void> = Promise.resolve();
+  /** Turns written whose flush has not landed yet (see `unflushedTurnsMax`). */
+  private unflushedTurns = 0;
+  /** Batches that arrived while the disk was busy, in arrival order. */
+  private waiting: Required<Batch>[] = [];
   private recordsSinceCheckpoint = 0;
   private lastCheckpointSeq = 0;
+  private batches = 0;
   private turns = 0;
   private commands = 0;
   private checkpoints = 0;
@@ -264,12 +297,49 @@ export class Shard {
     // Refused whole, before anything is decided: no partial batch is ever applied.
     const oversize = oversizeBatch(commands.length, this.options.shard.batchCommandsMax);
     if (oversize) return Promise.resolve(commands.map(() => ({ ok: false, error: oversize }) as Reply));
+    this.batches++;
+    // Each LMDB transaction is one fsync, and fsyncs do not overlap: a batch that arrives while
+    // the disk is busy waits, and joins the others that wait, in the next turn.
+    if (this.unflushedTurns >= this.options.shard.unflushedTurnsMax || this.waiting.length > 0) {
+      return new Promise<Reply[]>((resolve, reject) => this.waiting.push({ commands, internal, resolve, reject }));
+    }
     try {
-      return this.turn(commands, internal);
+      return this.turn([{ commands, internal }])[0];
     } catch (err) {
-      this.failure = err as Error;
-      this.stopTimers();
+      this.fail(err as Error);
       throw err;
+    }
+  }
+
+  /** The shard is broken: it stops its timers and refuses every batch still waiting. */
+  private fail(err: Error): void {
+    this.failure ??= err;
+    this.stopTimers();
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const w of waiting) w.reject(this.failure);
+  }
+
+  /** A turn reached the disk: batches that waited for it run now, merged into one turn. */
+  private turnFlushed(): void {
+    this.unflushedTurns--;
+    const { unflushedTurnsMax, turnCommandsMax } = this.options.shard;
+    // A merged turn that writes nothing (queries only) leaves the disk idle: take the next ones too.
+    while (!this.failure && this.waiting.length > 0 && this.unflushedTurns < unflushedTurnsMax) {
+      let take = 1;
+      let total = this.waiting[0].commands.length;
+      while (take < this.waiting.length && total + this.waiting[take].commands.length <= turnCommandsMax) total += this.waiting[take++].commands.length;
+      const batches = this.waiting.splice(0, take);
+      let replies: Promise<Reply[]>[];
+      try {
+        replies = this.turn(batches);
+      } catch (err) {
+        // Its callers learn of it here; the batches still waiting, in `fail`.
+        for (const b of batches) b.reject(err as Error);
+        this.fail(err as Error);
+        return;
+      }
+      for (let i = 0; i < batches.length; i++) replies[i].then(batches[i].resolve, batches[i].reject);
     }
   }
 
@@ -278,17 +348,25 @@ export class Shard {
     else this.watched.delete(sku);
   }
 
-  private turn(commands: readonly (Command | InternalCommand)[], internal: boolean): Promise<Reply[]> {
+  /** Run batches as one turn: one WAL record, one flush. Returns each batch's replies. */
+  private turn(batches: readonly Batch[]): Promise<Reply[]>[] {
     const now = this.clock();
-    const turn: Turn = { now, events: [], historyIds: [], historyIndexes: [], watchedChanged: null, demand: [], notices: [] };
-    const replies: Reply[] = new Array(commands.length);
-    let storeReads: { index: number; read: StoreRead }[] | null = null;
+    const turn: Turn = { now, events: [], historyIds: [], historyIndexes: [], watchedChanged: null, demand: [], demandBySku: null, notices: [] };
+    const replies: Reply[][] = [];
+    let storeReads: { batch: number; index: number; read: StoreRead }[] | null = null;
     const seq = this.seq + 1;
+    let commandCount = 0;
     this.expireDue(turn);
-    for (let i = 0; i < commands.length; i++) {
-      const reply = this.one(commands[i], turn, internal);
-      if ('ok' in reply) replies[i] = reply;
-      else (storeReads ??= []).push({ index: i, read: reply });
+    for (let b = 0; b < batches.length; b++) {
+      const { commands, internal } = batches[b];
+      const out: Reply[] = new Array(commands.length);
+      for (let i = 0; i < commands.length; i++) {
+        const reply = this.one(commands[i], turn, internal);
+        if ('ok' in reply) out[i] = reply;
+        else (storeReads ??= []).push({ batch: b, index: i, read: reply });
+      }
+      replies.push(out);
+      commandCount += commands.length;
     }
     // Available and lead time after the turn, filled in once rather than per event.
     for (const d of turn.demand) {
@@ -297,7 +375,7 @@ export class Shard {
       d.leadTimeDays = state.thresholds?.leadTimeDays ?? null;
     }
     this.turns++;
-    this.commands += commands.length;
+    this.commands += commandCount;
     let flushed = this.lastFlush;
     if (turn.events.length > 0) {
       this.seq = seq;
@@ -306,6 +384,11 @@ export class Shard {
       this.recordsSinceCheckpoint++;
       if (this.recordsSinceCheckpoint >= this.options.shard.checkpointWalRecordsMax) this.checkpoint(now);
       flushed = this.lastFlush = this.store.whenFlushed();
+      this.unflushedTurns++;
+      flushed.then(
+        () => this.turnFlushed(),
+        (err: Error) => this.fail(err),
+      );
       this.armExpiryTimer();
       const started = performance.now();
       // Read now: by the time the flush lands, a later turn may have changed these SKUs.
@@ -318,14 +401,14 @@ export class Shard {
       const demand = turn.demand;
       void flushed.then(() => this.onDurable({ changes: [], flushMs: null, demand, alerts: [] }));
     }
-    if (!storeReads) return flushed.then(() => replies);
+    if (!storeReads) return replies.map((out) => flushed.then(() => out));
     // Reads of ended reservations, histories and first answers go to LMDB, which shows only
     // committed transactions: run them once this turn (and every earlier one) is flushed.
     const reads = storeReads;
-    return flushed.then(() => {
-      for (const { index, read } of reads) replies[index] = this.readFromStore(commands[index] as Command, read);
-      return replies;
+    const afterReads = flushed.then(() => {
+      for (const { batch, index, read } of reads) replies[batch][index] = this.readFromStore(batches[batch].commands[index] as Command, read);
     });
+    return replies.map((out) => afterReads.then(() => out));
   }
 
   private one(command: Command | InternalCommand, turn: Turn, internal: boolean): Reply | StoreRead {
@@ -342,7 +425,7 @@ export class Shard {
     }
     let state = this.skus.get(sku);
     const decision = decide(state, command, now, this.options.limits);
-    if (command.type === 'reserve' && state) turn.demand.push({ sku, kind: 'attempt', quantity: command.quantity, available: 0, leadTimeDays: null, at: now });
+    if (command.type === 'reserve' && state) addDemand(turn, sku, 'attempt', command.quantity, now);
     if (!decision.ok) {
       if (command.type === 'getReservation' && decision.error.code === 'RESERVATION_NOT_ACTIVE') return { read: 'ended' };
       return decision;
@@ -392,7 +475,7 @@ export class Shard {
       if (r.state === 'ACTIVE' || r.state === 'PENDING') this.expiry.push(r.expiresAt, reservationId);
     }
     if (event.type === 'AlertRaised' || event.type === 'AlertResolved') turn.notices.push(event.alert);
-    if (event.type === 'ReservationCommitted') turn.demand.push({ sku: event.sku, kind: 'sale', quantity: (reply as ReservationView).quantity, available: 0, leadTimeDays: null, at: event.at });
+    if (event.type === 'ReservationCommitted') addDemand(turn, event.sku, 'sale', (reply as ReservationView).quantity, event.at);
     turn.events.push(event);
     return reply;
   }
@@ -516,6 +599,7 @@ export class Shard {
       shardId: this.options.shardId,
       skus: this.skus.size,
       walSeq: this.seq,
+      batches: this.batches,
       turns: this.turns,
       commands: this.commands,
       checkpoints: this.checkpoints,
@@ -535,6 +619,8 @@ export class Shard {
   /** Checkpoint (when healthy), flush and close. */
   async close(): Promise<void> {
     if (this.closed) return;
+    // Batches waiting for a flush are callers' work: they run (and reach the disk) first.
+    while (!this.failure && (this.waiting.length > 0 || this.unflushedTurns > 0)) await this.lastFlush;
     this.stopTimers();
     if (!this.failure && this.dirty.size > 0) this.checkpoint(this.clock());
     this.closed = true;

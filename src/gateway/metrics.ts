@@ -13,6 +13,7 @@ export class Metrics {
   readonly registry = new Registry();
   private readonly requests: Counter<'transport' | 'op' | 'outcome'>;
   private readonly latency: Histogram<'transport' | 'op'>;
+  private readonly requestChildren = new Map<string, { count: Counter.Internal; latency: Histogram.Internal<'transport' | 'op'> }>();
   private readonly walFlush: Histogram<'shard'>;
   readonly connections: Gauge;
 
@@ -175,8 +176,16 @@ export class Metrics {
   onRequest: (op: string, outcome: string, ms: number) => void = () => {};
 
   request(transport: string, op: string, outcome: string, ms: number): void {
-    this.requests.inc({ transport, op, outcome });
-    this.latency.observe({ transport, op }, ms / 1000);
+    // prom-client hashes a label object on every call; the children per label set are cached
+    // instead (label values come from closed sets: transports, operations, error codes).
+    const key = transport + '\0' + op + '\0' + outcome;
+    let child = this.requestChildren.get(key);
+    if (!child) {
+      child = { count: this.requests.labels(transport, op, outcome), latency: this.latency.labels(transport, op) };
+      this.requestChildren.set(key, child);
+    }
+    child.count.inc();
+    child.latency.observe(ms / 1000);
     this.onRequest(op, outcome, ms);
   }
 

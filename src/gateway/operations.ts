@@ -85,47 +85,65 @@ export class Operations {
     return null;
   }
 
-  async run(transport: Transport, principal: Principal, name: OperationName, args: Record<string, unknown>): Promise<Reply> {
+  run(transport: Transport, principal: Principal, name: OperationName, args: Record<string, unknown>): Promise<Reply> {
     const started = performance.now();
-    let reply: Reply;
+    // Plain promise chaining rather than async functions: this is the path of every request, and
+    // each async layer costs a promise and a microtask hop.
+    let pending: Promise<Reply>;
     try {
-      reply = await this.runUnmeasured(principal, name, args);
+      pending = this.runUnmeasured(principal, name, args);
     } catch (err) {
-      // A bug, not the caller's fault: answered, counted, never thrown into the socket layer.
-      this.log.error({ op: name, err: (err as Error).message }, 'operation failed');
-      reply = { ok: false, error: errorBody('INTERNAL') };
+      pending = Promise.reject(err);
     }
+    return pending.then(
+      (reply) => this.measured(transport, name, started, reply),
+      (err: Error) => {
+        // A bug, not the caller's fault: answered, counted, never thrown into the socket layer.
+        this.log.error({ op: name, err: err.message }, 'operation failed');
+        return this.measured(transport, name, started, { ok: false, error: errorBody('INTERNAL') });
+      },
+    );
+  }
+
+  private measured(transport: Transport, name: OperationName, started: number, reply: Reply): Reply {
     this.metrics.request(transport, name, reply.ok ? 'ok' : reply.error.code, performance.now() - started);
     return reply;
   }
 
-  private async runUnmeasured(principal: Principal, name: OperationName, args: Record<string, unknown>): Promise<Reply> {
-    const spec = OPERATIONS[name];
-    const lines = name === 'reserveCart' && Array.isArray(args.lines) ? args.lines.length : 1;
-    if (lines > this.config.gateway.cartLinesMax) {
-      return { ok: false, error: errorBody('VALIDATION_FAILED', `a cart holds at most ${this.config.gateway.cartLinesMax} lines`, { cartLinesMax: this.config.gateway.cartLinesMax }) };
-    }
-    const refused = this.admit(principal, spec.scope, Math.max(1, lines));
-    if (refused) return { ok: false, error: refused };
-    if ('asChannel' in args) return { ok: false, error: errorBody('VALIDATION_FAILED', 'asChannel is set by the gateway', { unknownField: 'asChannel' }) };
-    if (name === 'release' && typeof args.reason === 'string' && args.reason.startsWith(RESERVED_REASON_PREFIX)) {
-      return { ok: false, error: errorBody('VALIDATION_FAILED', `release reasons starting "${RESERVED_REASON_PREFIX}" are Stockade's own`, { field: 'reason' }) };
-    }
-
-    if (spec.backOffice && principal.channel !== null && !principal.scopes.has('admin')) {
-      return { ok: false, error: errorBody('FORBIDDEN', "the operation shows every channel's reservations; it needs a key without a channel", { keyChannel: principal.channel }) };
-    }
+  private runUnmeasured(principal: Principal, name: OperationName, args: Record<string, unknown>): Promise<Reply> {
+    const refusal = this.refusal(principal, name, args);
+    if (refusal) return Promise.resolve({ ok: false, error: refusal });
     if (name === 'reserve' || name === 'reserveCart') {
       const bound = bindChannel(principal, args);
-      if (bound.error) return { ok: false, error: bound.error };
+      if (bound.error) return Promise.resolve({ ok: false, error: bound.error });
       args = bound.args;
     }
     if (name === 'reserveCart') return reserveCart(this.engine, args);
 
+    const spec = OPERATIONS[name];
     const command = { ...args, type: spec.command } as Record<string, unknown>;
     // A channel's key acts only on its channel's reservations; admin keys on all.
     if (spec.channelScoped && !principal.scopes.has('admin') && principal.channel !== null) command.asChannel = principal.channel;
     return this.engine.execute(command as unknown as Command);
+  }
+
+  /** Why the request is refused before it reaches a shard (limits, scope, rate, reserved fields), or null. */
+  private refusal(principal: Principal, name: OperationName, args: Record<string, unknown>): ErrorBody | null {
+    const spec = OPERATIONS[name];
+    const lines = name === 'reserveCart' && Array.isArray(args.lines) ? args.lines.length : 1;
+    if (lines > this.config.gateway.cartLinesMax) {
+      return errorBody('VALIDATION_FAILED', `a cart holds at most ${this.config.gateway.cartLinesMax} lines`, { cartLinesMax: this.config.gateway.cartLinesMax });
+    }
+    const refused = this.admit(principal, spec.scope, Math.max(1, lines));
+    if (refused) return refused;
+    if ('asChannel' in args) return errorBody('VALIDATION_FAILED', 'asChannel is set by the gateway', { unknownField: 'asChannel' });
+    if (name === 'release' && typeof args.reason === 'string' && args.reason.startsWith(RESERVED_REASON_PREFIX)) {
+      return errorBody('VALIDATION_FAILED', `release reasons starting "${RESERVED_REASON_PREFIX}" are Stockade's own`, { field: 'reason' });
+    }
+    if (spec.backOffice && principal.channel !== null && !principal.scopes.has('admin')) {
+      return errorBody('FORBIDDEN', "the operation shows every channel's reservations; it needs a key without a channel", { keyChannel: principal.channel });
+    }
+    return null;
   }
 }
 

@@ -20,6 +20,9 @@ interface Connection {
   /** Watched SKUs and the topic (frame format) each was subscribed in. */
   subscriptions: Map<string, string>;
   closed: boolean;
+  /** Answers waiting for this event-loop turn's single write (see `send`). */
+  outbox: (string | Buffer)[];
+  outboxBinary: boolean[];
 }
 
 type Socket = uWS.WebSocket<Connection>;
@@ -41,6 +44,10 @@ function validId(id: unknown): id is number | string {
 }
 
 export class WebSocketApi {
+  /** Connections with answers queued, written once the current burst of replies is handled. */
+  private readonly pendingOutput = new Set<Socket>();
+  private flushScheduled = false;
+
   constructor(
     private readonly app: uWS.TemplatedApp,
     private readonly operations: Operations,
@@ -70,7 +77,7 @@ export class WebSocketApi {
           principal = found;
         }
         res.upgrade<Connection>(
-          { principal, inFlight: 0, subscriptions: new Map(), closed: false },
+          { principal, inFlight: 0, subscriptions: new Map(), closed: false, outbox: [], outboxBinary: [] },
           req.getHeader('sec-websocket-key'),
           req.getHeader('sec-websocket-protocol'),
           req.getHeader('sec-websocket-extensions'),
@@ -82,6 +89,9 @@ export class WebSocketApi {
       close: (ws) => {
         const conn = ws.getUserData();
         conn.closed = true;
+        conn.outbox = [];
+        conn.outboxBinary = [];
+        this.pendingOutput.delete(ws);
         for (const sku of conn.subscriptions.keys()) this.unwatch(sku);
         conn.subscriptions.clear();
         this.metrics.connections.dec();
@@ -94,10 +104,37 @@ export class WebSocketApi {
     for (const change of changes) publishToTopics(this.app, topicOf(change.sku, false), topicOf(change.sku, true), { push: 'availability', ...change });
   }
 
+  /**
+   * Queue an answer. A shard turn answers hundreds of requests at once; uncorked, each would be
+   * its own write(2). Queued answers leave in one corked write per connection once the burst
+   * has been handled (setImmediate: after the promise continuations of the same delivery).
+   */
   private send(ws: Socket, message: unknown, binary: boolean): void {
     const conn = ws.getUserData();
     if (conn.closed) return;
-    ws.cork(() => ws.send(encode(message, binary), binary));
+    conn.outbox.push(encode(message, binary));
+    conn.outboxBinary.push(binary);
+    this.pendingOutput.add(ws);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flushOutput());
+    }
+  }
+
+  private flushOutput(): void {
+    this.flushScheduled = false;
+    for (const ws of this.pendingOutput) {
+      const conn = ws.getUserData();
+      const frames = conn.outbox;
+      const binary = conn.outboxBinary;
+      conn.outbox = [];
+      conn.outboxBinary = [];
+      if (conn.closed) continue;
+      ws.cork(() => {
+        for (let i = 0; i < frames.length; i++) ws.send(frames[i], binary[i]);
+      });
+    }
+    this.pendingOutput.clear();
   }
 
   private answer(ws: Socket, id: RequestId, reply: Reply, binary: boolean): void {

@@ -181,7 +181,8 @@ class BucketRing {
     return this.size === 0;
   }
 
-  add(now: number, kind: DemandEvent['kind'], quantity: number): void {
+  /** `count` sales or attempts of `quantity` units in all. */
+  add(now: number, kind: DemandEvent['kind'], quantity: number, count = 1): void {
     this.expire(now);
     let bucket = Math.floor(now / this.bucketMs);
     const tail = this.size > 0 ? (this.head + this.size - 1) % this.capacity : -1;
@@ -198,14 +199,14 @@ class BucketRing {
       this.size++;
     }
     if (kind === 'sale') {
-      this.data[at + F_SALES] += 1;
+      this.data[at + F_SALES] += count;
       this.data[at + F_SALE_UNITS] += quantity;
-      this.totals.sales += 1;
+      this.totals.sales += count;
       this.totals.saleUnits += quantity;
     } else {
-      this.data[at + F_ATTEMPTS] += 1;
+      this.data[at + F_ATTEMPTS] += count;
       this.data[at + F_ATTEMPT_UNITS] += quantity;
-      this.totals.attempts += 1;
+      this.totals.attempts += count;
       this.totals.attemptUnits += quantity;
     }
   }
@@ -410,12 +411,13 @@ export class DemandWindows {
     const touched = new Map<string, SkuDemand>();
     for (const event of events) {
       const state = this.touch(event.sku, now);
-      for (const ring of state.rings) ring.add(now, event.kind, event.quantity);
+      const count = event.count ?? 1;
+      for (const ring of state.rings) ring.add(now, event.kind, event.quantity, count);
       state.available = event.available;
       const carried = (event as LeadTimeCarrying).leadTimeDays;
       if (carried !== undefined) state.leadTimeDays = carried;
       touched.set(event.sku, state);
-      this.counters.eventsRecorded++;
+      this.counters.eventsRecorded += count;
     }
     for (const [sku, state] of touched) {
       // A report with more new SKUs than skusTrackedMax evicts some of its own: skip those.
