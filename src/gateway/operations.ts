@@ -85,6 +85,7 @@ export class Operations {
     return null;
   }
 
+  /** `args` must be the request's own object: it is turned into the engine command in place. */
   run(transport: Transport, principal: Principal, name: OperationName, args: Record<string, unknown>): Promise<Reply> {
     const started = performance.now();
     // Plain promise chaining rather than async functions: this is the path of every request, and
@@ -121,7 +122,10 @@ export class Operations {
     if (name === 'reserveCart') return reserveCart(this.engine, args);
 
     const spec = OPERATIONS[name];
-    const command = { ...args, type: spec.command } as Record<string, unknown>;
+    // `args` is this request's own object (decoded from its frame or body), so it becomes the
+    // command in place rather than being copied once more.
+    const command = args;
+    command.type = spec.command;
     // A channel's key acts only on its channel's reservations; admin keys on all.
     if (spec.channelScoped && !principal.scopes.has('admin') && principal.channel !== null) command.asChannel = principal.channel;
     return this.engine.execute(command as unknown as Command);
