@@ -326,7 +326,7 @@ export const CONFIG_SCHEMA = {
         thresholdCheckIntervalMs: { ...nonNegativeInt, description: 'The scheduled batch check: every SKU with thresholds is re-evaluated this often (time-of-day minimums); 0 turns it off.' },
         thresholdCheckSkusPerTurnMax: { ...positiveInt, description: 'SKUs evaluated per turn of that check.' },
         outboxResendMax: { ...positiveInt, description: 'Unconfirmed alert notices handed to the publisher at once (at start and on request).' },
-        stockSeriesSkusMax: { ...positiveInt, description: 'SKUs per shard whose stock-over-time series is kept in memory (the least recently changed is forgotten).' },
+        stockSeriesSkusMax: { ...positiveInt, description: 'SKUs per shard whose stock-over-time series is kept in memory (when full, the least recently changed tenth is forgotten).' },
         stockSeriesPointsMax: { type: 'integer', minimum: 2, maximum: 100_000, description: 'Points per SKU in that series.' },
         stockSeriesIntervalMs: { type: 'integer', minimum: 100, description: 'At most one point per SKU per this interval (a later change replaces it).' },
       },

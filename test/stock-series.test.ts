@@ -38,6 +38,17 @@ describe('stock series', () => {
     expect(series.view('C').points).toHaveLength(1);
   });
 
+  it('when full, forgets the least recently changed tenth at once', () => {
+    const series = new StockSeries(20, 10, 1);
+    for (let i = 0; i < 20; i++) series.record(`S${i}`, i, 1, 0, 1);
+    // S0 changes again: it is now the most recent, so S1 and S2 are the stalest two (a tenth of 20).
+    series.record('S0', 20, 2, 0, 2);
+    series.record('NEW', 21, 1, 0, 1);
+    const kept = (sku: string) => series.view(sku).points.length > 0;
+    expect(['S1', 'S2'].filter(kept)).toEqual([]);
+    expect(['S0', 'S3', 'S19', 'NEW'].every(kept)).toBe(true);
+  });
+
   it('hands out copies: a later change does not alter an answer already given', () => {
     const series = new StockSeries(10, 10, 1000);
     series.record('A', 0, 5, 0, 5);
