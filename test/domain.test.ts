@@ -3,7 +3,7 @@
 // durable (LMDB on tmpfs) and checks the full invariants after every transition.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import type { HistoryEntry, ReservationView, SkuView, StockAppliedView } from '../src/actors/types.js';
+import type { HistoryEntry, Reply, ReservationView, SkuView, StockAppliedView } from '../src/actors/types.js';
 import { key, openTestShard, removeTempDirs, reserve, setStock } from './helpers.js';
 
 afterEach(() => removeTempDirs());
@@ -139,6 +139,22 @@ describe('reserve', () => {
     await t.ok(reserve('S', 1));
     // The first key was the oldest of three: a retry now is a new request.
     expect((await t.ok<ReservationView>(first)).reservationId).not.toBe(firstAnswer.reservationId);
+  });
+
+  it('at a large idempotencyKeysPerSkuMax forgets the oldest keys a batch (1/64 of the cap) at a time', async () => {
+    const t = openTestShard({ limits: { idempotencyKeysPerSkuMax: 128 } });
+    await t.ok(setStock('S', 'w', 1000));
+    const commands = Array.from({ length: 129 }, () => reserve('S', 1));
+    const answers = await t.shard.execute(commands);
+    expect(answers.every((a) => a.ok)).toBe(true);
+    // The 129th key met a full map: the two oldest went; the third is still answered from memory
+    // (asked first: a retry of a forgotten key is a new request, and its key joins the map).
+    const idOf = (reply: Reply) => (reply.ok ? (reply.value as ReservationView).reservationId : reply.error.code);
+    const [third, first, second] = await t.shard.execute([commands[2], commands[0], commands[1]]);
+    expect(idOf(third)).toBe(idOf(answers[2]));
+    expect(idOf(first)).not.toBe(idOf(answers[0]));
+    expect(idOf(second)).not.toBe(idOf(answers[1]));
+    expect([first, second].every((r) => r.ok)).toBe(true);
   });
 
   it('forgets keys older than idempotencyTtlMs once the SKU is checkpointed, never earlier', async () => {

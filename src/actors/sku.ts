@@ -18,6 +18,7 @@ import type { DomainLimits } from '../config.js';
 import { applyAlertEvent, openAlerts, type AlertEpisode } from './alerts.js';
 import { availableAt as available } from './levels.js';
 import { errorBody, type ErrorBody } from '../errors.js';
+import { dropOldest, evictionBatch } from '../insertion-order.js';
 import type {
   Allocation,
   Command,
@@ -572,14 +573,14 @@ function sortLocations(state: SkuState): void {
 function rememberEventId(state: SkuState, eventId: string, limits: Limits): void {
   const ids = (state.eventIds ??= new Set());
   ids.add(eventId);
-  if (ids.size > limits.stockEventIdsPerSkuMax) ids.delete(ids.values().next().value as string);
+  if (ids.size > limits.stockEventIdsPerSkuMax) dropOldest(ids, ids.size - limits.stockEventIdsPerSkuMax + evictionBatch(limits.stockEventIdsPerSkuMax) - 1);
 }
 
 function rememberIdempotency(state: SkuState, event: SkuEvent, limits: Limits): void {
   const idem = (state.idem ??= new Map());
-  // Oldest first (insertion order): over the cap, forget the oldest. Age is swept separately
-  // (forgetExpiredIdempotency) so this hot path never walks the map.
-  if (idem.size >= limits.idempotencyKeysPerSkuMax) idem.delete(idem.keys().next().value as string);
+  // Oldest first (insertion order): at the cap, forget the oldest (a batch of them: see
+  // insertion-order.ts). Age is swept separately (forgetExpiredIdempotency).
+  if (idem.size >= limits.idempotencyKeysPerSkuMax) dropOldest(idem, idem.size - limits.idempotencyKeysPerSkuMax + evictionBatch(limits.idempotencyKeysPerSkuMax));
   idem.set(event.idem!, { kind: KIND_OF_EVENT[event.type]!, reservationId: reservationIdOfEvent(event)!, at: event.at });
 }
 

@@ -5,6 +5,8 @@
 // Memory, not the WAL: it covers the time since the shard started, which is what an operator
 // watching a sale needs; `npx stockade replay --as-of` answers for any moment the WAL holds.
 
+import { dropOldest } from '../insertion-order.js';
+
 export interface StockPoint {
   at: number;
   onHand: number;
@@ -57,17 +59,9 @@ export class StockSeries {
     if (points.length > this.pointsMax) points.shift();
   }
 
-  /**
-   * Forget the least recently changed tenth at once. Evicting one SKU per new one was quadratic:
-   * a Map keeps deleted entries as holes at its front until it rehashes, and finding the first
-   * live key walks past all of them (a third of the shard's time with 100k SKUs changing).
-   */
+  /** Forget the least recently changed tenth at once (one at a time is quadratic: insertion-order.ts). */
   private evictStalest(): void {
-    let evict = Math.max(1, Math.ceil(this.skusMax / 10));
-    for (const key of this.series.keys()) {
-      this.series.delete(key);
-      if (--evict === 0) break;
-    }
+    dropOldest(this.series, Math.ceil(this.skusMax / 10));
   }
 
   /** The highest available level recorded at or after `since`, or null when none is. */

@@ -11,6 +11,7 @@ import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Engine, EngineLogger } from '../actors/engine.js';
 import { alertSubject, type Alert } from '../alerts/alert.js';
+import { dropOldest, evictionBatch } from '../insertion-order.js';
 
 /** Notices waiting to be published, in memory. */
 export const ALERTS_PENDING_MAX = 50_000;
@@ -131,7 +132,7 @@ export class AlertPublisher {
       this.onPublished(item.notice, Date.now() - decidedAt);
     }
     this.recentlyPublished.add(id);
-    if (this.recentlyPublished.size > RECENTLY_PUBLISHED_MAX) this.recentlyPublished.delete(this.recentlyPublished.values().next().value as string);
+    if (this.recentlyPublished.size > RECENTLY_PUBLISHED_MAX) dropOldest(this.recentlyPublished, evictionBatch(RECENTLY_PUBLISHED_MAX));
     this.confirm(item.shardId, id);
     this.pump();
   }

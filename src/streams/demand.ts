@@ -25,6 +25,7 @@ import { asyncScheduler, repeat, Subject, Subscription, timer, type Observable, 
 import type { DemandEvent } from '../actors/messages.js';
 import type { DemandSignalCommand } from '../actors/types.js';
 import { ConfigError } from '../config-error.js';
+import { dropOldest, evictionBatch } from '../insertion-order.js';
 
 export type WindowName = 'minute' | 'hour' | 'day' | 'week';
 /** Demand events may carry the SKU's lead time, read from its thresholds in the same turn. */
@@ -89,7 +90,7 @@ export const demandConfigSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    skusTrackedMax: { type: 'integer', minimum: 1, maximum: 10_000_000, description: 'SKUs with windows in memory; the least recently active is evicted past it.' },
+    skusTrackedMax: { type: 'integer', minimum: 1, maximum: 10_000_000, description: 'SKUs with windows in memory; at it the least recently active 1/64 are evicted at once.' },
     evaluateIntervalMs: { type: 'integer', minimum: 1000, maximum: HOUR_MS, description: 'How often every tracked SKU is re-evaluated as its windows slide.' },
     highDemand: {
       description: 'The high-demand signal.',
@@ -434,10 +435,10 @@ export class DemandWindows {
       return existing;
     }
     if (this.skus.size >= this.config.skusTrackedMax) {
-      const [oldest, evicted] = this.skus.entries().next().value as [string, SkuDemand];
-      this.skus.delete(oldest);
-      this.counters.evicted++;
-      this.forget(oldest, evicted, now, 'evicted');
+      dropOldest(this.skus, this.skus.size - this.config.skusTrackedMax + evictionBatch(this.config.skusTrackedMax), (oldest, evicted) => {
+        this.counters.evicted++;
+        this.forget(oldest, evicted, now, 'evicted');
+      });
     }
     const state: SkuDemand = {
       rings: WINDOWS.map((w) => new BucketRing(w.bucketMs, w.windowMs / w.bucketMs)),
