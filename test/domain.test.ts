@@ -216,6 +216,22 @@ describe('channels and customers', () => {
     await t.ok(reserve('S', 1, { customerId: 'hoarder' }));
   });
 
+  it('counts a customer again from zero once their last open reservation ended, live and after a replay', async () => {
+    const t = openTestShard({ limits: { reservationsPerCustomerMax: 1 } });
+    await t.ok(setStock('S', 'w', 10));
+    for (const end of ['release', 'commit'] as const) {
+      const held = await t.ok<ReservationView>(reserve('S', 1, { customerId: 'c-1' }));
+      expect(await t.code(reserve('S', 1, { customerId: 'c-1' }))).toBe('CUSTOMER_RESERVATION_LIMIT');
+      await t.ok({ type: end, reservationId: held.reservationId });
+      expect(await t.ok<SkuView>({ type: 'getSku', sku: 'S' })).toMatchObject({ reserved: 0, openReservations: 0 });
+    }
+    await t.reopen({ clean: false });
+    expect(await t.ok<SkuView>({ type: 'getSku', sku: 'S' })).toMatchObject({ onHand: 9, reserved: 0, openReservations: 0 });
+    await t.ok(reserve('S', 1, { customerId: 'c-1' }));
+    expect(await t.code(reserve('S', 1, { customerId: 'c-1' }))).toBe('CUSTOMER_RESERVATION_LIMIT');
+    expect(await t.ok<SkuView>({ type: 'getSku', sku: 'S' })).toMatchObject({ reserved: 1, openReservations: 1 });
+  });
+
   it('marks a replayed idempotent answer', async () => {
     const t = openTestShard();
     await t.ok(setStock('S', 'w', 10));

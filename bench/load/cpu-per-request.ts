@@ -2,9 +2,9 @@
 //
 // The load benchmark (run.ts) reports throughput and latency; on a 2-core machine shared with
 // the load generator, throughput is bounded by how much CPU each request costs across every
-// thread, so this script measures that directly. It starts the real server (src/main.ts, 2
-// shards), stocks SKUs, drives a closed loop of reserves over WebSocket (msgpack frames) and
-// reads the process's and each thread's CPU time from /proc before and after.
+// thread, so this script measures that directly. It starts the real server (compiled, as
+// stockade.ts says; 2 shards), stocks SKUs, drives a closed loop of reserves over WebSocket
+// (msgpack frames) and reads the process's and each thread's CPU time from /proc before and after.
 //
 //   npx tsx bench/load/cpu-per-request.ts
 //   BENCH_REQUESTS (200,000; quick 30,000)  reserves to send
@@ -17,7 +17,7 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { ROOT_DIR, envNumber, fmt, machineInfo, machineLine, writeResult } from '../common.js';
-import { AdminClient, startStockade } from './stockade.js';
+import { AdminClient, serverRuntime, startStockade } from './stockade.js';
 
 const REQUESTS = Math.round(envNumber('BENCH_REQUESTS', 200_000, 30_000));
 const CONNECTIONS = Math.round(envNumber('BENCH_CONNECTIONS', 8));
@@ -70,6 +70,7 @@ try {
   const others = deltas.filter((d) => d.tid !== pid).sort((a, b) => b.ms - a.ms);
   const total = deltas.reduce((sum, d) => sum + d.ms, 0);
   const result = {
+    server: serverRuntime(),
     requests: REQUESTS,
     connections: CONNECTIONS,
     depth: DEPTH,
@@ -82,7 +83,7 @@ try {
   };
   console.log(`# CPU per reserve — ${machineLine(machineInfo())}`);
   console.log(`${fmt(REQUESTS)} reserves, ${CONNECTIONS} connections × ${DEPTH} in flight, ${SKUS === 1 ? 'one hot SKU' : `${fmt(SKUS)} SKUs`}: ${fmt(Math.round(result.reservesPerSecond))}/s`);
-  console.log(`server process: ${result.serverUsPerRequest.toFixed(1)} µs CPU per reserve`);
+  console.log(`server process (${result.server}): ${result.serverUsPerRequest.toFixed(1)} µs CPU per reserve`);
   console.log(`  main thread (gateway): ${result.mainThreadUsPerRequest.toFixed(1)} µs`);
   console.log(`  other threads, busiest first: ${result.otherThreadsUsPerRequest.map((us) => us.toFixed(1)).join(', ')} µs`);
   console.log(`load generator (this process): ${result.clientUsPerRequest.toFixed(1)} µs CPU per reserve`);

@@ -5,8 +5,8 @@
 //   BENCH_QUICK=1 npx tsx bench/load/run.ts    smoke run (about 1 minute)
 //
 // What it does:
-//   1. Starts a real Stockade process (src/main.ts, 2 shards, a fresh data directory under
-//      os.tmpdir()) and a separate load-generator process (bench/load/generator.ts), so client
+//   1. Starts a real Stockade process (the compiled build, as npm start runs it; 2 shards; a
+//      fresh data directory under os.tmpdir()) and a separate load-generator process (bench/load/generator.ts), so client
 //      and server never share a thread (they do share the machine's cores: see the CPU columns).
 //   2. For each system it can reach (Stockade; PostgreSQL at 127.0.0.1:5432; Redis at
 //      127.0.0.1:6379 — an unreachable one is reported and skipped, never estimated) and each
@@ -36,6 +36,8 @@
 //   BENCH_CONNECTIONS, BENCH_DEPTH     Stockade and Redis connections and depth (32 × 64)
 //   BENCH_PG_POOL                      PostgreSQL pool size = requests in flight (32)
 //   BENCH_STOCKADE_RESTART=row|workload|run   fresh Stockade process per row (default), per workload, or one
+//   BENCH_STOCKADE_SOURCE=tsx          run the server from src/ through tsx instead of the compiled
+//                                      build that npm start runs (built first with npm run build)
 //   BENCH_OUT=<path without extension>    where to write the .md and .json (default bench/results/load)
 //   Diagnostics (not for published figures): BENCH_STOCKADE_LOG=<file> appends the server's output
 //   there; BENCH_STOCKADE_NODE_ARGS (e.g. --trace-gc) and BENCH_STOCKADE_LOG_LEVEL go to the server.
@@ -45,15 +47,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { AdminClient, startStockade, type StockadeServer } from './stockade.js';
-import { envNumber, fileSystemOf, QUICK } from '../common.js';
+import { AdminClient, serverRuntime, startStockade, type StockadeServer } from './stockade.js';
+import { envNumber, fileSystemOf, QUICK, ROOT_DIR } from '../common.js';
 import { fmt, fmtMs, markdownTable, type FromGenerator, type Job, type JobResult, type ServerProcess, type SystemName, type Target } from './shared.js';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = join(HERE, '..', '..');
+const ROOT = ROOT_DIR;
 const RESULTS_DIR = join(ROOT, 'bench', 'results');
 
 // ---- settings -----------------------------------------------------------------------------------
@@ -668,6 +668,7 @@ async function main(): Promise<void> {
       cleanups.push(close);
       stockadeInfo = {
         version: (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version,
+        runtime: serverRuntime(),
         shards: SHARDS,
         restart: STOCKADE_RESTART,
         dataDirFs: fileSystemOf(tmpdir()),
@@ -811,7 +812,7 @@ function report(a: {
   );
   if (a.stockadeInfo) {
     out.push(
-      `- Stockade ${String(a.stockadeInfo.version)}: separate process, ${SHARDS} shards (worker threads), data directory on ${a.m.tmpdir} (${String(a.stockadeInfo.dataDirFs)}); ` +
+      `- Stockade ${String(a.stockadeInfo.version)}: separate process running ${String(a.stockadeInfo.runtime)}, ${SHARDS} shards (worker threads), data directory on ${a.m.tmpdir} (${String(a.stockadeInfo.dataDirFs)}); ` +
         `every reserve is answered after its WAL transaction is flushed to disk (LMDB, noSync off). WebSocket, msgpack binary frames, ${CONNECTIONS} connections × ${DEPTH} in flight at peak. ` +
         (STOCKADE_RESTART === 'row'
           ? 'A fresh process and data directory for every row (holds never end in this workload, so a long-lived process would carry every earlier row\'s holds, and their checkpoints, into the next row; the PostgreSQL rows and Redis keys of a row are deleted after it).'

@@ -1,8 +1,12 @@
-// The Stockade side of the load benchmark: start the real server process (src/main.ts through
-// tsx) on a fresh data directory, and a small admin WebSocket client to stock SKUs and read them
-// back. The load itself comes from generator.ts, in another process.
+// The Stockade side of the load benchmark: start the real server process on a fresh data
+// directory, and a small admin WebSocket client to stock SKUs and read them back. The load itself
+// comes from generator.ts, in another process.
+//
+// The server runs as `npm start` runs it: the compiled build (dist/src/main.js, built here first
+// with `npm run build`). BENCH_STOCKADE_SOURCE=tsx runs src/main.ts through tsx instead, for
+// comparison: on this project's code that was 30-45 % slower (docs/benchmarks.md).
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +27,26 @@ export interface StockadeServer {
   stderr(): string;
   /** SIGTERM, wait for the clean shutdown (SIGKILL after `graceMs`), then remove the temp dirs. */
   stop(graceMs?: number): Promise<{ code: number | null; signal: string | null; killed: boolean }>;
+}
+
+function fromSource(): boolean {
+  return process.env.BENCH_STOCKADE_SOURCE === 'tsx';
+}
+
+let built = false;
+
+/** The compiled server, built once per benchmark run so it is never older than src/. */
+function builtEntry(root: string): string {
+  if (!built) {
+    execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
+    built = true;
+  }
+  return join(root, 'dist', 'src', 'main.js');
+}
+
+/** How the server is run, for the results' notes. */
+export function serverRuntime(): string {
+  return fromSource() ? 'src/main.ts through tsx (BENCH_STOCKADE_SOURCE=tsx)' : 'the compiled build (node dist/src/main.js, as npm start runs it)';
 }
 
 /**
@@ -47,7 +71,8 @@ export async function startStockade(root: string, shards: number, limits: { quan
   writeFileSync(configPath, JSON.stringify(config, null, 2));
   // Diagnostics only (e.g. --trace-gc): the benchmark's figures are taken without them.
   const nodeArgs = (process.env.BENCH_STOCKADE_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts', '--config', configPath], {
+  const entry = fromSource() ? ['--import', 'tsx', 'src/main.ts'] : [builtEntry(root)];
+  const child = spawn(process.execPath, [...nodeArgs, ...entry, '--config', configPath], {
     cwd: root,
     env: {
       ...process.env,

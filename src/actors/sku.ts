@@ -542,10 +542,15 @@ function end(state: SkuState, event: ReservationReleased | ReservationCommitted 
   if (r.state === 'ACTIVE') unhold(state, r, event.type === 'ReservationCommitted');
   else removePending(state, r);
   transitionReservation(r, event);
-  state.open!.delete(r.id);
-  const left = state.customers!.get(r.customerId)! - 1;
-  if (left === 0) state.customers!.delete(r.customerId);
-  else state.customers!.set(r.customerId, left);
+  // A Map emptied by delete is shrunk into a fresh backing table (a runtime call and an
+  // allocation); most SKUs hold one open reservation at a time, so drop the Map instead.
+  if (state.open!.size === 1) state.open = null;
+  else state.open!.delete(r.id);
+  const customers = state.customers!;
+  const left = customers.get(r.customerId)! - 1;
+  if (left > 0) customers.set(r.customerId, left);
+  else if (customers.size === 1) state.customers = null;
+  else customers.delete(r.customerId);
   return r;
 }
 
