@@ -8,7 +8,7 @@
 // streams service, and the notifier (in this process, as `npm run notifier` would run it).
 // Alerts are paced (BENCH_ALERTS_PER_SECOND) so the figure is latency, not a queue under load.
 //
-//   npx tsx bench/alert-latency.ts
+//   npm run bench:alerts   (compiled first, as published; `npx tsx bench/alert-latency.ts` runs the source)
 //   BENCH_QUICK=1                  smoke run (100 alerts)
 //   BENCH_ALERTS                   alerts to measure (default 1,000)
 //   BENCH_ALERTS_PER_SECOND        pace (default 100)

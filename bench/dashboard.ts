@@ -7,7 +7,7 @@
 // With DASHBOARD_SCREENSHOTS=<dir> it also takes the screenshots used in docs/dashboard.md after a
 // short simulated flash sale (a hot SKU sold out and queueing, alerts raised, a flag, a threshold).
 //
-//   npx tsx bench/dashboard.ts
+//   npm run bench:dashboard   (compiled first, as published; `npx tsx bench/dashboard.ts` runs the source)
 //   BENCH_QUICK=1                   smoke run (10,000 SKUs)
 //   BENCH_DASHBOARD_SKUS            catalogue size (default 100,000)
 //   DASHBOARD_SCREENSHOTS=docs      also write docs/dashboard.png, dashboard-sku.png, dashboard-alerts.png

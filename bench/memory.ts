@@ -3,8 +3,8 @@
 //
 // Each size runs in a fresh child process started with --expose-gc, so sizes do not share a heap
 // and the script works however it is started:
-//   npx tsx bench/memory.ts
-//   node --expose-gc --import tsx bench/memory.ts
+//   npm run bench:memory   (compiled first, as published)
+//   npx tsx bench/memory.ts, node --expose-gc --import tsx bench/memory.ts
 //   BENCH_QUICK=1 (100k only); BENCH_MEMORY_SIZES=100000,1000000; BENCH_DIR as elsewhere.
 //
 // Measured: heapUsed after a full GC with the SKUs loaded, minus heapUsed after a full GC with

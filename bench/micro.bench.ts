@@ -4,7 +4,8 @@
 //   (c) WAL record encoding and decoding (msgpackr), 1 and 64 events
 //   (d) WAL group commit: ShardStore.appendTurn (encode + puts) + whenFlushed, turns of 1, 64, 1024 events
 //
-//   npx tsx bench/micro.bench.ts            (BENCH_QUICK=1 for a smoke run)
+//   npm run bench:micro   (compiled first, as published; `npx tsx bench/micro.bench.ts` runs the source)
+//   BENCH_QUICK=1 for a smoke run.
 //   BENCH_TIME_MS=2000 sets tinybench's time per task.
 
 import { Bench, type Task } from 'tinybench';

@@ -11,7 +11,7 @@
 //
 // Engine with 2 worker-thread shards, orders of 1-3 lines over 1,000 SKUs that have stock.
 //
-//   npx tsx bench/orders.ts
+//   npm run bench:orders   (compiled first, as published; `npx tsx bench/orders.ts` runs the source)
 //   BENCH_QUICK=1                  smoke run
 //   BENCH_ORDERS                   orders per phase (default 5,000; quick 500)
 //   BENCH_ORDERS_CONCURRENCY       orders in flight in the concurrent phases (default 64)

@@ -9,7 +9,7 @@
 // Each in its own process, so no run inherits another's heap or JIT state. The WAL was just
 // written, so it is in the OS page cache: these are warm-cache figures.
 //
-//   npx tsx bench/replay.ts
+//   npm run bench:replay   (compiled first, as published; `npx tsx bench/replay.ts` runs the source)
 //   BENCH_QUICK=1                  smoke run (200 turns)
 //   BENCH_REPLAY_TURNS, BENCH_REPLAY_PER_TURN, BENCH_REPLAY_SKUS, BENCH_REPLAY_RUNS
 //   BENCH_REPLAY_MIX=open          every reservation stays open (default: the worst case for memory)

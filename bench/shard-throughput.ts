@@ -19,7 +19,7 @@
 // and committed; then a sell-out run fires 3× a SKU's stock in reserves at once. "oversold"
 // counts grants beyond stock in both, and must be 0.
 //
-//   npx tsx bench/shard-throughput.ts
+//   npm run bench:shard   (compiled first, as published; `npx tsx bench/shard-throughput.ts` runs the source)
 //   BENCH_QUICK=1                      smoke run (~20-30 s)
 //   BENCH_SECONDS, BENCH_WARMUP_SECONDS measured window and warm-up per run
 //   BENCH_SKUS                         size of the many-SKU workload (default 100000; quick 10000)

@@ -9,7 +9,7 @@
 // engine with 2 worker-thread shards, events spread over 1,000 SKUs, each with its own
 // Nats-Msg-Id. At the end the totals are checked: every SKU holds exactly what was sent.
 //
-//   npx tsx bench/streams.ts
+//   npm run bench:streams   (compiled first, as published; `npx tsx bench/streams.ts` runs the source)
 //   BENCH_QUICK=1                 smoke run (20k events)
 //   BENCH_STREAM_EVENTS           events per phase (default 200,000)
 

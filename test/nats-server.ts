@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const CONF = fileURLToPath(new URL('../nats.conf', import.meta.url));
+// From test/ (vitest, tsx) or from dist/test/ (the compiled benchmarks).
+const CONF = [new URL('../nats.conf', import.meta.url), new URL('../../nats.conf', import.meta.url)].map((url) => fileURLToPath(url)).find((path) => existsSync(path))!;
 
 export const NATS_USERS = {
   stockade: { user: 'stockade', pass: 'stockade-dev-password' },
