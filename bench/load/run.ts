@@ -6,8 +6,9 @@
 //
 // What it does:
 //   1. Starts a real Stockade process (the compiled build, as npm start runs it; 2 shards; a
-//      fresh data directory under os.tmpdir()) and a separate load-generator process (bench/load/generator.ts), so client
-//      and server never share a thread (they do share the machine's cores: see the CPU columns).
+//      fresh data directory under os.tmpdir()) and a separate load-generator process
+//      (bench/load/generator.ts), so client and server never share a thread (they do share the
+//      machine's cores: see the CPU columns).
 //   2. For each system it can reach (Stockade; PostgreSQL at 127.0.0.1:5432; Redis at
 //      127.0.0.1:6379 — an unreachable one is reported and skipped, never estimated) and each
 //      workload (one hot SKU; many SKUs drawn uniformly):

@@ -4,7 +4,7 @@
 //
 // The server runs as `npm start` runs it: the compiled build (dist/src/main.js, built here first
 // with `npm run build`). BENCH_STOCKADE_SOURCE=tsx runs src/main.ts through tsx instead, for
-// comparison: on this project's code that was 30-45 % slower (docs/benchmarks.md).
+// comparison: recovery ran 30-45 % slower through tsx; see docs/benchmarks.md.
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
