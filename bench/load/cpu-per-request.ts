@@ -9,7 +9,7 @@
 //   npx tsx bench/load/cpu-per-request.ts
 //   BENCH_REQUESTS (200,000; quick 30,000)  reserves to send
 //   BENCH_CONNECTIONS, BENCH_DEPTH (8 × 64) connections and requests in flight on each
-//   BENCH_SKUS (1: one hot SKU)             SKUs drawn round-robin
+//   BENCH_SKUS (1: one hot SKU)             SKUs drawn round-robin (results: cpu-per-request-<n>-skus.json)
 //
 // Linux only (/proc). Threads are not named in /proc: the main thread (the gateway: uWS, routing,
 // encoding) has the process id; the others are the shard workers, LMDB's write threads and V8's
@@ -87,7 +87,7 @@ try {
   console.log(`  main thread (gateway): ${result.mainThreadUsPerRequest.toFixed(1)} µs`);
   console.log(`  other threads, busiest first: ${result.otherThreadsUsPerRequest.map((us) => us.toFixed(1)).join(', ')} µs`);
   console.log(`load generator (this process): ${result.clientUsPerRequest.toFixed(1)} µs CPU per reserve`);
-  console.log(`results: ${writeResult('cpu-per-request', result)}`);
+  console.log(`results: ${writeResult(SKUS === 1 ? 'cpu-per-request' : `cpu-per-request-${SKUS}-skus`, result)}`);
 } finally {
   await server.stop();
 }
