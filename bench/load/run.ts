@@ -50,6 +50,7 @@ import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { fmtBound, latencyBetween, scrape, type ServerHistograms, type ServerLatency } from './server-latency.js';
 import { AdminClient, serverRuntime, startStockade, type StockadeServer } from './stockade.js';
 import { envNumber, fileSystemOf, QUICK, ROOT_DIR } from '../common.js';
 import { fmt, fmtMs, markdownTable, type FromGenerator, type Job, type JobResult, type ServerProcess, type SystemName, type Target } from './shared.js';
@@ -134,6 +135,8 @@ interface Row {
   check: Check;
   setupSeconds: number;
   verifySeconds: number;
+  /** Stockade's own histograms over the run (warm-up and drain included); null for the others. */
+  server: ServerLatency | null;
 }
 
 // ---- machine and environment ----------------------------------------------------------------------
@@ -257,6 +260,8 @@ interface System {
   serverProcess(): ServerProcess | null;
   /** Start over from a fresh state, if this system does so at `when` (Stockade only). */
   restart?(when: 'row' | 'workload'): Promise<void>;
+  /** The server's own latency histograms (Stockade only). */
+  histograms?(): Promise<ServerHistograms>;
   close(): Promise<void>;
 }
 
@@ -316,6 +321,7 @@ async function stockadeSystem(records: StockadeRecord[], configOut: { config?: R
       // Stockade keeps the SKUs (and their open holds) until the process stops.
     },
     serverProcess: () => ({ pid: live().server.child.pid! }),
+    histograms: () => scrape(live().server.url),
     async restart(when) {
       if (STOCKADE_RESTART !== when) return;
       await stop();
@@ -507,13 +513,15 @@ async function runLevel(gen: Generator, system: System, workload: WorkloadName, 
     serverProcess: system.serverProcess(),
   };
   const expectedMs = (job.warmupSeconds + job.measureSeconds) * 1000;
+  const histogramsBefore = await system.histograms?.();
   const result = await gen.run(job, expectedMs + 120_000);
+  const server = histogramsBefore ? latencyBetween(histogramsBefore, await system.histograms!()) : null;
   const verifyStarted = performance.now();
   const finals = await system.read(prefix, count);
   const check = checkRun(stockPerSku, result, finals);
   await system.forget(prefix, count);
   const verifySeconds = (performance.now() - verifyStarted) / 1000;
-  const row: Row = { system: system.name, workload, level, connections: system.connections, depth: job.depth, result, check, setupSeconds, verifySeconds };
+  const row: Row = { system: system.name, workload, level, connections: system.connections, depth: job.depth, result, check, setupSeconds, verifySeconds, server };
   process.stderr.write(
     `  ${label.padEnd(34)} ${fmt(result.throughput).padStart(9)}/s  p50 ${fmtMs(result.latency.p50Ms)}  p99 ${fmtMs(result.latency.p99Ms)}  p999 ${fmtMs(result.latency.p999Ms)} ms` +
       `  granted ${fmt(result.granted)}/${fmt(result.answered)}  oversold ${check.oversold}  longest gap ${fmt(result.answerGapMaxMs, 0)} ms at ${result.answerGapAtSeconds} s${checkProblems(row) ? '  ' + checkProblems(row) : ''}\n`,
@@ -595,6 +603,8 @@ function tableRows(rows: Row[]): string[][] {
       `${fmt(r.generatorCpuPercent, 0)}%`,
       r.machineCpuPercent === null || r.serverCpuPercent === null ? '-' : `${fmt(Math.max(0, r.machineCpuPercent - r.serverCpuPercent - r.generatorCpuPercent), 0)}%`,
       row.level.kind === 'open' ? `${fmtMs(r.sendLagP99Ms)} / ${fmtMs(r.sendLagMaxMs)}` : '-',
+      row.server ? `${fmtBound(row.server.reserveP50Ms)} / ${fmtBound(row.server.reserveP99Ms)}` : '-',
+      row.server ? fmtBound(row.server.walCommitP99Ms) : '-',
     ];
   });
 }
@@ -616,6 +626,8 @@ const HEADERS = [
   'client CPU',
   'other CPU',
   'send lag p99 / max (ms)',
+  'server-side p50 / p99',
+  'WAL commit p99',
 ];
 
 // ---- main --------------------------------------------------------------------------------------
@@ -763,6 +775,7 @@ async function main(): Promise<void> {
           setupSeconds: r.setupSeconds,
           verifySeconds: r.verifySeconds,
           check: r.check,
+          server: r.server,
           result: { ...r.result, attemptsPerSku: undefined, grantedPerSku: undefined },
         })),
       },
@@ -847,6 +860,7 @@ function report(a: {
   );
   out.push(
     `- Send lag (open loop): how late the generator sent a request after its scheduled time (its own event loop was busy or descheduled), p99 and max over the measured window; that delay is part of the reported latency, so a latency percentile well above the lag's is the server's.`,
+    `- Server-side p50 / p99 and WAL commit p99 (Stockade only): from Stockade's own Prometheus histograms (\`stockade_request_duration_seconds\` for WebSocket reserves: a request entering the gateway to its answer, the durable write included, the socket write and everything in the client not; \`stockade_wal_commit_seconds\`), scraped before and after the row, so warm-up and drain are included. Read as bucket bounds ("≤ 5 ms": in the bucket up to 5 ms; buckets 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 1000 ms).`,
   );
   out.push(
     `- Throughput = answers per second in the measured window. Latency via hdr-histogram (µs resolution). Oversold = Σ max(0, grants − stock); after every row the stock is read back from the system and must equal stock − grants, never negative, with grants = min(stock, attempts) per SKU (any failed check is printed in the oversold cell).`,

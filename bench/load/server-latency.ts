@@ -1,0 +1,79 @@
+// Stockade's own view of a load run, from its Prometheus histograms: the time from a request
+// entering the gateway to its answer (durable write included, socket write and the client's own
+// delays not), and the WAL commit time. The load generator's latency includes everything on the
+// way, including its own send lag on a shared machine; this separates the server's share.
+//
+// Histograms are cumulative since the process started, so a run's figures are the difference of
+// two scrapes; a percentile is read as the upper bound of the bucket it falls in (the buckets are
+// those of src/gateway/metrics.ts: 50 µs … 1 s).
+
+// Label order is prom-client's business: each label is matched wherever it stands.
+const REQUEST_BUCKET = /^stockade_request_duration_seconds_bucket\{(?=[^}]*transport="ws")(?=[^}]*op="reserve")(?=[^}]*le="([^"]+)")[^}]*\} (\d+)/;
+const WAL_BUCKET = /^stockade_wal_commit_seconds_bucket\{(?=[^}]*le="([^"]+)")[^}]*\} (\d+)/;
+
+/** Cumulative counts by bucket upper bound (seconds; +Inf last), summed over label sets. */
+export type Buckets = Map<number, number>;
+
+export interface ServerHistograms {
+  reserve: Buckets;
+  walCommit: Buckets;
+}
+
+export interface ServerLatency {
+  reserves: number;
+  reserveP50Ms: number;
+  reserveP99Ms: number;
+  walCommits: number;
+  walCommitP99Ms: number;
+}
+
+function add(buckets: Buckets, le: string, count: number): void {
+  const bound = le === '+Inf' ? Infinity : Number(le);
+  buckets.set(bound, (buckets.get(bound) ?? 0) + count);
+}
+
+/** Parse the two histograms out of a Prometheus text exposition. */
+export function parseHistograms(text: string): ServerHistograms {
+  const reserve: Buckets = new Map();
+  const walCommit: Buckets = new Map();
+  for (const line of text.split('\n')) {
+    const request = REQUEST_BUCKET.exec(line);
+    if (request) add(reserve, request[1], Number(request[2]));
+    const wal = WAL_BUCKET.exec(line);
+    if (wal) add(walCommit, wal[1], Number(wal[2]));
+  }
+  return { reserve, walCommit };
+}
+
+/** Upper bound (ms) of the bucket holding quantile `q` of what was counted between two scrapes. */
+function quantileMs(before: Buckets, after: Buckets, q: number): { count: number; ms: number } {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const total = (after.get(Infinity) ?? 0) - (before.get(Infinity) ?? 0);
+  if (total <= 0) return { count: 0, ms: NaN };
+  for (const bound of bounds) {
+    if ((after.get(bound) ?? 0) - (before.get(bound) ?? 0) >= q * total) return { count: total, ms: bound * 1000 };
+  }
+  return { count: total, ms: Infinity };
+}
+
+export function latencyBetween(before: ServerHistograms, after: ServerHistograms): ServerLatency {
+  const p50 = quantileMs(before.reserve, after.reserve, 0.5);
+  const p99 = quantileMs(before.reserve, after.reserve, 0.99);
+  const wal = quantileMs(before.walCommit, after.walCommit, 0.99);
+  return { reserves: p99.count, reserveP50Ms: p50.ms, reserveP99Ms: p99.ms, walCommits: wal.count, walCommitP99Ms: wal.ms };
+}
+
+/** Scrape `/metrics` of a server whose WebSocket URL is `wsUrl`. */
+export async function scrape(wsUrl: string): Promise<ServerHistograms> {
+  const url = new URL('/metrics', wsUrl.replace(/^ws/, 'http'));
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`GET ${url.href} answered ${response.status}`);
+  return parseHistograms(await response.text());
+}
+
+/** "≤ 5 ms" style: the figure is a bucket bound, not a measurement. */
+export function fmtBound(ms: number): string {
+  if (Number.isNaN(ms)) return '-';
+  if (ms === Infinity) return '> 1 s';
+  return `≤ ${ms < 1 ? ms.toFixed(2) : String(ms)} ms`;
+}
