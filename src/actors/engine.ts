@@ -14,6 +14,7 @@ import type { StockadeConfig } from '../config.js';
 import { errorBody, type ErrorBody } from '../errors.js';
 import type { AvailabilityChange, DemandEvent, FromShard, ShardWorkerData, ToShard } from './messages.js';
 import { shardOf } from './placement.js';
+import { fromCrossing } from './reply-crossing.js';
 import { mergeSearchPages, type SkuSearchPage, type SkuSearchQuery } from './sku-search.js';
 import type { RecoveryStats, ShardStats } from './shard.js';
 import { skuOfCommand } from './sku.js';
@@ -182,7 +183,7 @@ class ShardHandle {
           const resolvers = this.inflight.get(batch.id)!;
           this.inflight.delete(batch.id);
           this.inflightCommands -= resolvers.length;
-          for (let i = 0; i < resolvers.length; i++) resolvers[i](batch.replies[i]);
+          for (let i = 0; i < resolvers.length; i++) resolvers[i](fromCrossing(batch.replies[i]));
         }
         break;
       case 'recovering':

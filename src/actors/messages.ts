@@ -5,8 +5,9 @@ import type { Alert } from '../alerts/alert.js';
 import type { Limits } from './sku.js';
 import type { SkuSearchPage, SkuSearchQuery } from './sku-search.js';
 import type { ShardConfig } from '../config.js';
+import type { CrossingReply } from './reply-crossing.js';
 import type { RecoveryStats, ShardStats } from './shard.js';
-import type { Command, Reply } from './types.js';
+import type { Command } from './types.js';
 
 export interface ShardWorkerData {
   shardId: number;
@@ -59,7 +60,8 @@ export type FromShard =
   | { kind: 'recovering'; done: number; total: number }
   | {
       kind: 'replies';
-      batches: { id: number; replies: Reply[] }[];
+      /** Reservation answers flattened for the crossing (reply-crossing.ts). */
+      batches: { id: number; replies: CrossingReply[] }[];
       flushMs: number[];
       changes: AvailabilityChange[];
       demand: DemandEvent[];

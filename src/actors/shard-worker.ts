@@ -4,6 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Alert } from '../alerts/alert.js';
 import type { AvailabilityChange, DemandEvent, FromShard, ShardWorkerData, ToShard } from './messages.js';
+import { toCrossing, type CrossingReply } from './reply-crossing.js';
 import { Shard } from './shard.js';
 import type { Reply } from './types.js';
 
@@ -20,7 +21,7 @@ function die(err: Error): never {
   process.exit(1);
 }
 
-let outgoing: { id: number; replies: Reply[] }[] = [];
+let outgoing: { id: number; replies: CrossingReply[] }[] = [];
 let flushMs: number[] = [];
 let changes: AvailabilityChange[] = [];
 let demand: DemandEvent[] = [];
@@ -41,7 +42,7 @@ function scheduleSend(): void {
   });
 }
 
-function queueReplies(id: number, replies: Reply[]): void {
+function queueReplies(id: number, replies: CrossingReply[]): void {
   outgoing.push({ id, replies });
   scheduleSend();
 }
@@ -75,7 +76,8 @@ port.on('message', (message: ToShard) => {
       } catch (err) {
         die(err as Error);
       }
-      pending.then((replies) => queueReplies(message.id, replies), die);
+      const commands = message.commands;
+      pending.then((replies) => queueReplies(message.id, toCrossing(commands, replies)), die);
       break;
     }
     case 'stats':
