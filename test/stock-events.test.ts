@@ -45,7 +45,10 @@ async function startRig(): Promise<Rig> {
   const config = buildConfig({
     shards: 2,
     dataDir: tempDir(),
-    nats: { enabled: true, servers: [nats.url], ackWaitMs: 1000, maxDeliver: 3, inFlightMax: 256 },
+    // A short ack wait keeps the redelivery tests quick; the delivery cap is generous so that a
+    // loaded machine (acks later than 1 s) cannot exhaust JetStream's deliveries and strand a
+    // message: a CI run under load once did, in the consumer-dies-mid-stream test.
+    nats: { enabled: true, servers: [nats.url], ackWaitMs: 1000, maxDeliver: 20, inFlightMax: 256 },
   });
   const engine = await Engine.start(config);
   const wms = await connect({ servers: nats.url, ...NATS_USERS.wms });
