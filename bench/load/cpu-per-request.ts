@@ -15,29 +15,20 @@
 // encoding) has the process id; the others are the shard workers, LMDB's write threads and V8's
 // GC helpers, listed by CPU.
 
-import { readdirSync, readFileSync } from 'node:fs';
 import { ROOT_DIR, envNumber, fmt, machineInfo, machineLine, writeResult } from '../common.js';
+import { cpuTicksByThread, TICKS_PER_SECOND } from './shared.js';
 import { AdminClient, serverRuntime, startStockade } from './stockade.js';
 
 const REQUESTS = Math.round(envNumber('BENCH_REQUESTS', 200_000, 30_000));
 const CONNECTIONS = Math.round(envNumber('BENCH_CONNECTIONS', 8));
 const DEPTH = Math.round(envNumber('BENCH_DEPTH', 64));
 const SKUS = Math.round(envNumber('BENCH_SKUS', 1));
-const TICK_MS = 10; // USER_HZ = 100 on Linux
 
-/** CPU milliseconds (user + system) of each thread of `pid`, by thread id. */
-function threadCpu(pid: number): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) * TICK_MS);
-    } catch {
-      // The thread ended between the listing and the read.
-    }
-  }
-  return out;
+/** CPU milliseconds (user + system) of each thread of `pid`, keyed "pid/tid" (shared.ts). */
+function threadCpuMs(pid: number): Map<string, number> {
+  const ms = new Map<string, number>();
+  for (const [thread, ticks] of cpuTicksByThread({ pid })) ms.set(thread, (ticks * 1000) / TICKS_PER_SECOND);
+  return ms;
 }
 
 const server = await startStockade(ROOT_DIR, 2, { quantityMax: 1_000_000_000 });
@@ -46,7 +37,7 @@ try {
   const skus = Array.from({ length: SKUS }, (_, i) => `cpu-${i}`);
   await clients[0].many(skus.map((sku) => ({ op: 'setStock', args: { sku, location: 'dc-1', onHand: 1_000_000_000, eventId: `cpu-stock-${sku}` } })));
   const pid = server.child.pid!;
-  const before = threadCpu(pid);
+  const before = threadCpuMs(pid);
   const clientBefore = process.cpuUsage();
   const started = performance.now();
   let sent = 0;
@@ -62,12 +53,13 @@ try {
     ),
   );
   const seconds = (performance.now() - started) / 1000;
-  const after = threadCpu(pid);
+  const after = threadCpuMs(pid);
   const clientCpu = process.cpuUsage(clientBefore);
   const perRequestUs = (ms: number) => (ms * 1000) / REQUESTS;
-  const deltas = [...after].map(([tid, ms]) => ({ tid, ms: ms - (before.get(tid) ?? 0) })).filter((d) => d.ms > 0);
-  const main = deltas.find((d) => d.tid === pid)?.ms ?? 0;
-  const others = deltas.filter((d) => d.tid !== pid).sort((a, b) => b.ms - a.ms);
+  const deltas = [...after].map(([thread, ms]) => ({ thread, ms: ms - (before.get(thread) ?? 0) })).filter((d) => d.ms > 0);
+  const mainThread = `${pid}/${pid}`;
+  const main = deltas.find((d) => d.thread === mainThread)?.ms ?? 0;
+  const others = deltas.filter((d) => d.thread !== mainThread).sort((a, b) => b.ms - a.ms);
   const total = deltas.reduce((sum, d) => sum + d.ms, 0);
   const result = {
     server: serverRuntime(),
