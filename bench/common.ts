@@ -1,17 +1,16 @@
 // Shared scaffolding for the benchmark scripts: run modes, machine description, temporary data
 // directories, latency histograms, Markdown tables and the JSON result files in bench/results/.
 
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { build, type Histogram } from 'hdr-histogram-js';
+import { projectFile } from '../src/paths.js';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
 /** Other work on the machine skews every figure: the load average is recorded with the results. */
 const LOAD_AT_START = loadavg();
-/** The project root, whether this runs from bench/ (tsx) or from dist/bench/ (npm run bench:*). */
-export const ROOT_DIR = existsSync(join(HERE, '..', 'package.json')) ? join(HERE, '..') : join(HERE, '..', '..');
+/** The project root, from bench/ (tsx) and from dist/bench/ (npm run bench:*) alike. */
+export const ROOT_DIR = dirname(projectFile('package.json'));
 export const BENCH_DIR = join(ROOT_DIR, 'bench');
 
 /** BENCH_QUICK=1: a smoke run of about 20 s per script, with smaller sizes and shorter windows. */

@@ -7,10 +7,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { projectFile } from '../src/paths.js';
 
-// From test/ (vitest, tsx) or from dist/test/ (the compiled benchmarks).
-const CONF = [new URL('../nats.conf', import.meta.url), new URL('../../nats.conf', import.meta.url)].map((url) => fileURLToPath(url)).find((path) => existsSync(path))!;
+// From test/ (vitest, tsx) and from dist/test/ (the compiled benchmarks) alike.
+const CONF = projectFile('nats.conf');
 
 export const NATS_USERS = {
   stockade: { user: 'stockade', pass: 'stockade-dev-password' },
