@@ -95,7 +95,7 @@ export class ShardStore {
 
   /** Queue a checkpoint: snapshots of the changed SKUs and the WAL position they cover. */
   writeCheckpoint(meta: CheckpointMeta, snapshots: SkuSnapshot[]): void {
-    for (const snapshot of snapshots) void this.state.put(snapshot.sku, this.codec.encode(snapshot));
+    for (const snapshot of snapshots) void this.state.put(snapshot.sku, this.codec.encodeSnapshot(snapshot));
     void this.meta.put('checkpoint', meta);
   }
 
