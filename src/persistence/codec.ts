@@ -48,14 +48,17 @@ export interface SkuSnapshot {
  * Records are only decodable with their structure table, so a store persists the table
  * (`persist`) synchronously whenever it grows, before any record using the new shape is queued.
  *
- * Buffers: msgpackr appends each packed value to one shared buffer and, when a value does not fit,
- * grows that buffer in the middle of the pack. Measured in a shard (2026-12-05): once it had grown
- * to a couple of megabytes mid-pack (turns of 4,096 reserves), V8's element stores inside
- * msgpackr's `pack` went megamorphic for the rest of the process (`--log-ic`: "same map added
- * twice") and every later event cost 5.5–7 µs to encode instead of 1.4 — half the shard's
- * throughput. So the codec hands msgpackr fresh arenas sized from a hint before each value, and
- * msgpackr never has to grow one. An arena is never rewound: LMDB keeps a reference to each value
- * until its write commits, so a region once returned must not be written again.
+ * Buffers: msgpackr appends each packed value to one buffer shared by every Packr in the thread,
+ * and grows it in the middle of a pack when a value does not fit. Measured here (`npm run
+ * bench:encode`, 2026-12-05): after one multi-megabyte value — a hot SKU's snapshot, or a turn of
+ * 4,096 reserves — V8's element stores inside msgpackr's `pack` went megamorphic for the rest of
+ * the thread (`node --log-ic`: "same map added twice"), and every later WAL event cost ~6.5 µs to
+ * encode instead of ~1.2: a shard that checkpointed a hot SKU mid-sale stayed slow until restarted.
+ * Handing msgpackr fresh 4 MiB arenas, each large enough for the value about to be packed, kept
+ * it at ~2.1 µs after such a checkpoint, for ~0.3 µs more per event before one. The mechanism is
+ * not fully understood (with 256 KiB arenas the slowdown came back), so the arena size is a
+ * measured setting: re-run bench:encode before changing it. An arena is never rewound: LMDB reads
+ * a queued value's memory when its transaction commits, so bytes once returned stay untouched.
  */
 export class RecordCodec {
   private readonly packr: Packr;
