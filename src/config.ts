@@ -113,7 +113,7 @@ export interface NatsConfig {
   servers: string[];
   user: string;
   password: string;
-  /** How long JetStream waits for an ack before redelivering. */
+  /** How long JetStream waits for an ack before redelivering; held messages get in-progress acks (streams/in-progress.ts). */
   ackWaitMs: number;
   /** Deliveries of one message before it goes to the dead-letter stream. */
   maxDeliver: number;
@@ -267,7 +267,7 @@ export const CONFIG_SCHEMA = {
         servers: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 }, description: 'NATS servers, host:port.' },
         user: { type: 'string', minLength: 1, description: 'NATS user (see nats.conf).' },
         password: { type: 'string', minLength: 1, description: 'NATS password. Never logged.' },
-        ackWaitMs: { type: 'integer', minimum: 100, description: 'How long JetStream waits for an ack before redelivering.' },
+        ackWaitMs: { type: 'integer', minimum: 100, description: 'How long JetStream waits for an ack before redelivering. A message the consumer is still working on gets an in-progress ack every quarter of it, so only a lost consumer causes a redelivery.' },
         maxDeliver: { type: 'integer', minimum: 1, maximum: 100, description: 'Deliveries of one message before it goes to the dead-letter stream.' },
         inFlightMax: { ...positiveInt, description: 'Messages being applied at once per consumer (max_ack_pending).' },
         duplicateWindowMs: { type: 'integer', minimum: 1000, description: 'JetStream drops a re-published Nats-Msg-Id within this window.' },

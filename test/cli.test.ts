@@ -141,7 +141,7 @@ describe('help and usage errors', () => {
       [['replay', '--as-of', '2026-11-23T12:00:00Z', 'bad sku!'], /<sku> must be 1-64 characters/],
       [['doctor', 'extra'], /unexpected argument "extra"/],
       [['serve', '--port', '1'], /Unknown option '--port'/],
-      [['bench', 'nosuch'], /no benchmark "nosuch"; there are: micro, shard, replay, memory, load, streams/],
+      [['bench', 'nosuch'], /no benchmark "nosuch"; there are: micro, shard, replay, encode, memory, load, streams/],
       [['bench', '--list', 'micro'], /--list takes no name/],
     ];
     // A few at a time: each is a Node process starting tsx, and the machine is shared.
@@ -168,7 +168,7 @@ describe('help and usage errors', () => {
     // Every bench:* script of package.json, in its order.
     const scripts = Object.keys(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).scripts as Record<string, string>);
     const expected = scripts.filter((name) => name.startsWith('bench:')).map((name) => name.slice('bench:'.length));
-    expect(expected).toEqual(expect.arrayContaining(['micro', 'shard', 'replay', 'memory', 'load', 'streams', 'alerts', 'orders', 'dashboard']));
+    expect(expected).toEqual(expect.arrayContaining(['micro', 'shard', 'replay', 'encode', 'memory', 'load', 'streams', 'alerts', 'orders', 'dashboard']));
     expect(json(listed).benchmarks.map((b: { name: string }) => b.name)).toEqual(expected);
   });
 

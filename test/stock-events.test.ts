@@ -4,15 +4,15 @@
 
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Engine } from '../src/actors/engine.js';
-import type { SkuView } from '../src/actors/types.js';
+import type { Command, SkuView } from '../src/actors/types.js';
 import { buildConfig, type StockadeConfig } from '../src/config.js';
 import { EngineLogger } from '../src/actors/engine.js';
 import { connectNats, DEAD_LETTER_STREAM, STOCK_STREAM } from '../src/streams/nats.js';
 import { parseStockEvent } from '../src/streams/stock-events.js';
 import { listDeadLetters, replayDeadLetter } from '../src/streams/dead-letters.js';
-import { StockEventConsumer } from '../src/streams/stock-consumer.js';
+import { STOCK_CONSUMER, StockEventConsumer } from '../src/streams/stock-consumer.js';
 import { removeTempDirs, tempDir } from './helpers.js';
 import { NATS_USERS, NatsServer } from './nats-server.js';
 
@@ -45,9 +45,9 @@ async function startRig(): Promise<Rig> {
   const config = buildConfig({
     shards: 2,
     dataDir: tempDir(),
-    // A short ack wait keeps the redelivery tests quick; the delivery cap is generous so that a
-    // loaded machine (acks later than 1 s) cannot exhaust JetStream's deliveries and strand a
-    // message: a CI run under load once did, in the consumer-dies-mid-stream test.
+    // A short ack wait keeps the redelivery tests quick. The delivery cap is generous: before the
+    // consumers sent in-progress acks, a loaded CI machine (acks later than 1 s) once exhausted
+    // JetStream's deliveries and stranded a message in the consumer-dies-mid-stream test.
     nats: { enabled: true, servers: [nats.url], ackWaitMs: 1000, maxDeliver: 20, inFlightMax: 256 },
   });
   const engine = await Engine.start(config);
@@ -211,6 +211,43 @@ describe('stock events from JetStream', () => {
     await rig.consumer.whenSettled(last);
     expect(await rig.onHand('REDO')).toBe(100);
     expect(rig.consumer.snapshot()).toMatchObject({ applied: 50, duplicates: 50 });
+  });
+
+  it('keeps an event it is still applying from being redelivered, however long the engine takes', async () => {
+    await rig.stopConsumer();
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const seen: string[] = [];
+    // The engine holds one event well past ack_wait (1 s here); everything else goes straight through.
+    const slowEngine = {
+      async execute(command: Command) {
+        if ('eventId' in command && command.eventId?.startsWith('slow-')) {
+          seen.push(command.eventId);
+          await released;
+        }
+        return rig.engine.execute(command);
+      },
+    } as unknown as Engine;
+    const connected = await connectNats(rig.config.nats, 'stockade-test');
+    const consumer = new StockEventConsumer(slowEngine, connected.nc, connected.jsm, rig.config.nats, quiet);
+    await consumer.start();
+    try {
+      const seq = await rig.publish('wms.stock.dc.SLOW', { delta: 5 }, 'slow-1');
+      // Six in-progress acks a quarter of ack_wait apart: the event has been held for 1.75 ack_waits.
+      await vi.waitFor(() => expect(consumer.snapshot().inProgressAcks).toBeGreaterThanOrEqual(6), { timeout: 20_000, interval: 50 });
+      expect(seen).toEqual(['slow-1']);
+      expect(consumer.snapshot().redeliveries).toBe(0);
+      release();
+      await consumer.whenSettled(seq);
+      expect(await rig.onHand('SLOW')).toBe(5);
+      const info = await connected.jsm.consumers.info(STOCK_STREAM, STOCK_CONSUMER);
+      expect({ redelivered: info.num_redelivered, ackPending: info.num_ack_pending }).toEqual({ redelivered: 0, ackPending: 0 });
+    } finally {
+      release();
+      await consumer.stop();
+      await connected.nc.close();
+      await rig.startConsumer();
+    }
   });
 
   it('loses and doubles nothing when the consumer dies mid-stream and a new one takes over', async () => {

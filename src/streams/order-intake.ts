@@ -26,6 +26,7 @@ import { errorBody, type ErrorBody, type ErrorCode } from '../errors.js';
 import type { OrderSink, PlaceOrderResult } from '../orders/canonical.js';
 import { adaptOrder, type AdaptResult } from './adapters/index.js';
 import { deadLetterMessage } from './dead-letters.js';
+import { InProgressAcks } from './in-progress.js';
 import { runPullLoop } from './pull-loop.js';
 import { CHANNEL_ORDER_SUBJECTS, DEAD_LETTER_SUBJECT_PREFIX, ensureStreams, nanos, ORDERS_STREAM } from './nats.js';
 import type { OrderChannelsConfig } from './order-channels.js';
@@ -110,6 +111,8 @@ export interface OrderIntakeStatus {
   /** orders.events.created messages: the order flow's own, acknowledged untouched. */
   ignored: number;
   inFlight: number;
+  /** In-progress acks sent for messages held longer than a quarter of ack_wait (see in-progress.ts). */
+  inProgressAcks: number;
   lastError: string | null;
 }
 
@@ -130,6 +133,8 @@ export class OrderIntakeConsumer {
   private leftOutstandingUpTo = 0;
   private readonly options: OrderIntakeOptions;
   private readonly status: OrderIntakeStatus;
+  /** Orders taken in and not yet settled: JetStream must not redeliver them meanwhile. */
+  private readonly working: InProgressAcks;
 
   constructor(
     private readonly sink: OrderSink,
@@ -156,8 +161,10 @@ export class OrderIntakeConsumer {
       redeliveries: 0,
       ignored: 0,
       inFlight: 0,
+      inProgressAcks: 0,
       lastError: null,
     };
+    this.working = new InProgressAcks(this.options.ackWaitMs);
   }
 
   async start(): Promise<void> {
@@ -167,7 +174,7 @@ export class OrderIntakeConsumer {
 
   /** For /metrics and /health/ready. */
   snapshot(): OrderIntakeStatus {
-    return { ...this.status, deadLetteredByReason: { ...this.status.deadLetteredByReason }, inFlight: this.inFlight };
+    return { ...this.status, deadLetteredByReason: { ...this.status.deadLetteredByReason }, inFlight: this.inFlight, inProgressAcks: this.working.sent };
   }
 
   /** Orders not yet settled in JetStream's view (undelivered plus awaiting ack): the lag. */
@@ -187,6 +194,7 @@ export class OrderIntakeConsumer {
     // Not awaited: nats.js resolves close() only once an iterator drains (see StockEventConsumer).
     void this.messages?.close();
     await this.loopDone;
+    this.working.stop();
   }
 
   private async ensure(): Promise<void> {
@@ -260,6 +268,7 @@ export class OrderIntakeConsumer {
       return;
     }
     this.inFlight++;
+    this.working.hold(m);
     const order = adapted.order;
     // Through a promise even if placeOrder throws synchronously: a throw is a transient failure.
     Promise.resolve()
@@ -268,6 +277,7 @@ export class OrderIntakeConsumer {
       .then((result) => {
         this.inFlight--;
         this.capacityWaiters.shift()?.();
+        this.working.release(m);
         if (this.stopped) return; // the connection is going away: JetStream redelivers it to the next run
         this.settle(m, result);
       });
@@ -310,7 +320,9 @@ export class OrderIntakeConsumer {
   }
 
   private async deadLetter(m: JsMsg, error: ErrorBody): Promise<void> {
+    this.working.hold(m);
     const failure = await deadLetterMessage(this.nc, ORDER_DEAD_LETTER_SUBJECT, m, error, this.options.redeliveryDelayMsMax);
+    this.working.release(m);
     if (failure) {
       // The dead-letter stream is unreachable: the order waits for a later delivery.
       this.status.lastError = failure.message;

@@ -16,6 +16,7 @@ import type { NatsConfig } from '../config.js';
 import type { ErrorBody, ErrorCode } from '../errors.js';
 import { DEAD_LETTER_SUBJECT_PREFIX, ensureStreams, nanos, STOCK_STREAM } from './nats.js';
 import { deadLetterMessage } from './dead-letters.js';
+import { InProgressAcks } from './in-progress.js';
 import { runPullLoop } from './pull-loop.js';
 import { parseStockEvent } from './stock-events.js';
 
@@ -39,6 +40,8 @@ export interface StockConsumerStatus {
   deadLettered: number;
   redeliveries: number;
   inFlight: number;
+  /** In-progress acks sent for messages held longer than a quarter of ack_wait (see in-progress.ts). */
+  inProgressAcks: number;
   lastError: string | null;
 }
 
@@ -58,11 +61,14 @@ export class StockEventConsumer {
     deadLettered: 0,
     redeliveries: 0,
     inFlight: 0,
+    inProgressAcks: 0,
     lastError: null,
   };
   private loopDone: Promise<void> | null = null;
   /** Settled sequences above the floor, waiting for the gap below them to close. */
   private readonly settledAbove = new Set<number>();
+  /** Messages taken in and not yet settled: JetStream must not redeliver them meanwhile. */
+  private readonly working: InProgressAcks;
 
   constructor(
     private readonly engine: Engine,
@@ -70,7 +76,9 @@ export class StockEventConsumer {
     private readonly jsm: JetStreamManager,
     private readonly config: NatsConfig,
     private readonly log: EngineLogger,
-  ) {}
+  ) {
+    this.working = new InProgressAcks(config.ackWaitMs);
+  }
 
   async start(): Promise<void> {
     await this.ensure();
@@ -78,7 +86,7 @@ export class StockEventConsumer {
   }
 
   snapshot(): StockConsumerStatus {
-    return { ...this.status, inFlight: this.inFlight };
+    return { ...this.status, inFlight: this.inFlight, inProgressAcks: this.working.sent };
   }
 
   /** Messages the consumer has not yet been delivered (JetStream's view), for lag metrics. */
@@ -99,6 +107,7 @@ export class StockEventConsumer {
     // be iterating yet. The loop's end is what we wait for.
     void this.messages?.close();
     await this.loopDone;
+    this.working.stop();
   }
 
   private async ensure(): Promise<void> {
@@ -157,9 +166,11 @@ export class StockEventConsumer {
       return;
     }
     this.inFlight++;
+    this.working.hold(m);
     void this.engine.execute(parsed.command).then((reply) => {
       this.inFlight--;
       this.capacityWaiters.shift()?.();
+      this.working.release(m);
       this.settle(m, reply);
     });
   }
@@ -181,7 +192,9 @@ export class StockEventConsumer {
   }
 
   private async deadLetter(m: JsMsg, error: ErrorBody): Promise<void> {
+    this.working.hold(m);
     const failure = await deadLetterMessage(this.nc, DEAD_LETTER_SUBJECT, m, error, REDELIVERY_DELAY_MS_MAX);
+    this.working.release(m);
     if (failure) {
       // The dead-letter stream is unreachable: the message waits for a later delivery.
       this.status.lastError = failure.message;
