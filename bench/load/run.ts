@@ -55,8 +55,7 @@ import { AdminClient, serverRuntime, startStockade, type StockadeServer } from '
 import { envNumber, fileSystemOf, QUICK, ROOT_DIR } from '../common.js';
 import { fmt, fmtMs, markdownTable, type FromGenerator, type Job, type JobResult, type ServerProcess, type SystemName, type Target } from './shared.js';
 
-const ROOT = ROOT_DIR;
-const RESULTS_DIR = join(ROOT, 'bench', 'results');
+const RESULTS_DIR = join(ROOT_DIR, 'bench', 'results');
 
 // ---- settings -----------------------------------------------------------------------------------
 
@@ -169,7 +168,7 @@ function otherBenchmarks(): string[] {
 function sourceState(): { commit: string; changedInSrc: string[] } {
   const git = (...args: string[]) => {
     try {
-      return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+      return execFileSync('git', args, { cwd: ROOT_DIR, encoding: 'utf8' }).trim();
     } catch {
       return '';
     }
@@ -195,7 +194,7 @@ class Generator {
 
   constructor() {
     this.child = spawn(process.execPath, ['--import', 'tsx', join('bench', 'load', 'generator.ts')], {
-      cwd: ROOT,
+      cwd: ROOT_DIR,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.child.on('exit', (code, signal) => {
@@ -280,7 +279,7 @@ async function stockadeSystem(records: StockadeRecord[], configOut: { config?: R
   let server: StockadeServer | null = null;
   let admin: AdminClient | null = null;
   const start = async () => {
-    const s = await startStockade(ROOT, SHARDS, { quantityMax: STOCK_PLENTY });
+    const s = await startStockade(ROOT_DIR, SHARDS, { quantityMax: STOCK_PLENTY });
     server = s;
     configOut.config ??= s.config;
     records.push({ dataDir: s.dataDir, port: s.port });
@@ -680,7 +679,7 @@ async function main(): Promise<void> {
       const close = once(() => system.close());
       cleanups.push(close);
       stockadeInfo = {
-        version: (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version,
+        version: (JSON.parse(readFileSync(join(ROOT_DIR, 'package.json'), 'utf8')) as { version: string }).version,
         runtime: serverRuntime(),
         shards: SHARDS,
         restart: STOCKADE_RESTART,
