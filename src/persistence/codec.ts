@@ -7,11 +7,15 @@ import type { Alert } from '../alerts/alert.js';
 import type { SkuEvent, Reservation, Thresholds } from '../actors/types.js';
 import { customersOf, type IdempotentKind, type LocationStock, type SkuState } from '../actors/sku.js';
 
-/** Encoded bytes per WAL event to reserve room for: reserve events are ~160 B, most others far less. */
+// Size hints (bytes to reserve room for), about 3× what was measured, since a low hint lets
+// msgpackr grow its buffer mid-pack (see RecordCodec) and a high one only costs address space.
+/** Per WAL event: a reserve's event is ~160 B, most others far less. */
 const EVENT_HINT = 512;
+/** Per open reservation (~115 B) or alert episode in a snapshot. */
+const SNAPSHOT_RECORD_HINT = 320;
+/** Per idempotency key (~36 B) or stock event id in a snapshot. */
+const KEY_HINT = 128;
 const SMALL_VALUE_HINT = 4096;
-/** Per idempotency key or stock event id in a snapshot. */
-const KEY_HINT = 256;
 const ARENA_SLACK = 4096;
 const ARENA_BYTES = 4 * 1024 * 1024;
 
@@ -54,7 +58,7 @@ export interface SkuSnapshot {
  * 4,096 reserves — V8's element stores inside msgpackr's `pack` went megamorphic for the rest of
  * the thread (`node --log-ic`: "same map added twice"), and every later WAL event cost ~6.5 µs to
  * encode instead of ~1.2: a shard that checkpointed a hot SKU mid-sale stayed slow until restarted.
- * Handing msgpackr fresh 4 MiB arenas, each large enough for the value about to be packed, kept
+ * Handing msgpackr fresh 4 MiB arenas (or one the size of a bigger value's hint), kept
  * it at ~2.1 µs after such a checkpoint, for ~0.3 µs more per event before one. The mechanism is
  * not fully understood (with 256 KiB arenas the slowdown came back), so the arena size is a
  * measured setting: re-run bench:encode before changing it. An arena is never rewound: LMDB reads
@@ -98,7 +102,7 @@ export class RecordCodec {
   encodeSnapshot(snapshot: SkuSnapshot): Buffer {
     const records = snapshot.open.length + (snapshot.episodes?.length ?? 0);
     const keys = snapshot.idem.length + snapshot.eventIds.length;
-    return this.packWithRoom(snapshot, records * EVENT_HINT + keys * KEY_HINT + SMALL_VALUE_HINT);
+    return this.packWithRoom(snapshot, records * SNAPSHOT_RECORD_HINT + keys * KEY_HINT + SMALL_VALUE_HINT);
   }
 
   encodeRecord(record: WalRecord): Buffer {
@@ -109,7 +113,8 @@ export class RecordCodec {
     // msgpackr starts a new buffer of its own when fewer than 2 KiB remain; ARENA_SLACK stays clear of that.
     const room = sizeHint + ARENA_SLACK;
     if (this.arena === null || this.arena.length - this.arenaEnd < room) {
-      this.arena = Buffer.allocUnsafeSlow(Math.max(ARENA_BYTES, 2 * room));
+      // A value bigger than an arena (a hot SKU's snapshot) gets an arena of its own size.
+      this.arena = Buffer.allocUnsafeSlow(Math.max(ARENA_BYTES, room));
       this.arenaEnd = 0;
       this.packr.useBuffer(this.arena);
     }
