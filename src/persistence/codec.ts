@@ -56,11 +56,11 @@ export interface SkuSnapshot {
  * and grows it in the middle of a pack when a value does not fit. Measured here (`npm run
  * bench:encode`, 2026-12-05): after one multi-megabyte value — a hot SKU's snapshot, or a turn of
  * 4,096 reserves — V8's element stores inside msgpackr's `pack` went megamorphic for the rest of
- * the thread (`node --log-ic`: "same map added twice"), and every later WAL event cost ~6.5 µs to
+ * the thread (`node --log-ic`: "same map added twice"), and every later WAL event cost ~7 µs to
  * encode instead of ~1.2: a shard that checkpointed a hot SKU mid-sale stayed slow until restarted.
- * Handing msgpackr fresh 4 MiB arenas (or one the size of a bigger value's hint), kept
- * it at ~2.1 µs after such a checkpoint, for ~0.3 µs more per event before one. The mechanism is
- * not fully understood (with 256 KiB arenas the slowdown came back), so the arena size is a
+ * Handing msgpackr fresh 4 MiB arenas (or one the size of a bigger value's hint) kept it at
+ * ~2.2 µs after such a checkpoint, for ~0.4 µs more per event before one. The mechanism is not
+ * fully understood (with 256 KiB arenas the slowdown came back), so the arena size is a
  * measured setting: re-run bench:encode before changing it. An arena is never rewound: LMDB reads
  * a queued value's memory when its transaction commits, so bytes once returned stay untouched.
  */
