@@ -1,7 +1,8 @@
 // Micro-benchmarks of the pieces of one durable reserve, each on its own:
 //   (a) the actor transition: decide + evolve of a reserve (and of a reserve followed by a commit)
 //   (b) validateCommand on a reserve
-//   (c) WAL record encoding and decoding (msgpackr), 1 and 64 events
+//   (c) WAL record encoding and decoding (msgpackr), 1 and 64 events, and the WAL form of a
+//       reserve's event (the reservation as a tuple), which Shard.apply takes before evolve
 //   (d) WAL group commit: ShardStore.appendTurn (encode + puts) + whenFlushed, turns of 1, 64, 1024 events
 //
 //   npm run bench:micro   (compiled first, as published; `npx tsx bench/micro.bench.ts` runs the source)
@@ -13,7 +14,7 @@ import { decide, emptySku, evolve, reservationIdOfEvent, type SkuState } from '.
 import type { ReserveCommand, SkuEvent } from '../src/actors/types.js';
 import { validateCommand } from '../src/actors/validate.js';
 import { buildConfig } from '../src/config.js';
-import { RecordCodec, type WalRecord } from '../src/persistence/codec.js';
+import { loggedEvent, RecordCodec, type LoggedEvent, type LoggedRecord } from '../src/persistence/codec.js';
 import { ShardStore } from '../src/persistence/shard-store.js';
 import { cpuSample, cpuSince, envNumber, fmt, machineInfo, machineLine, makeTempDir, markdownTable, QUICK, removeTempDir, writeResult, type CpuWindow } from './common.js';
 
@@ -49,17 +50,18 @@ function mustEvents(decision: ReturnType<typeof decide>): SkuEvent[] {
 }
 
 /** Realistic WAL content: N ReservationPlaced events and their history index, as a turn makes them. */
-function turnOf(n: number, seq: number): { record: WalRecord; historyIds: string[]; historyIndexes: number[] } {
+function turnOf(n: number, seq: number): { record: LoggedRecord; historyIds: string[]; historyIndexes: number[] } {
   const state = stockedSku('sku-wal', 1_000_000);
-  const events: SkuEvent[] = [];
+  const events: LoggedEvent[] = [];
   const historyIds: string[] = [];
   const historyIndexes: number[] = [];
   for (let i = 0; i < n; i++) {
     const [event] = mustEvents(decide(state, reserveCommand('sku-wal', i), NOW, limits));
+    const logged = loggedEvent(event);
     evolve(state, event, limits);
     historyIds.push(reservationIdOfEvent(event)!);
     historyIndexes.push(events.length);
-    events.push(event);
+    events.push(logged);
   }
   return { record: { seq, at: NOW, events }, historyIds, historyIndexes };
 }
@@ -119,6 +121,7 @@ const record1 = turnOf(1, 1).record;
 const record64 = turnOf(64, 1).record;
 const bytes1 = codec.encodeRecord(record1);
 const bytes64 = codec.encodeRecord(record64);
+const placedEvent = mustEvents(decide(stockedSku('sku-logged', 10), reserveCommand('sku-logged', 0), NOW, limits))[0];
 
 // ---- run (a)-(c) -----------------------------------------------------------------------------
 
@@ -178,6 +181,7 @@ async function main(): Promise<void> {
     .add('validateCommand(reserve)', () => {
       validateCommand(commands[made & (RESERVES_PER_SKU - 1)]);
     })
+    .add('loggedEvent(reserve)', () => loggedEvent(placedEvent))
     .add('encodeRecord, 1 event', () => codec.encodeRecord(record1))
     .add('decodeRecord, 1 event', () => codec.decodeRecord(bytes1))
     .add('encodeRecord, 64 events', () => codec.encodeRecord(record64))

@@ -1,10 +1,12 @@
 // The WAL and snapshot codec: round trips, and the promise LMDB relies on — bytes once returned
 // are never written again, whatever is encoded after them (LMDB reads a queued value's memory
-// only when its transaction commits).
+// only when its transaction commits) — and that data written before reservations were stored as
+// tuples still reads back the same.
 
 import { describe, expect, it } from 'vitest';
-import type { SkuEvent } from '../src/actors/types.js';
-import { RecordCodec, type SkuSnapshot, type WalRecord } from '../src/persistence/codec.js';
+import type { Reservation, SkuEvent } from '../src/actors/types.js';
+import { loggedEvent, RecordCodec, stateOf, type LoggedRecord, type SkuSnapshot, type WalRecord } from '../src/persistence/codec.js';
+import { reservationOfTuple, reservationTuple, type ReservationTuple } from '../src/persistence/reservation-tuple.js';
 
 function placed(n: number, note = ''): SkuEvent {
   return {
@@ -36,17 +38,32 @@ function placed(n: number, note = ''): SkuEvent {
   } as SkuEvent;
 }
 
-function record(seq: number, events: number, note = ''): WalRecord {
+function reservationOf(event: SkuEvent): Reservation {
+  return (event as Extract<SkuEvent, { type: 'ReservationPlaced' }>).reservation;
+}
+
+/** A record as the domain knows it (what decodeRecord must give back). */
+function domainRecord(seq: number, events: number, note = ''): WalRecord {
   return { seq, at: 1_700_000_000_000 + seq, events: Array.from({ length: events }, (_, i) => placed(seq * 10_000 + i, note)) };
 }
 
-function snapshot(open: number): SkuSnapshot {
+/** The same record as the WAL writes it. */
+function logged(record: WalRecord): LoggedRecord {
+  return { seq: record.seq, at: record.at, events: record.events.map(loggedEvent) };
+}
+
+function record(seq: number, events: number, note = ''): LoggedRecord {
+  return logged(domainRecord(seq, events, note));
+}
+
+/** `legacy`: reservations as plain objects, as snapshots were written before tuples. */
+function snapshot(open: number, legacy = false): SkuSnapshot {
   const events = Array.from({ length: open }, (_, i) => placed(i));
   return {
     sku: 'sku-1',
     locations: [{ location: 'dc-1', onHand: 1_000_000, reserved: open, safetyStock: 0, sourceSeq: -1 }],
     locationOrder: null,
-    open: events.map((e) => (e as Extract<SkuEvent, { type: 'ReservationPlaced' }>).reservation),
+    open: events.map((e) => (legacy ? reservationOf(e) : reservationTuple(reservationOf(e)))),
     idem: events.map((_, i) => [`key-${i}`, 'reserve', `sku-1:${i}`, 1_700_000_000_000 + i]),
     eventIds: [],
     thresholds: null,
@@ -62,9 +79,9 @@ describe('RecordCodec', () => {
   it('round-trips WAL records and snapshots, and a reopened codec reads them with the persisted structures', () => {
     let persisted: string[][] | undefined;
     const codec = new RecordCodec(undefined, (structures) => (persisted = structures));
-    const walRecord = record(1, 3);
+    const walRecord = domainRecord(1, 3);
     const snap = snapshot(5);
-    const recordBytes = Buffer.from(codec.encodeRecord(walRecord));
+    const recordBytes = Buffer.from(codec.encodeRecord(logged(walRecord)));
     const snapshotBytes = Buffer.from(codec.encodeSnapshot(snap));
     expect(codec.decodeRecord(recordBytes)).toEqual(walRecord);
     expect(codec.decode(snapshotBytes)).toEqual(snap);
@@ -73,12 +90,54 @@ describe('RecordCodec', () => {
     const reopened = new RecordCodec(persisted, () => {});
     expect(reopened.decodeRecord(recordBytes)).toEqual(walRecord);
     expect(reopened.decode(snapshotBytes)).toEqual(snap);
+    const reservations = [...stateOf(reopened.decode<SkuSnapshot>(snapshotBytes)).open!.values()];
+    expect(reservations).toEqual(Array.from({ length: 5 }, (_, i) => reservationOf(placed(i))));
+  });
+
+  it('reads WAL records and snapshots written before reservations were stored as tuples', () => {
+    // Then the WAL held each ReservationPlaced event, and a snapshot each reservation, as a plain
+    // object: the generic encode writes exactly that.
+    const codec = RecordCodec.inMemory();
+    const old = domainRecord(7, 4);
+    expect(codec.decodeRecord(codec.encode(old))).toEqual(old);
+    const oldSnapshot = codec.decode<SkuSnapshot>(codec.encode(snapshot(3, true)));
+    const state = stateOf(oldSnapshot);
+    expect([...state.open!.values()]).toEqual([0, 1, 2].map((i) => reservationOf(placed(i))));
+    expect(state.activeQuantity).toBe(3);
+  });
+
+  it('round-trips every field of a reservation through its tuple, several locations and an ended one included', () => {
+    const r: Reservation = {
+      ...reservationOf(placed(3)),
+      requested: 5,
+      quantity: 4,
+      allocations: [
+        { location: 'dc-1', quantity: 3 },
+        { location: 'store-9', quantity: 1 },
+      ],
+      priority: 9,
+      allowPartial: true,
+      locations: ['dc-1', 'store-9'],
+      state: 'RELEASED',
+      endedAt: 1_700_000_000_500,
+      endReason: 'cart abandoned',
+    };
+    const codec = RecordCodec.inMemory();
+    const back = codec.decode<ReservationTuple>(codec.encode(reservationTuple(r)));
+    expect(reservationOfTuple(back, 'sku-1')).toEqual(r);
+    const pending: Reservation = { ...r, state: 'PENDING', quantity: 0, allocations: [], endedAt: 0, endReason: null };
+    expect(reservationOfTuple(reservationTuple(pending), 'sku-1')).toEqual(pending);
+  });
+
+  it('refuses a stored reservation tuple that lost fields, naming the SKU', () => {
+    const short = reservationTuple(reservationOf(placed(1))).slice(0, 12) as unknown as ReservationTuple;
+    expect(() => reservationOfTuple(short, 'sku-1')).toThrow(/stored reservation of SKU sku-1 has 12 fields, expected 19/);
   });
 
   it('never writes again over bytes it returned, across arenas and values larger than their size hint', () => {
     const codec = RecordCodec.inMemory();
-    const returned: { bytes: Buffer; copy: Buffer; value: WalRecord | SkuSnapshot }[] = [];
-    const keep = (value: WalRecord | SkuSnapshot, bytes: Buffer): void => {
+    const returned: { bytes: Buffer; copy: Buffer; value: LoggedRecord | SkuSnapshot }[] = [];
+    const keep = (value: LoggedRecord | SkuSnapshot, bytes: Buffer): void => {
       returned.push({ bytes, copy: Buffer.from(bytes), value });
     };
     for (let seq = 1; seq <= 400; seq++) {
@@ -106,8 +165,8 @@ describe('RecordCodec', () => {
     const returned: { bytes: Buffer; copy: Buffer; codec: RecordCodec; value: WalRecord }[] = [];
     for (let seq = 1; seq <= 200; seq++) {
       const codec = seq % 3 === 0 ? second : first;
-      const value = record(seq, seq % 40 === 0 ? 3_000 : seq % 90);
-      const bytes = codec.encodeRecord(value);
+      const value = domainRecord(seq, seq % 40 === 0 ? 3_000 : seq % 90);
+      const bytes = codec.encodeRecord(logged(value));
       returned.push({ bytes, copy: Buffer.from(bytes), codec, value });
     }
     for (const { bytes, copy, codec, value } of returned) {

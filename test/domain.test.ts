@@ -287,6 +287,26 @@ describe('release, commit and history', () => {
     ]);
     expect(read).toMatchObject({ ok: true, value: { state: 'COMMITTED' } });
   });
+
+  it('logs a reservation as it was placed even when the same turn changes it again', async () => {
+    // The SKU adopts a placed reservation and later events of the turn change it in place; the
+    // WAL must still say what the placing event said (Shard.apply takes its form first).
+    const t = openTestShard();
+    await t.ok(setStock('S', 'w', 0));
+    const [placed, restocked] = await t.shard.execute([reserve('S', 2, { queueIfShort: true }), setStock('S', 'w', 5)]);
+    expect(placed).toMatchObject({ ok: true, value: { state: 'PENDING', quantity: 0 } });
+    expect(restocked.ok).toBe(true);
+    const id = (placed as { value: ReservationView }).value.reservationId;
+    const expected = [
+      ['ReservationPlaced', 'PENDING', 0, []],
+      ['ReservationActivated', 'ACTIVE', 2, [{ location: 'w', quantity: 2 }]],
+    ];
+    const trail = (history: HistoryEntry[]) => history.map((h) => [h.event, h.reservation.state, h.reservation.quantity, h.reservation.allocations]);
+    expect(trail(await t.ok<HistoryEntry[]>({ type: 'getReservationHistory', reservationId: id }))).toEqual(expected);
+    await t.reopen({ clean: false });
+    expect(trail(await t.ok<HistoryEntry[]>({ type: 'getReservationHistory', reservationId: id }))).toEqual(expected);
+    expect(await t.ok<ReservationView>({ type: 'getReservation', reservationId: id })).toMatchObject({ state: 'ACTIVE', quantity: 2 });
+  });
 });
 
 describe('holds, waiting and priority', () => {

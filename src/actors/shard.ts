@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { ShardConfig } from '../config.js';
 import { errorBody } from '../errors.js';
-import { snapshotOf, stateOf } from '../persistence/codec.js';
+import { loggedEvent, snapshotOf, stateOf, type LoggedEvent } from '../persistence/codec.js';
 import { ShardStore } from '../persistence/shard-store.js';
 import type { Alert } from '../alerts/alert.js';
 import { alertEvents, type AlertSignal } from './alerts.js';
@@ -100,7 +100,8 @@ export interface ShardStats {
 /** What one turn has decided so far: its events and where each reservation's events are. */
 interface Turn {
   now: number;
-  events: SkuEvent[];
+  /** The turn's events in their WAL form (see `apply`). */
+  events: LoggedEvent[];
   historyIds: string[];
   historyIndexes: number[];
   watchedChanged: Set<string> | null;
@@ -465,6 +466,8 @@ export class Shard {
   }
 
   private apply(state: SkuState, event: SkuEvent, turn: Turn) {
+    // The WAL form first: evolve hands a placed reservation to the SKU, where it changes later.
+    const logged = loggedEvent(event);
     const reply = evolve(state, event, this.options.limits);
     assertInvariants(state, false);
     const reservationId = reservationIdOfEvent(event);
@@ -476,7 +479,7 @@ export class Shard {
     }
     if (event.type === 'AlertRaised' || event.type === 'AlertResolved') turn.notices.push(event.alert);
     if (event.type === 'ReservationCommitted') addDemand(turn, event.sku, 'sale', (reply as ReservationView).quantity, event.at);
-    turn.events.push(event);
+    turn.events.push(logged);
     return reply;
   }
 

@@ -604,7 +604,10 @@ export function forgetExpiredIdempotency(state: SkuState, now: number, limits: L
   if (state.idem.size === 0) state.idem = null;
 }
 
-/** Apply one event to the state (a live turn); returns what the event answers to the caller. */
+/**
+ * Apply one event to the state (a live turn); returns what the event answers to the caller.
+ * A ReservationPlaced event's reservation becomes the state's own and changes with it.
+ */
 export function evolve(state: SkuState, event: SkuEvent, limits: Limits): ReplyValue {
   return applyEvent(state, event, limits, false)!;
 }
@@ -650,9 +653,10 @@ function applyEvent(state: SkuState, event: SkuEvent, limits: Limits, replaying:
       reply = stockView(state, event.location, event.why);
       break;
     case 'ReservationPlaced': {
-      // Live, a copy: the event is queued for the WAL (encoded at the end of the turn) and must
-      // not change under it. In replay nothing else holds the decoded event: adopt it.
-      const r: Reservation = replaying ? event.reservation : { ...event.reservation, allocations: copyAllocations(event.reservation.allocations) };
+      // The SKU adopts the event's reservation: it was made for this event by `decide` (live) or
+      // by the decoder (replay). A caller that keeps the event takes what it needs first, as
+      // Shard.apply takes the WAL form.
+      const r: Reservation = event.reservation;
       const open = (state.open ??= new Map());
       if (open.has(r.id)) assert.fail(`reservation ${r.id} placed twice`);
       open.set(r.id, r);

@@ -4,8 +4,9 @@
 
 import { Packr } from 'msgpackr';
 import type { Alert } from '../alerts/alert.js';
-import type { SkuEvent, Reservation, Thresholds } from '../actors/types.js';
+import type { ReservationPlaced, SkuEvent, Reservation, Thresholds } from '../actors/types.js';
 import { customersOf, type IdempotentKind, type LocationStock, type SkuState } from '../actors/sku.js';
+import { reservationTuple, storedReservation, type ReservationTuple } from './reservation-tuple.js';
 
 // Size hints (bytes to reserve room for), about 3× what was measured, since a low hint lets
 // msgpackr grow its buffer mid-pack (see RecordCodec) and a high one only costs address space.
@@ -27,11 +28,55 @@ export interface WalRecord {
   events: SkuEvent[];
 }
 
+/** ReservationPlaced as the WAL stores it: the reservation as a tuple (reservation-tuple.ts). */
+export interface ReservationPlacedLogged extends Omit<ReservationPlaced, 'reservation'> {
+  r: ReservationTuple;
+}
+
+/** An event as the WAL writes it. */
+export type LoggedEvent = Exclude<SkuEvent, ReservationPlaced> | ReservationPlacedLogged;
+
+/** An event as the WAL may hold it: records written before tuples hold plain ReservationPlaced. */
+export type StoredEvent = LoggedEvent | ReservationPlaced;
+
+/** A WAL record as written; `decodeRecord` turns a stored one back into a WalRecord. */
+export interface LoggedRecord {
+  seq: number;
+  at: number;
+  events: LoggedEvent[];
+}
+
+export interface StoredRecord {
+  seq: number;
+  at: number;
+  events: StoredEvent[];
+}
+
+/**
+ * The stored form of a live event. Taken when the event is applied: from then on the reservation
+ * belongs to the SKU's state and changes with it, while the tuple keeps the values the event had.
+ */
+export function loggedEvent(event: SkuEvent): LoggedEvent {
+  if (event.type !== 'ReservationPlaced') return event;
+  const logged: ReservationPlacedLogged = { type: 'ReservationPlaced', sku: event.sku, at: event.at, r: reservationTuple(event.reservation) };
+  if (event.idem !== undefined) logged.idem = event.idem;
+  return logged;
+}
+
+/** A stored event as the domain knows it. */
+export function eventOfLogged(logged: StoredEvent): SkuEvent {
+  if (logged.type !== 'ReservationPlaced' || !('r' in logged)) return logged;
+  const event: ReservationPlaced = { type: 'ReservationPlaced', sku: logged.sku, at: logged.at, reservation: storedReservation(logged.r, logged.sku) };
+  if (logged.idem !== undefined) event.idem = logged.idem;
+  return event;
+}
+
 export interface SkuSnapshot {
   sku: string;
   locations: LocationStock[];
   locationOrder: string[] | null;
-  open: Reservation[];
+  /** Tuples since reservation-tuple.ts; snapshots written before it hold Reservation objects. */
+  open: (ReservationTuple | Reservation)[];
   idem: [key: string, kind: IdempotentKind, reservationId: string, at: number][];
   eventIds: string[];
   thresholds: Thresholds | null;
@@ -105,7 +150,7 @@ export class RecordCodec {
     return this.packWithRoom(snapshot, records * SNAPSHOT_RECORD_HINT + keys * KEY_HINT + SMALL_VALUE_HINT);
   }
 
-  encodeRecord(record: WalRecord): Buffer {
+  encodeRecord(record: LoggedRecord): Buffer {
     return this.packWithRoom(record, record.events.length * EVENT_HINT + SMALL_VALUE_HINT);
   }
 
@@ -126,8 +171,17 @@ export class RecordCodec {
     return bytes;
   }
 
+  /** A stored record as the domain knows it (every event through `eventOfLogged`). */
   decodeRecord(bytes: Uint8Array): WalRecord {
-    return this.packr.unpack(bytes) as WalRecord;
+    const record = this.decodeLogged(bytes);
+    const events = record.events;
+    for (let i = 0; i < events.length; i++) events[i] = eventOfLogged(events[i]);
+    return record as unknown as WalRecord;
+  }
+
+  /** A stored record as stored: for readers that need one event of it, or only its time. */
+  decodeLogged(bytes: Uint8Array): StoredRecord {
+    return this.packr.unpack(bytes) as StoredRecord;
   }
 }
 
@@ -138,7 +192,7 @@ export function snapshotOf(state: SkuState): SkuSnapshot {
     sku: state.sku,
     locations: state.locations,
     locationOrder: state.locationOrder,
-    open: state.open ? [...state.open.values()] : [],
+    open: state.open ? Array.from(state.open.values(), reservationTuple) : [],
     idem,
     eventIds: state.eventIds ? [...state.eventIds] : [],
     thresholds: state.thresholds,
@@ -151,12 +205,13 @@ export function snapshotOf(state: SkuState): SkuSnapshot {
 }
 
 export function stateOf(snapshot: SkuSnapshot): SkuState {
-  const open = snapshot.open.length ? new Map(snapshot.open.map((r) => [r.id, r] as const)) : null;
-  const pending = snapshot.open.filter((r) => r.state === 'PENDING');
+  const reservations = snapshot.open.map((stored) => storedReservation(stored, snapshot.sku));
+  const open = reservations.length ? new Map(reservations.map((r) => [r.id, r] as const)) : null;
+  const pending = reservations.filter((r) => r.state === 'PENDING');
   pending.sort((a, b) => b.priority - a.priority || a.arrival - b.arrival);
   let activeQuantity = 0;
-  for (const r of snapshot.open) if (r.state === 'ACTIVE') activeQuantity += r.quantity;
-  const customers = customersOf(snapshot.open);
+  for (const r of reservations) if (r.state === 'ACTIVE') activeQuantity += r.quantity;
+  const customers = customersOf(reservations);
   return {
     sku: snapshot.sku,
     locations: snapshot.locations,

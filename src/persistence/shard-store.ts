@@ -1,5 +1,5 @@
 // One LMDB environment per shard, holding four databases:
-//   wal      seq -> WalRecord (msgpackr)        the write-ahead log, one record per shard turn;
+//   wal      seq -> LoggedRecord (msgpackr)     the write-ahead log, one record per shard turn;
 //                                               kept (walRetentionMs) as the immutable audit trail
 //   history  [reservationId, seq, i] -> empty   where each reservation's events are in the WAL
 //   state    sku -> SkuSnapshot                 the last checkpoint of each SKU
@@ -14,7 +14,7 @@ import { mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { SkuEvent } from '../actors/types.js';
 import type { Alert } from '../alerts/alert.js';
-import { RecordCodec, type SkuSnapshot, type WalRecord } from './codec.js';
+import { eventOfLogged, RecordCodec, type LoggedRecord, type StoredRecord, type SkuSnapshot, type WalRecord } from './codec.js';
 
 export interface CheckpointMeta {
   seq: number;
@@ -63,7 +63,7 @@ export class ShardStore {
    * Queue a turn's WAL record and the index of the reservations its events concern
    * (`historyIds[k]` is the reservation of `record.events[historyIndexes[k]]`); they commit together.
    */
-  appendTurn(record: WalRecord, historyIds: string[], historyIndexes: number[]): void {
+  appendTurn(record: LoggedRecord, historyIds: string[], historyIndexes: number[]): void {
     const seq = record.seq;
     void this.wal.put(seq, this.codec.encodeRecord(record));
     for (let k = 0; k < historyIds.length; k++) void this.history.put([historyIds[k], seq, historyIndexes[k]], EMPTY);
@@ -120,15 +120,15 @@ export class ShardStore {
   eventsOf(reservationId: string): { seq: number; event: SkuEvent }[] {
     const lines: { seq: number; event: SkuEvent }[] = [];
     let seq = -1;
-    let record: WalRecord | null = null;
+    let record: StoredRecord | null = null;
     for (const [, recordSeq, index] of this.history.getKeys({ start: [reservationId], end: [reservationId, Infinity] })) {
       if (recordSeq !== seq) {
         seq = recordSeq;
         const bytes = this.wal.get(recordSeq);
-        record = bytes ? this.codec.decodeRecord(bytes) : null;
+        record = bytes ? this.codec.decodeLogged(bytes) : null;
       }
       // A record pruned by walRetentionMs takes its part of the trail with it.
-      if (record) lines.push({ seq, event: record.events[index] });
+      if (record) lines.push({ seq, event: eventOfLogged(record.events[index]) });
     }
     return lines;
   }
@@ -140,7 +140,7 @@ export class ShardStore {
   pruneWal(coveredSeq: number, beforeAt: number, max: number): number {
     let removed = 0;
     for (const { key, value } of this.wal.getRange({ end: coveredSeq + 1, limit: max })) {
-      if (this.codec.decodeRecord(value).at >= beforeAt) break;
+      if (this.codec.decodeLogged(value).at >= beforeAt) break;
       void this.wal.remove(key);
       removed++;
     }
