@@ -70,7 +70,10 @@ export function isReservationTuple(stored: ReservationTuple | Reservation): stor
   return Array.isArray(stored);
 }
 
-/** The reservation a tuple stores. A tuple of another length is damage, not a format: refuse it. */
+/**
+ * The reservation a tuple stores. A shorter tuple is damage, not a format: refuse it. A longer one
+ * comes from a version that appended fields; the fields this version knows still read.
+ */
 export function reservationOfTuple(t: ReservationTuple, sku: string): Reservation {
   if (t.length < TUPLE_LENGTH) throw new Error(`stored reservation of SKU ${sku} has ${t.length} fields, expected ${TUPLE_LENGTH}`);
   const flat = t[7];
