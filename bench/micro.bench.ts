@@ -10,7 +10,7 @@
 //   BENCH_TIME_MS=2000 sets tinybench's time per task.
 
 import { Bench, type Task } from 'tinybench';
-import { decide, emptySku, evolve, reservationIdOfEvent, type SkuState } from '../src/actors/sku.js';
+import { decide, emptySku, evolve, type SkuState } from '../src/actors/sku.js';
 import type { ReserveCommand, SkuEvent } from '../src/actors/types.js';
 import { validateCommand } from '../src/actors/validate.js';
 import { buildConfig } from '../src/config.js';
@@ -49,21 +49,20 @@ function mustEvents(decision: ReturnType<typeof decide>): SkuEvent[] {
   return decision.events;
 }
 
-/** Realistic WAL content: N ReservationPlaced events and their history index, as a turn makes them. */
-function turnOf(n: number, seq: number): { record: LoggedRecord; historyIds: string[]; historyIndexes: number[] } {
+/**
+ * Realistic WAL content: N ReservationPlaced events, as a turn makes them. They write no history
+ * index key: only a reservation's ending does (shard-store.ts).
+ */
+function turnOf(n: number, seq: number): { record: LoggedRecord } {
   const state = stockedSku('sku-wal', 1_000_000);
   const events: LoggedEvent[] = [];
-  const historyIds: string[] = [];
-  const historyIndexes: number[] = [];
   for (let i = 0; i < n; i++) {
     const [event] = mustEvents(decide(state, reserveCommand('sku-wal', i), NOW, limits));
-    const logged = loggedEvent(event);
+    const logged = loggedEvent(event, null);
     evolve(state, event, limits);
-    historyIds.push(reservationIdOfEvent(event)!);
-    historyIndexes.push(events.length);
     events.push(logged);
   }
-  return { record: { seq, at: NOW, events }, historyIds, historyIndexes };
+  return { record: { seq, at: NOW, events } };
 }
 
 // ---- (a) actor transition --------------------------------------------------------------------
@@ -181,7 +180,7 @@ async function main(): Promise<void> {
     .add('validateCommand(reserve)', () => {
       validateCommand(commands[made & (RESERVES_PER_SKU - 1)]);
     })
-    .add('loggedEvent(reserve)', () => loggedEvent(placedEvent))
+    .add('loggedEvent(reserve)', () => loggedEvent(placedEvent, null))
     .add('encodeRecord, 1 event', () => codec.encodeRecord(record1))
     .add('decodeRecord, 1 event', () => codec.decodeRecord(bytes1))
     .add('encodeRecord, 64 events', () => codec.encodeRecord(record64))
@@ -201,7 +200,7 @@ async function main(): Promise<void> {
     'decodeRecord, 64 events': `${fmt(bytes64.length)} B`,
   });
 
-  // ---- (d) WAL group commit: one turn = one WAL record of N events + N history index keys ----
+  // ---- (d) WAL group commit: one turn = one WAL record of N reserve events ----
   const dir = makeTempDir('micro');
   const store = ShardStore.open(dir);
   let seq = 0;
@@ -216,10 +215,10 @@ async function main(): Promise<void> {
     const bytes = store.codec.encodeRecord(turn.record).length;
     const name = `appendTurn+whenFlushed, ${n} event${n === 1 ? '' : 's'}`;
     walItems[name] = n;
-    walNotes[name] = `record ${fmt(bytes)} B + ${n} history index key${n === 1 ? '' : 's'}`;
+    walNotes[name] = `record ${fmt(bytes)} B, no history index key`;
     walBench.add(name, async () => {
       seq++;
-      store.appendTurn({ seq, at: NOW, events: turn.record.events }, turn.historyIds, turn.historyIndexes);
+      store.appendTurn({ seq, at: NOW, events: turn.record.events }, [], []);
       await store.whenFlushed();
     });
   }

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Reservation, SkuEvent } from '../src/actors/types.js';
 import { loggedEvent, RecordCodec, stateOf, type LoggedRecord, type SkuSnapshot, type WalRecord } from '../src/persistence/codec.js';
-import { reservationOfTuple, reservationTuple, type ReservationTuple } from '../src/persistence/reservation-tuple.js';
+import { reservationOfTuple, reservationTuple, snapshotReservationTuple, type ReservationTuple } from '../src/persistence/reservation-tuple.js';
 
 function placed(n: number, note = ''): SkuEvent {
   return {
@@ -34,6 +34,8 @@ function placed(n: number, note = ''): SkuEvent {
       expiresAt: 1_700_000_600_000 + n,
       endedAt: 0,
       endReason: null,
+      walSeq: 0,
+      walIndex: 0,
     },
   } as SkuEvent;
 }
@@ -49,7 +51,7 @@ function domainRecord(seq: number, events: number, note = ''): WalRecord {
 
 /** The same record as the WAL writes it. */
 function logged(record: WalRecord): LoggedRecord {
-  return { seq: record.seq, at: record.at, events: record.events.map(loggedEvent) };
+  return { seq: record.seq, at: record.at, events: record.events.map((event) => loggedEvent(event, null)) };
 }
 
 function record(seq: number, events: number, note = ''): LoggedRecord {
@@ -127,6 +129,19 @@ describe('RecordCodec', () => {
     expect(reservationOfTuple(back, 'sku-1')).toEqual(r);
     const pending: Reservation = { ...r, state: 'PENDING', quantity: 0, allocations: [], endedAt: 0, endReason: null };
     expect(reservationOfTuple(reservationTuple(pending), 'sku-1')).toEqual(pending);
+  });
+
+  it('keeps where a reservation\'s latest event is in a snapshot tuple, and leaves it out of the WAL form', () => {
+    const r: Reservation = { ...reservationOf(placed(3)), walSeq: 41, walIndex: 7 };
+    const codec = RecordCodec.inMemory();
+    const snapshotted = codec.decode<ReservationTuple>(codec.encode(snapshotReservationTuple(r)));
+    expect(snapshotted).toHaveLength(21);
+    expect(reservationOfTuple(snapshotted, 'sku-1')).toEqual(r);
+    // A WAL event's reservation is where the event is: its tuple has the first 19 fields only,
+    // and so have snapshots written before positions were kept; those read as "not known" (0).
+    const walForm = reservationTuple(r);
+    expect(walForm).toHaveLength(19);
+    expect(reservationOfTuple(walForm, 'sku-1')).toEqual({ ...r, walSeq: 0, walIndex: 0 });
   });
 
   it('refuses a stored reservation tuple that lost fields, naming the SKU', () => {

@@ -318,6 +318,8 @@ export function decide(state: SkuState | undefined, command: Command | ExpireCom
         expiresAt: now + (granted ? holdTtlMs : (command.queueTtlMs ?? limits.queueTtlMsDefault)),
         endedAt: 0,
         endReason: null,
+        walSeq: 0,
+        walIndex: 0,
       };
       return { ok: true, events: [{ type: 'ReservationPlaced', sku: state.sku, at: now, idem: command.idempotencyKey, reservation }] };
     }
@@ -870,6 +872,16 @@ export function reservationIdOfEvent(event: SkuEvent): string | null {
     default:
       return null;
   }
+}
+
+/**
+ * The reservation an event concerns, looked up before the event is applied (an ending event takes
+ * it out of the open Map): a placed one's own, otherwise the open one it changes; null for others.
+ */
+export function reservationOfEvent(state: SkuState, event: SkuEvent): Reservation | null {
+  if (event.type === 'ReservationPlaced') return event.reservation;
+  const id = reservationIdOfEvent(event);
+  return id === null ? null : (state.open?.get(id) ?? null);
 }
 
 /** A reservation's audit trail from its events in WAL order: each event and the reservation after it. */

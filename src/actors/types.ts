@@ -40,6 +40,13 @@ export interface Reservation {
   endedAt: number;
   /** Why a RELEASED reservation was released, as its caller said; null otherwise. */
   endReason: string | null;
+  /**
+   * Where the reservation's latest event is in its shard's WAL: record seq and index in the
+   * record; walSeq 0 when not known (a reservation restored from a snapshot written before
+   * these fields). Bookkeeping for the audit trail, never shown to callers (shard-store.ts).
+   */
+  walSeq: number;
+  walIndex: number;
 }
 
 export interface Thresholds {

@@ -6,7 +6,7 @@ import { Packr } from 'msgpackr';
 import type { Alert } from '../alerts/alert.js';
 import type { ReservationPlaced, SkuEvent, Reservation, Thresholds } from '../actors/types.js';
 import { customersOf, type IdempotentKind, type LocationStock, type SkuState } from '../actors/sku.js';
-import { reservationTuple, storedReservation, type ReservationTuple } from './reservation-tuple.js';
+import { reservationTuple, snapshotReservationTuple, storedReservation, type ReservationTuple } from './reservation-tuple.js';
 
 // Size hints (bytes to reserve room for), about 3× what was measured, since a low hint lets
 // msgpackr grow its buffer mid-pack (see RecordCodec) and a high one only costs address space.
@@ -33,11 +33,27 @@ export interface ReservationPlacedLogged extends Omit<ReservationPlaced, 'reserv
   r: ReservationTuple;
 }
 
-/** An event as the WAL writes it. */
-export type LoggedEvent = Exclude<SkuEvent, ReservationPlaced> | ReservationPlacedLogged;
+/**
+ * Where the previous event of the same reservation is in the WAL (prevSeq 0: none, or not known).
+ * Every event that changes a reservation after its placing carries one, so a reservation's trail
+ * is found from its latest event alone (ShardStore.eventsOf).
+ */
+export interface PrevLink {
+  prevSeq: number;
+  prevIndex: number;
+}
 
-/** An event as the WAL may hold it: records written before tuples hold plain ReservationPlaced. */
-export type StoredEvent = LoggedEvent | ReservationPlaced;
+/** The events that change a placed reservation. */
+export type ReservationChange = Extract<SkuEvent, { reservationId: string }>;
+
+/** An event as the WAL writes it. */
+export type LoggedEvent = Exclude<SkuEvent, ReservationPlaced | ReservationChange> | ReservationPlacedLogged | (ReservationChange & PrevLink);
+
+/**
+ * An event as the WAL may hold it: records written before tuples hold plain ReservationPlaced,
+ * and those written before links hold changes without one.
+ */
+export type StoredEvent = LoggedEvent | ReservationPlaced | ReservationChange;
 
 /** A WAL record as written; `decodeRecord` turns a stored one back into a WalRecord. */
 export interface LoggedRecord {
@@ -53,14 +69,28 @@ export interface StoredRecord {
 }
 
 /**
- * The stored form of a live event. Taken when the event is applied: from then on the reservation
- * belongs to the SKU's state and changes with it, while the tuple keeps the values the event had.
+ * The stored form of a live event, given the reservation it concerns (null for other events).
+ * Taken before the event is applied: from then on a placed reservation belongs to the SKU's state
+ * and changes with it, while the tuple keeps the values the event had; and the reservation still
+ * says where its previous event is. A change event is the turn's own, so it takes its link in place.
  */
-export function loggedEvent(event: SkuEvent): LoggedEvent {
-  if (event.type !== 'ReservationPlaced') return event;
-  const logged: ReservationPlacedLogged = { type: 'ReservationPlaced', sku: event.sku, at: event.at, r: reservationTuple(event.reservation) };
-  if (event.idem !== undefined) logged.idem = event.idem;
-  return logged;
+export function loggedEvent(event: SkuEvent, reservation: Reservation | null): LoggedEvent {
+  if (event.type === 'ReservationPlaced') {
+    const logged: ReservationPlacedLogged = { type: 'ReservationPlaced', sku: event.sku, at: event.at, r: reservationTuple(event.reservation) };
+    if (event.idem !== undefined) logged.idem = event.idem;
+    return logged;
+  }
+  if (reservation === null) return event as LoggedEvent;
+  const linked = event as ReservationChange & PrevLink;
+  linked.prevSeq = reservation.walSeq;
+  linked.prevIndex = reservation.walIndex;
+  return linked;
+}
+
+/** The link a stored event carries, if any (events written before links have none). */
+export function prevLinkOf(stored: StoredEvent): PrevLink | null {
+  const link = stored as Partial<PrevLink>;
+  return link.prevSeq ? { prevSeq: link.prevSeq, prevIndex: link.prevIndex ?? 0 } : null;
 }
 
 /** A stored event as the domain knows it. */
@@ -192,7 +222,7 @@ export function snapshotOf(state: SkuState): SkuSnapshot {
     sku: state.sku,
     locations: state.locations,
     locationOrder: state.locationOrder,
-    open: state.open ? Array.from(state.open.values(), reservationTuple) : [],
+    open: state.open ? Array.from(state.open.values(), snapshotReservationTuple) : [],
     idem,
     eventIds: state.eventIds ? [...state.eventIds] : [],
     thresholds: state.thresholds,

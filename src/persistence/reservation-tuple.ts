@@ -6,8 +6,10 @@
 // hundreds of thousands of open holds — a stall of its shard — shrinks by the same share.
 //
 // The order below is the on-disk format: append new fields at the end, never reorder. `sku` is
-// left out (the event or snapshot around the tuple carries it). Records written before tuples
-// (plain reservation objects) are still read: `isReservationTuple` tells them apart.
+// left out (the event or snapshot around the tuple carries it). A WAL event writes the first 19
+// fields: where the reservation is in the WAL is where the event itself is. A snapshot appends
+// `walSeq` and `walIndex`, the reservation's latest event. Records written before tuples (plain
+// reservation objects) are still read: `isReservationTuple` tells them apart.
 
 import type { Allocation, Reservation, ReservationState } from '../actors/types.js';
 
@@ -32,8 +34,12 @@ export type ReservationTuple = [
   expiresAt: number,
   endedAt: number,
   endReason: string | null,
+  /** Snapshots only; absent in WAL events and in snapshots written before them. */
+  walSeq?: number,
+  walIndex?: number,
 ];
 
+/** The fields every stored tuple has: a shorter one is damage. */
 const TUPLE_LENGTH = 19;
 
 export function reservationTuple(r: Reservation): ReservationTuple {
@@ -64,6 +70,13 @@ export function reservationTuple(r: Reservation): ReservationTuple {
     r.endedAt,
     r.endReason,
   ];
+}
+
+/** The tuple a snapshot stores: the WAL fields and where the reservation's latest event is. */
+export function snapshotReservationTuple(r: Reservation): ReservationTuple {
+  const t = reservationTuple(r);
+  t.push(r.walSeq, r.walIndex);
+  return t;
 }
 
 export function isReservationTuple(stored: ReservationTuple | Reservation): stored is ReservationTuple {
@@ -100,10 +113,16 @@ export function reservationOfTuple(t: ReservationTuple, sku: string): Reservatio
     expiresAt: t[16],
     endedAt: t[17],
     endReason: t[18],
+    walSeq: t[19] ?? 0,
+    walIndex: t[20] ?? 0,
   };
 }
 
 /** Either stored form, as a reservation. */
 export function storedReservation(stored: ReservationTuple | Reservation, sku: string): Reservation {
-  return isReservationTuple(stored) ? reservationOfTuple(stored, sku) : stored;
+  if (isReservationTuple(stored)) return reservationOfTuple(stored, sku);
+  // Objects were stored before the WAL position was kept.
+  stored.walSeq ??= 0;
+  stored.walIndex ??= 0;
+  return stored;
 }

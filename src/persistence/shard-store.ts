@@ -1,7 +1,11 @@
 // One LMDB environment per shard, holding four databases:
 //   wal      seq -> LoggedRecord (msgpackr)     the write-ahead log, one record per shard turn;
 //                                               kept (walRetentionMs) as the immutable audit trail
-//   history  [reservationId, seq, i] -> empty   where each reservation's events are in the WAL
+//   history  [reservationId, seq, i] -> empty   where an ended reservation's last event is in the
+//                                               WAL (each event links to the one before: codec.ts
+//                                               PrevLink); an open one's is in memory and in its
+//                                               snapshot. Data written before links has an entry
+//                                               for every event; both are read.
 //   state    sku -> SkuSnapshot                 the last checkpoint of each SKU
 //   outbox   noticeId -> Alert (msgpackr)      alert notices not yet confirmed by JetStream; put in
 //                                               the turn's transaction, removed on confirmation
@@ -14,7 +18,14 @@ import { mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { SkuEvent } from '../actors/types.js';
 import type { Alert } from '../alerts/alert.js';
-import { eventOfLogged, RecordCodec, type LoggedRecord, type StoredRecord, type SkuSnapshot, type WalRecord } from './codec.js';
+import { reservationIdOfEvent } from '../actors/sku.js';
+import { eventOfLogged, prevLinkOf, RecordCodec, type LoggedRecord, type StoredEvent, type StoredRecord, type SkuSnapshot, type WalRecord } from './codec.js';
+
+/** An event's place in the WAL: record seq and index in the record's events. */
+export interface WalPosition {
+  seq: number;
+  index: number;
+}
 
 export interface CheckpointMeta {
   seq: number;
@@ -60,8 +71,8 @@ export class ShardStore {
   }
 
   /**
-   * Queue a turn's WAL record and the index of the reservations its events concern
-   * (`historyIds[k]` is the reservation of `record.events[historyIndexes[k]]`); they commit together.
+   * Queue a turn's WAL record and the history index of the reservations it ended
+   * (`historyIds[k]` ended with `record.events[historyIndexes[k]]`); they commit together.
    */
   appendTurn(record: LoggedRecord, historyIds: string[], historyIndexes: number[]): void {
     const seq = record.seq;
@@ -116,21 +127,54 @@ export class ShardStore {
     return 0;
   }
 
-  /** The events of one reservation, in WAL order, read back from the records that hold them. */
-  eventsOf(reservationId: string): { seq: number; event: SkuEvent }[] {
-    const lines: { seq: number; event: SkuEvent }[] = [];
-    let seq = -1;
-    let record: StoredRecord | null = null;
-    for (const [, recordSeq, index] of this.history.getKeys({ start: [reservationId], end: [reservationId, Infinity] })) {
-      if (recordSeq !== seq) {
-        seq = recordSeq;
-        const bytes = this.wal.get(recordSeq);
-        record = bytes ? this.codec.decodeLogged(bytes) : null;
+  /**
+   * The events of one reservation, in WAL order, read back from the records that hold them: from
+   * its latest event (`latest` when it is open, the history index when it ended) along each
+   * event's link to the one before. Index entries written before links are followed too.
+   */
+  eventsOf(reservationId: string, latest: WalPosition | null): { seq: number; event: SkuEvent }[] {
+    const starts = this.historyIndexOf(reservationId);
+    if (latest) starts.push(latest);
+    const records = new Map<number, StoredRecord | null>();
+    const seen = new Set<string>();
+    const lines: { seq: number; index: number; event: SkuEvent }[] = [];
+    // Latest first: its chain usually covers every other start.
+    for (let s = starts.length - 1; s >= 0; s--) {
+      let at: WalPosition | null = starts[s];
+      while (at !== null && !seen.has(`${at.seq}:${at.index}`)) {
+        seen.add(`${at.seq}:${at.index}`);
+        const stored = this.storedEventAt(records, at);
+        // A record pruned by walRetentionMs takes its part of the trail, and every older part, with it.
+        if (stored === null) break;
+        const event = eventOfLogged(stored);
+        if (reservationIdOfEvent(event) !== reservationId) {
+          throw new Error(`WAL record ${at.seq} event ${at.index} is not an event of reservation ${reservationId}: the history index or a link is damaged`);
+        }
+        lines.push({ seq: at.seq, index: at.index, event });
+        const link = prevLinkOf(stored);
+        at = link ? { seq: link.prevSeq, index: link.prevIndex } : null;
       }
-      // A record pruned by walRetentionMs takes its part of the trail with it.
-      if (record) lines.push({ seq, event: eventOfLogged(record.events[index]) });
     }
-    return lines;
+    lines.sort((a, b) => a.seq - b.seq || a.index - b.index);
+    return lines.map(({ seq, event }) => ({ seq, event }));
+  }
+
+  /** The history index entries of one reservation, oldest first. */
+  historyIndexOf(reservationId: string): WalPosition[] {
+    const positions: WalPosition[] = [];
+    for (const [, seq, index] of this.history.getKeys({ start: [reservationId], end: [reservationId, Infinity] })) positions.push({ seq, index });
+    return positions;
+  }
+
+  /** One stored event, its record decoded once per read; null when the record is gone. */
+  private storedEventAt(records: Map<number, StoredRecord | null>, at: WalPosition): StoredEvent | null {
+    let record = records.get(at.seq);
+    if (record === undefined) {
+      const bytes = this.wal.get(at.seq);
+      record = bytes ? this.codec.decodeLogged(bytes) : null;
+      records.set(at.seq, record);
+    }
+    return record?.events[at.index] ?? null;
   }
 
   /**
