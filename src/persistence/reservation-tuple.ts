@@ -113,8 +113,9 @@ export function reservationOfTuple(t: ReservationTuple, sku: string): Reservatio
     expiresAt: t[16],
     endedAt: t[17],
     endReason: t[18],
-    walSeq: t[19] ?? 0,
-    walIndex: t[20] ?? 0,
+    // Read within bounds only: a load past an array's end takes V8's slow path.
+    walSeq: t.length > 19 ? t[19]! : 0,
+    walIndex: t.length > 20 ? t[20]! : 0,
   };
 }
 
