@@ -1,11 +1,12 @@
 // Model-based test: random sequences of reserve, release, commit, clock advances (holds and waits
 // expire), restocks, low recounts (bumps), idempotent retries, crashes and clean restarts, run
 // against a durable in-process shard and against a small reference model. Every reply and every
-// SKU's totals must agree after every step; every reservation's state must agree at the end.
+// SKU's totals must agree after every step; every reservation's state, and the states its audit
+// trail went through, must agree at the end.
 
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Command, Reply, ReservationView, SkuView } from '../src/actors/types.js';
+import type { Command, HistoryEntry, Reply, ReservationView, SkuView } from '../src/actors/types.js';
 import { FakeClock, openTestShard, removeTempDirs, type TestShard } from './helpers.js';
 
 afterAll(() => removeTempDirs());
@@ -29,6 +30,13 @@ interface ModelReservation {
   command: Command;
   firstReply: Reply;
   realId: string;
+  /** The state after each of its events, as its history must show them. */
+  trail: State[];
+}
+
+function transition(r: ModelReservation, state: State): void {
+  r.state = state;
+  r.trail.push(state);
 }
 
 interface ModelSku {
@@ -64,11 +72,11 @@ class Model {
       const head = this.pending(sku)[0];
       if (!head) return;
       if (head.expiresAt <= this.now) {
-        head.state = 'EXPIRED';
+        transition(head, 'EXPIRED');
         continue;
       }
       if (head.requested > sku.onHand - this.reserved(sku)) return;
-      head.state = 'ACTIVE';
+      transition(head, 'ACTIVE');
       head.quantity = head.requested;
       head.expiresAt = this.now + head.holdTtlMs;
     }
@@ -79,8 +87,7 @@ class Model {
     for (const sku of this.skus.values()) {
       for (const r of sku.reservations) {
         if ((r.state === 'ACTIVE' || r.state === 'PENDING') && r.expiresAt <= this.now) {
-          r.state = 'EXPIRED';
-          r.quantity = r.state === 'EXPIRED' ? r.quantity : 0;
+          transition(r, 'EXPIRED');
         }
       }
       this.fill(sku);
@@ -105,7 +112,7 @@ class Model {
       const victim = sku.reservations
         .filter((r) => r.state === 'ACTIVE')
         .sort((a, b) => a.priority - b.priority || b.arrival - a.arrival)[0];
-      victim.state = 'PENDING';
+      transition(victim, 'PENDING');
       victim.quantity = 0;
       victim.expiresAt = this.now + BUMP_WAIT_MS;
     }
@@ -193,6 +200,7 @@ async function runScenario(initial: number[], ops: Op[], checkpointEvery: number
             command,
             firstReply: reply,
             realId: view.reservationId,
+            trail: [expected],
           };
           modelSku.reservations.push(r);
           model.all.push(r);
@@ -213,9 +221,9 @@ async function runScenario(initial: number[], ops: Op[], checkpointEvery: number
           const sku = model.skus.get(r.sku)!;
           if (op.op === 'commit') {
             sku.onHand -= r.quantity;
-            r.state = 'COMMITTED';
+            transition(r, 'COMMITTED');
           } else {
-            r.state = 'RELEASED';
+            transition(r, 'RELEASED');
           }
           model.fill(sku);
           break;
@@ -273,6 +281,10 @@ async function runScenario(initial: number[], ops: Op[], checkpointEvery: number
       return [v.state, v.state === 'ACTIVE' ? v.quantity : 0];
     });
     expect(real).toEqual(model.all.map((r) => [r.state, r.state === 'ACTIVE' ? r.quantity : 0]));
+    // And so does every audit trail, read back across the crashes and restarts it spanned.
+    const histories = await t.shard.execute(model.all.map((r) => ({ type: 'getReservationHistory', reservationId: r.realId }) as Command));
+    const trails = histories.map((reply) => (reply as { value: HistoryEntry[] }).value.map((h) => h.reservation.state));
+    expect(trails).toEqual(model.all.map((r) => r.trail));
   } finally {
     await t.shard.close().catch(() => undefined);
   }
