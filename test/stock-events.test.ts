@@ -266,6 +266,31 @@ describe('stock events from JetStream', () => {
     expect(await Promise.all([0, 1, 2, 3].map((i) => rig.onHand(`MID-${i}`)))).toEqual([100, 100, 100, 100]);
   });
 
+  it('passes messages a dead consumer acknowledged out of order, which JetStream never redelivers', async () => {
+    await rig.stopConsumer();
+    const seqs: number[] = [];
+    for (let i = 0; i < 3; i++) seqs.push(await rig.publish(`wms.stock.dc.OOO-${i}`, { delta: 1 }, `ooo-${i}`));
+    // The process that died took all three and acknowledged the first and the last (JetStream
+    // confirmed both), leaving its ack floor at the first.
+    const dead = await connect({ servers: nats.url, ...NATS_USERS.stockade });
+    const taken = await (await jetstream(dead).consumers.get(STOCK_STREAM, STOCK_CONSUMER)).fetch({ max_messages: 3, expires: 5000 });
+    const messages = [];
+    for await (const m of taken) {
+      messages.push(m);
+      if (messages.length === 3) break;
+    }
+    expect(messages.map((m) => m.seq)).toEqual(seqs);
+    expect(await messages[0].ackAck()).toBe(true);
+    expect(await messages[2].ackAck()).toBe(true);
+    expect((await (await jetstreamManager(dead)).consumers.info(STOCK_STREAM, STOCK_CONSUMER)).ack_floor.stream_seq).toBe(seqs[0]);
+    await dead.close();
+    // The new consumer gets only the middle one (after ack_wait); its floor must still pass the last.
+    await rig.startConsumer();
+    await rig.consumer.whenSettled(seqs[2]);
+    expect(rig.consumer.snapshot()).toMatchObject({ lastAppliedSequence: seqs[2], applied: 1 });
+    expect(await Promise.all([0, 1, 2].map((i) => rig.onHand(`OOO-${i}`)))).toEqual([-1, 1, -1]);
+  });
+
   it('reconnects after a nats-server restart mid-stream and finishes the stream exactly once', async () => {
     let last = 0;
     for (let i = 0; i < 200; i++) last = await rig.publish(`wms.stock.dc.RST-${i % 2}`, { delta: 1 }, `rst-${i}`);

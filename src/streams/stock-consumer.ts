@@ -67,6 +67,10 @@ export class StockEventConsumer {
   private loopDone: Promise<void> | null = null;
   /** Settled sequences above the floor, waiting for the gap below them to close. */
   private readonly settledAbove = new Set<number>();
+  /** The last sequence JetStream had delivered when this consumer (re)attached (see `raiseFloor`). */
+  private deliveredBefore = 0;
+  /** A look at JetStream's ack floor, due until the floor passes `deliveredBefore`. */
+  private ackFloorCheck: NodeJS.Timeout | null = null;
   /** Messages taken in and not yet settled: JetStream must not redeliver them meanwhile. */
   private readonly working: InProgressAcks;
 
@@ -108,6 +112,7 @@ export class StockEventConsumer {
     void this.messages?.close();
     await this.loopDone;
     this.working.stop();
+    if (this.ackFloorCheck) clearTimeout(this.ackFloorCheck);
   }
 
   private async ensure(): Promise<void> {
@@ -123,14 +128,16 @@ export class StockEventConsumer {
     };
     let ackFloor = 0;
     try {
-      ackFloor = (await this.jsm.consumers.info(STOCK_STREAM, STOCK_CONSUMER)).ack_floor.stream_seq;
+      const info = await this.jsm.consumers.info(STOCK_STREAM, STOCK_CONSUMER);
+      ackFloor = info.ack_floor.stream_seq;
+      this.deliveredBefore = Math.max(this.deliveredBefore, info.delivered.stream_seq);
       await this.jsm.consumers.update(STOCK_STREAM, STOCK_CONSUMER, consumer);
     } catch (err) {
       if (!/consumer not found/i.test((err as Error).message)) throw err;
       await this.jsm.consumers.add(STOCK_STREAM, consumer);
     }
     // Everything at or below JetStream's ack floor was settled by an earlier run.
-    if (ackFloor > this.status.lastAppliedSequence) this.status.lastAppliedSequence = ackFloor;
+    this.raiseFloor(ackFloor);
   }
 
   private loop(): Promise<void> {
@@ -208,10 +215,46 @@ export class StockEventConsumer {
   private advance(seq: number): void {
     if (seq <= this.status.lastAppliedSequence) return;
     this.settledAbove.add(seq);
+    this.raiseFloor(this.status.lastAppliedSequence);
+  }
+
+  /** Everything up to `floor` is settled: move the floor there and on over settled sequences. */
+  private raiseFloor(floor: number): void {
+    if (floor > this.status.lastAppliedSequence) {
+      this.status.lastAppliedSequence = floor;
+      for (const s of this.settledAbove) if (s <= floor) this.settledAbove.delete(s);
+    }
     while (this.settledAbove.delete(this.status.lastAppliedSequence + 1)) this.status.lastAppliedSequence++;
+    if (this.status.lastAppliedSequence < this.deliveredBefore) this.checkAckFloorLater();
     if (this.appliedWaiters.length === 0) return;
     const done = this.appliedWaiters.filter((w) => w.seq <= this.status.lastAppliedSequence);
     this.appliedWaiters = this.appliedWaiters.filter((w) => w.seq > this.status.lastAppliedSequence);
     for (const w of done) w.resolve();
+  }
+
+  /**
+   * Messages delivered before this consumer attached may never come to it: the consumer that
+   * died (another process, or this one before a restart) acknowledged some of them out of order,
+   * above the ack floor it left, and JetStream does not redeliver those. Seen in CI: the floor
+   * stayed below two such messages for good, and `settledAbove` grew with every later one.
+   * JetStream's ack floor passes them once the rest are acknowledged, so until our floor passes
+   * what was delivered before, look at JetStream's every ack_wait.
+   */
+  private checkAckFloorLater(): void {
+    if (this.ackFloorCheck || this.stopped) return;
+    this.ackFloorCheck = setTimeout(() => void this.checkAckFloor(), this.config.ackWaitMs);
+    this.ackFloorCheck.unref();
+  }
+
+  private async checkAckFloor(): Promise<void> {
+    try {
+      const info = await this.jsm.consumers.info(STOCK_STREAM, STOCK_CONSUMER);
+      this.ackFloorCheck = null;
+      this.raiseFloor(info.ack_floor.stream_seq);
+    } catch (err) {
+      this.ackFloorCheck = null;
+      this.status.lastError = (err as Error).message;
+      if (this.status.lastAppliedSequence < this.deliveredBefore) this.checkAckFloorLater();
+    }
   }
 }
