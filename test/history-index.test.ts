@@ -98,6 +98,24 @@ describe('reservation history from linked events', () => {
     await store.close();
   });
 
+  it('answers INTERNAL for a damaged trail, to that command only, and leaves the shard running', async () => {
+    const t = openTestShard();
+    await t.ok(setStock('S', 'w', 10));
+    const r = await t.ok<ReservationView>(reserve('S', 1));
+    await t.ok({ type: 'release', reservationId: r.reservationId });
+    await t.shard.close();
+    // A later record and an index entry that claims its only event (a stock change) ended the reservation.
+    const store = ShardStore.open(Shard.directoryOf(t.dataDir, 0));
+    const seq = store.lastSeq() + 1;
+    store.appendTurn({ seq, at: t.clock.now, events: [{ type: 'StockAdjusted', sku: 'S', at: t.clock.now, location: 'w', delta: 1, eventId: 'damage-1' } as LoggedEvent] }, [r.reservationId], [0]);
+    await store.close();
+    await t.reopen();
+    const [damaged, fine] = await t.shard.execute([{ type: 'getReservation', reservationId: r.reservationId }, { type: 'getSku', sku: 'S' }]);
+    expect(damaged).toMatchObject({ ok: false, error: { code: 'INTERNAL', details: { reservationId: r.reservationId } } });
+    expect((damaged as { error: { message: string } }).error.message).toMatch(/is not an event of reservation S:1/);
+    expect(fine).toMatchObject({ ok: true, value: { onHand: 11 } });
+  });
+
   it('reports a link that points at another reservation\'s event instead of returning a wrong trail', async () => {
     const store = ShardStore.open(tempDir());
     const placed = { type: 'StockAdjusted', sku: 'S', at: 1, location: 'w', delta: 1, eventId: 'e' } as LoggedEvent;

@@ -495,7 +495,8 @@ export class Shard {
       } else {
         // Ended: from now on only the history index knows where its trail ends. An open
         // reservation needs no entry (its position is in memory and in its snapshot), so a
-        // reserve costs no index write; measured, one per event cost 20-40 % of throughput.
+        // reserve writes no index key: one per event cost up to 38 % of the in-process shard's
+        // time with many SKUs (docs/benchmarks.md, "History index only at a reservation's end").
         turn.historyIds.push(r.id);
         turn.historyIndexes.push(r.walIndex);
       }
@@ -517,7 +518,14 @@ export class Shard {
   /** A reservation's history, an ended reservation as its last line left it, or a first answer. */
   private readFromStore(command: Command, read: StoreRead): Reply {
     const reservationId = read.read === 'replay' ? read.replay.reservationId : (command as GetReservationCommand | GetReservationHistoryCommand).reservationId;
-    const entries = foldHistory(this.store.eventsOf(reservationId, read.read === 'ended' ? null : read.latest));
+    let lines: ReturnType<ShardStore['eventsOf']>;
+    try {
+      lines = this.store.eventsOf(reservationId, read.read === 'ended' ? null : read.latest);
+    } catch (err) {
+      // Damage in the stored trail answers this command only, not the whole turn.
+      return { ok: false, error: errorBody('INTERNAL', (err as Error).message, { reservationId }) };
+    }
+    const entries = foldHistory(lines);
     if (read.read === 'replay') return replayedAnswer(command as ReserveCommand | ReleaseCommand | CommitCommand, read.replay, entries);
     const query = command as GetReservationCommand | GetReservationHistoryCommand;
     if (entries.length === 0) return { ok: false, error: errorBody('RESERVATION_NOT_FOUND', undefined, { reservationId }) };
