@@ -30,12 +30,12 @@ const OPEN_TRAIL = [
 ];
 
 /** The history index entries a closed shard's store holds for each reservation. */
-function indexEntries(t: TestShard, ids: string[]): number[] {
+async function indexEntries(t: TestShard, ids: string[]): Promise<number[]> {
   const store = ShardStore.open(Shard.directoryOf(t.dataDir, 0));
   try {
     return ids.map((id) => store.historyIndexOf(id).length);
   } finally {
-    void store.close();
+    await store.close();
   }
 }
 
@@ -63,7 +63,7 @@ describe('reservation history from linked events', () => {
     const released = await t.ok<ReservationView>(reserve('S', 1));
     await t.ok({ type: 'release', reservationId: released.reservationId });
     await t.shard.close();
-    expect(indexEntries(t, [open.reservationId, released.reservationId])).toEqual([0, 1]);
+    expect(await indexEntries(t, [open.reservationId, released.reservationId])).toEqual([0, 1]);
     await t.reopen();
     expect(await t.ok<ReservationView>({ type: 'getReservation', reservationId: released.reservationId })).toMatchObject({ state: 'RELEASED' });
     expect(trail(await t.ok<HistoryEntry[]>({ type: 'getReservationHistory', reservationId: open.reservationId }))).toEqual([
