@@ -141,8 +141,10 @@ export class ShardStore {
     // Latest first: its chain usually covers every other start.
     for (let s = starts.length - 1; s >= 0; s--) {
       let at: WalPosition | null = starts[s];
-      while (at !== null && !seen.has(`${at.seq}:${at.index}`)) {
-        seen.add(`${at.seq}:${at.index}`);
+      while (at !== null) {
+        const place = `${at.seq}:${at.index}`;
+        if (seen.has(place)) break;
+        seen.add(place);
         const stored = this.storedEventAt(records, at);
         // A record pruned by walRetentionMs takes its part of the trail, and every older part, with it.
         if (stored === null) break;

@@ -247,14 +247,14 @@ export class StockEventConsumer {
   }
 
   private async checkAckFloor(): Promise<void> {
+    let ackFloor = 0;
     try {
-      const info = await this.jsm.consumers.info(STOCK_STREAM, STOCK_CONSUMER);
-      this.ackFloorCheck = null;
-      this.raiseFloor(info.ack_floor.stream_seq);
+      ackFloor = (await this.jsm.consumers.info(STOCK_STREAM, STOCK_CONSUMER)).ack_floor.stream_seq;
     } catch (err) {
-      this.ackFloorCheck = null;
       this.status.lastError = (err as Error).message;
-      if (this.status.lastAppliedSequence < this.deliveredBefore) this.checkAckFloorLater();
     }
+    this.ackFloorCheck = null;
+    // Also schedules the next look while the floor is still below what was delivered before.
+    this.raiseFloor(ackFloor);
   }
 }
