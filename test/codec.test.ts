@@ -5,7 +5,9 @@
 
 import { describe, expect, it } from 'vitest';
 import type { Reservation, SkuEvent } from '../src/actors/types.js';
-import { loggedEvent, RecordCodec, stateOf, type LoggedRecord, type SkuSnapshot, type WalRecord } from '../src/persistence/codec.js';
+import { indexIdempotency } from '../src/actors/sku.js';
+import { buildConfig } from '../src/config.js';
+import { loggedEvent, RecordCodec, snapshotOf, stateOf, type LoggedRecord, type SkuSnapshot, type WalRecord } from '../src/persistence/codec.js';
 import { reservationOfTuple, reservationTuple, snapshotReservationTuple, type ReservationTuple } from '../src/persistence/reservation-tuple.js';
 
 function placed(n: number, note = ''): SkuEvent {
@@ -94,6 +96,19 @@ describe('RecordCodec', () => {
     expect(reopened.decode(snapshotBytes)).toEqual(snap);
     const reservations = [...stateOf(reopened.decode<SkuSnapshot>(snapshotBytes)).open!.values()];
     expect(reservations).toEqual(Array.from({ length: 5 }, (_, i) => reservationOf(placed(i))));
+  });
+
+  it('keeps a snapshot\'s idempotency keys, in order, whether or not they were indexed since', () => {
+    const snap = snapshot(4);
+    const keys = snap.idem.map((record) => [...record]);
+    const state = stateOf(structuredClone(snap));
+    // Held as recovery read them until the SKU's first live command (sku.ts).
+    expect(state.idem).toBeNull();
+    expect(snapshotOf(state).idem).toEqual(keys);
+    indexIdempotency(state, buildConfig({}).limits);
+    expect(state.idemLog).toBeNull();
+    expect([...state.idem!.keys()]).toEqual(keys.map(([key]) => key));
+    expect(snapshotOf(state).idem).toEqual(keys);
   });
 
   it('reads WAL records and snapshots written before reservations were stored as tuples', () => {

@@ -171,6 +171,44 @@ describe('reserve', () => {
     expect((await t.ok<ReservationView>(command)).reservationId).not.toBe(first.reservationId);
   });
 
+  // Recovery keeps a SKU's keys in a log and indexes them on the SKU's first live command
+  // (sku.ts, indexIdempotency): the cap and the TTL must hold for keys on either side of that.
+  it('keeps the newest idempotencyKeysPerSkuMax keys through a crash (replayed keys are capped as live ones are)', async () => {
+    const t = openTestShard({ limits: { idempotencyKeysPerSkuMax: 2 } });
+    await t.ok(setStock('S', 'w', 10));
+    const commands = Array.from({ length: 5 }, () => reserve('S', 1));
+    const answers: ReservationView[] = [];
+    for (const command of commands) answers.push(await t.ok<ReservationView>(command));
+    await t.reopen({ clean: false });
+    // Held unindexed until S is asked, and bounded while replay appends: the cap plus one
+    // eviction batch (1 key at this cap).
+    expect(t.shard.skus.get('S')!.idemLog!.length).toBeLessThanOrEqual(3);
+    // The two newest are remembered; asked first, because a retry of a forgotten key is a new
+    // request whose key then takes a place.
+    expect(await t.run(commands[3])).toEqual({ ok: true, value: answers[3], replayed: true });
+    expect(await t.run(commands[4])).toEqual({ ok: true, value: answers[4], replayed: true });
+    const third = await t.ok<ReservationView>(commands[2]);
+    expect(third.reservationId).not.toBe(answers[2].reservationId);
+    expect((await t.ok<SkuView>({ type: 'getSku', sku: 'S' })).reserved).toBe(6);
+  });
+
+  it('forgets replayed keys older than idempotencyTtlMs at the checkpoint after a crash, and keeps the younger ones', async () => {
+    const t = openTestShard({ limits: { idempotencyTtlMs: 60_000 } });
+    await t.ok(setStock('S', 'w', 10));
+    const old = reserve('S', 1);
+    const oldAnswer = await t.ok<ReservationView>(old);
+    t.clock.advance(30_000);
+    const young = reserve('S', 1);
+    const youngAnswer = await t.ok<ReservationView>(young);
+    t.clock.advance(30_001);
+    // Replay logs both keys; the clean close checkpoints S with the old key forgotten, before
+    // anything asked for S; the next start reads the keys from that snapshot.
+    await t.reopen({ clean: false });
+    await t.reopen({ clean: true });
+    expect(await t.run(young)).toEqual({ ok: true, value: youngAnswer, replayed: true });
+    expect((await t.ok<ReservationView>(old)).reservationId).not.toBe(oldAnswer.reservationId);
+  });
+
   it('refuses reserves while the SKU is flagged out of stock, and takes them again once unflagged', async () => {
     const t = openTestShard();
     await t.ok(setStock('S', 'w', 10));

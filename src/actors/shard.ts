@@ -28,6 +28,7 @@ import {
   evolve,
   foldHistory,
   forgetExpiredIdempotency,
+  indexIdempotency,
   hiddenFrom,
   otherChannel,
   react,
@@ -440,6 +441,7 @@ export class Shard {
       return this.skus.has(sku) ? { ok: true, value: this.series.view(sku) } : { ok: false, error: errorBody('SKU_NOT_FOUND', undefined, { sku }) };
     }
     let state = this.skus.get(sku);
+    if (state?.idemLog) indexIdempotency(state, this.options.limits);
     const decision = decide(state, command, now, this.options.limits);
     if (command.type === 'reserve' && state) addDemand(turn, sku, 'attempt', command.quantity, now);
     if (!decision.ok) {

@@ -19,6 +19,7 @@ import { applyAlertEvent, openAlerts, type AlertEpisode } from './alerts.js';
 import { availableAt as available } from './levels.js';
 import { errorBody, type ErrorBody } from '../errors.js';
 import { dropOldest, evictionBatch } from '../insertion-order.js';
+import { IdempotencyLog } from './idempotency-log.js';
 import type {
   Allocation,
   Command,
@@ -73,6 +74,9 @@ export interface IdempotentReplay {
 
 export type IdempotentKind = 'reserve' | 'release' | 'commit';
 
+/** An idempotency key as a snapshot stores it, and as recovery keeps it until the SKU is used. */
+export type IdempotencyRecord = [key: string, kind: IdempotentKind, reservationId: string, at: number];
+
 
 export interface SkuState {
   sku: string;
@@ -87,6 +91,14 @@ export interface SkuState {
   customers: Map<string, number> | null;
   /** Idempotency keys of mutating calls, oldest first. */
   idem: Map<string, IdempotencyEntry> | null;
+  /**
+   * Keys recovered from a snapshot and the WAL, oldest first, not yet in `idem`: a Map insert per
+   * replayed event (a fresh string hash, an entry object, the table's growth) was the largest
+   * single cost of recovery after garbage collection, for SKUs that may never be asked again.
+   * `indexIdempotency` moves them into `idem` before the SKU's first live command; at most one of
+   * the two is set.
+   */
+  idemLog: IdempotencyLog | null;
   /** Stock event ids already applied, oldest first. */
   eventIds: Set<string> | null;
   thresholds: Thresholds | null;
@@ -119,6 +131,7 @@ export function emptySku(sku: string): SkuState {
     pending: null,
     customers: null,
     idem: null,
+    idemLog: null,
     eventIds: null,
     thresholds: null,
     flag: null,
@@ -584,11 +597,35 @@ function rememberEventId(state: SkuState, eventId: string, limits: Limits): void
 }
 
 function rememberIdempotency(state: SkuState, event: SkuEvent, limits: Limits): void {
+  if (state.idemLog) indexIdempotency(state, limits);
   const idem = (state.idem ??= new Map());
   // Oldest first (insertion order): at the cap, forget the oldest (a batch of them: see
   // insertion-order.ts). Age is swept separately (forgetExpiredIdempotency).
   if (idem.size >= limits.idempotencyKeysPerSkuMax) dropOldest(idem, idem.size - limits.idempotencyKeysPerSkuMax + evictionBatch(limits.idempotencyKeysPerSkuMax));
   idem.set(event.idem!, { kind: KIND_OF_EVENT[event.type]!, reservationId: reservationIdOfEvent(event)!, at: event.at });
+}
+
+/** Replay's `rememberIdempotency`: the key joins the SKU's log, trimmed to the same cap. */
+function logIdempotency(state: SkuState, event: SkuEvent, limits: Limits): void {
+  const log = (state.idemLog ??= new IdempotencyLog());
+  log.push(event.idem!, KIND_OF_EVENT[event.type]!, reservationIdOfEvent(event)!, event.at);
+  // Trimmed a batch at a time (as dropOldest is), so a hot SKU's replay copies the log rarely.
+  const cap = limits.idempotencyKeysPerSkuMax;
+  if (log.length > cap + evictionBatch(cap)) log.dropOldest(log.length - cap);
+}
+
+/**
+ * Move the keys recovery logged into the SKU's Map, the newest idempotencyKeysPerSkuMax of them.
+ * The shard calls this before a SKU's first live command; it changes how the keys are held, not
+ * which keys are remembered.
+ */
+export function indexIdempotency(state: SkuState, limits: Limits): void {
+  const log = state.idemLog;
+  if (!log) return;
+  state.idemLog = null;
+  const idem = (state.idem ??= new Map());
+  log.forEach(Math.max(0, log.length - limits.idempotencyKeysPerSkuMax), (key, kind, reservationId, at) => idem.set(key, { kind, reservationId, at }));
+  if (idem.size === 0) state.idem = null;
 }
 
 /**
@@ -597,8 +634,13 @@ function rememberIdempotency(state: SkuState, event: SkuEvent, limits: Limits): 
  * gets its first answer.
  */
 export function forgetExpiredIdempotency(state: SkuState, now: number, limits: Limits): void {
-  if (!state.idem) return;
   const oldest = now - limits.idempotencyTtlMs;
+  const log = state.idemLog;
+  if (log) {
+    log.dropOldest(log.countBefore(oldest));
+    if (log.length === 0) state.idemLog = null;
+  }
+  if (!state.idem) return;
   for (const [key, entry] of state.idem) {
     if (entry.at >= oldest) break;
     state.idem.delete(key);
@@ -713,7 +755,10 @@ function applyEvent(state: SkuState, event: SkuEvent, limits: Limits, replaying:
       reply = { sku: state.sku, ok: true };
       break;
   }
-  if (event.idem) rememberIdempotency(state, event, limits);
+  if (event.idem) {
+    if (replaying) logIdempotency(state, event, limits);
+    else rememberIdempotency(state, event, limits);
+  }
   return reply;
 }
 

@@ -5,7 +5,8 @@
 import { Packr } from 'msgpackr';
 import type { Alert } from '../alerts/alert.js';
 import type { ReservationPlaced, SkuEvent, Reservation, Thresholds } from '../actors/types.js';
-import { customersOf, type IdempotentKind, type LocationStock, type SkuState } from '../actors/sku.js';
+import { customersOf, type IdempotencyRecord, type LocationStock, type SkuState } from '../actors/sku.js';
+import { IdempotencyLog } from '../actors/idempotency-log.js';
 import { reservationTuple, snapshotReservationTuple, storedReservation, type ReservationTuple } from './reservation-tuple.js';
 
 // Size hints (bytes to reserve room for), about 3× what was measured, since a low hint lets
@@ -107,7 +108,7 @@ export interface SkuSnapshot {
   locationOrder: string[] | null;
   /** Tuples since reservation-tuple.ts; snapshots written before it hold Reservation objects. */
   open: (ReservationTuple | Reservation)[];
-  idem: [key: string, kind: IdempotentKind, reservationId: string, at: number][];
+  idem: IdempotencyRecord[];
   eventIds: string[];
   thresholds: Thresholds | null;
   flag: SkuState['flag'];
@@ -216,7 +217,9 @@ export class RecordCodec {
 }
 
 export function snapshotOf(state: SkuState): SkuSnapshot {
+  // At most one of the log and the Map is set (sku.ts).
   const idem: SkuSnapshot['idem'] = [];
+  state.idemLog?.forEach(0, (key, kind, reservationId, at) => idem.push([key, kind, reservationId, at]));
   if (state.idem) for (const [key, e] of state.idem) idem.push([key, e.kind, e.reservationId, e.at]);
   return {
     sku: state.sku,
@@ -249,7 +252,9 @@ export function stateOf(snapshot: SkuSnapshot): SkuState {
     open,
     pending: pending.length ? pending : null,
     customers: customers.size ? customers : null,
-    idem: snapshot.idem.length ? new Map(snapshot.idem.map(([key, kind, reservationId, at]) => [key, { kind, reservationId, at }] as const)) : null,
+    idem: null,
+    // Indexed on the SKU's first live command (indexIdempotency), as replayed keys are.
+    idemLog: snapshot.idem.length ? IdempotencyLog.of(snapshot.idem) : null,
     eventIds: snapshot.eventIds.length ? new Set(snapshot.eventIds) : null,
     thresholds: snapshot.thresholds,
     flag: snapshot.flag,
