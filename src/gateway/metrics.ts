@@ -94,6 +94,17 @@ export class Metrics {
       },
     });
     new Gauge({
+      name: 'stockade_stream_in_progress_acks_total',
+      help: 'In-progress acks sent for messages a consumer held longer than a quarter of ack_wait (a slow engine or dead-letter publish)',
+      labelNames: ['consumer'],
+      registers: [this.registry],
+      collect() {
+        const { stock, orders } = streams.status();
+        if (stock) this.set({ consumer: stock.consumer }, stock.inProgressAcks);
+        if (orders) this.set({ consumer: orders.consumer }, orders.inProgressAcks);
+      },
+    });
+    new Gauge({
       name: 'stockade_order_intake_total',
       help: 'Channel orders by outcome at the order consumer',
       labelNames: ['outcome'],

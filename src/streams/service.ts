@@ -173,6 +173,12 @@ export class StreamsService {
     return this.consumer.pending().catch(() => null);
   }
 
+  /** Resolves once the stock consumer has settled every stock-stream sequence up to `seq`. */
+  whenStockSettled(seq: number): Promise<void> {
+    if (!this.consumer) return Promise.reject(new Error('the stock consumer is not running'));
+    return this.consumer.whenSettled(seq);
+  }
+
   /** Resolves once the order consumer has settled every ORDERS sequence up to `seq`. */
   whenOrderSettled(seq: number): Promise<void> {
     if (!this.orderIntake) return Promise.reject(new Error('the order intake is not running'));
