@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Engine, type EngineLogger } from '../src/actors/engine.js';
 import type { ReservationView, SkuView } from '../src/actors/types.js';
 import { buildConfig, type NatsConfig } from '../src/config.js';
@@ -236,6 +236,32 @@ describe('channel order intake', () => {
     expect(rig.sink.calls).toBe(3);
     expect(rig.sink.placed.size).toBe(1);
     expect(rig.consumer.snapshot()).toMatchObject({ applied: 1, retries: 2, redeliveries: 2, deadLettered: 0 });
+  });
+
+  it('keeps an order its sink is still placing from being redelivered, however long the sink takes', async () => {
+    rig = await startRig();
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    // The sink holds the order well past ack_wait (1 s here).
+    rig.sink.script.push(async (order) => {
+      await released;
+      return rig.sink.place(order);
+    });
+    try {
+      const sent = await publish('web', fixture('canonical-order.json'), {}, 'slow-1');
+      // Six in-progress acks a quarter of ack_wait apart: the order has been held for at least 1.5 ack_waits.
+      await vi.waitFor(() => expect(rig.consumer.snapshot().inProgressAcks).toBeGreaterThanOrEqual(6), { timeout: 20_000, interval: 50 });
+      expect(rig.sink.calls).toBe(1);
+      expect(rig.consumer.snapshot().redeliveries).toBe(0);
+      // JetStream's own count: one delivery in all.
+      expect((await rig.jsm.consumers.info(ORDERS_STREAM, rig.consumer.snapshot().consumer)).delivered.consumer_seq).toBe(1);
+      release();
+      await rig.consumer.whenSettled(sent.seq);
+      expect(rig.sink.placed.size).toBe(1);
+      expect(rig.consumer.snapshot()).toMatchObject({ applied: 1, retries: 0, redeliveries: 0, deadLettered: 0 });
+    } finally {
+      release();
+    }
   });
 
   it('dead-letters an order whose sink failure outlasts maxDeliver', async () => {
