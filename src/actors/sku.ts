@@ -93,10 +93,10 @@ export interface SkuState {
   idem: Map<string, IdempotencyEntry> | null;
   /**
    * Keys recovered from a snapshot and the WAL, oldest first, not yet in `idem`: a Map insert per
-   * replayed event (a fresh string hash, an entry object, the table's growth) was the largest
-   * single cost of recovery after garbage collection, for SKUs that may never be asked again.
-   * `indexIdempotency` moves them into `idem` before the SKU's first live command; at most one of
-   * the two is set.
+   * replayed event (a fresh string hash, an entry object, the table's growth) was 13–15 % of a
+   * recovery's profile, and kept ~31 % more heap (docs/benchmarks.md), for SKUs that may never be
+   * asked again. `indexIdempotency` moves them into `idem` before the SKU's first live command;
+   * at most one of the two is set.
    */
   idemLog: IdempotencyLog | null;
   /** Stock event ids already applied, oldest first. */
