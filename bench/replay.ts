@@ -15,14 +15,18 @@
 //   BENCH_REPLAY_MIX=open          every reservation stays open (default: the worst case for memory)
 //   BENCH_REPLAY_MIX=lifecycle     each turn also commits or releases the reservations granted by
 //                                  earlier turns, so the live set stays small (a sale's usual WAL)
+//   BENCH_REPLAY_SHARDS=N          N > 1: write through an Engine of N worker-thread shards and time
+//                                  Engine.start (every shard recovers in its own thread, in
+//                                  parallel) until all are ready: the whole process's recovery
 //   BENCH_DIR                      base of the temporary data directory (default os.tmpdir())
 
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Engine } from '../src/actors/engine.js';
 import { Shard, type RecoveryStats } from '../src/actors/shard.js';
-import type { Command } from '../src/actors/types.js';
+import type { Command, Reply } from '../src/actors/types.js';
 import { buildConfig } from '../src/config.js';
 import { ShardStore } from '../src/persistence/shard-store.js';
 import { cpuSample, cpuSince, envNumber, fmt, machineInfo, machineLine, makeTempDir, markdownTable, QUICK, removeTempDir, ROOT_DIR, skuName, writeResult, type CpuWindow } from './common.js';
@@ -32,6 +36,7 @@ const PER_TURN = Math.round(envNumber('BENCH_REPLAY_PER_TURN', 500));
 const MIX = process.env.BENCH_REPLAY_MIX === 'lifecycle' ? 'lifecycle' : 'open';
 const SKUS = Math.round(envNumber('BENCH_REPLAY_SKUS', 10_000, 1_000));
 const RUNS = Math.round(envNumber('BENCH_REPLAY_RUNS', 3, 1));
+const SHARDS = Math.round(envNumber('BENCH_REPLAY_SHARDS', 1));
 /** Turns the writer keeps in flight: only to write faster; each turn is its own WAL record. */
 const WRITER_PIPELINE = 8;
 const STOCK = 1_000_000;
@@ -44,11 +49,37 @@ function shardOptions(dataDir: string) {
   return { shardId: 0, shardCount: 1, dataDir, limits: config.limits, shard: config.shard, timers: false };
 }
 
+function engineConfig(dataDir: string) {
+  // As shardOptions; the engine's shards keep their timers, so the interval is out of reach too.
+  return buildConfig({ shards: SHARDS, dataDir, shard: { checkpointWalRecordsMax: 1_000_000_000, checkpointIntervalMs: 1_000_000_000 } });
+}
+
+/** Where the writer's turns go, and what it reports once they are all flushed. */
+interface Target {
+  execute(commands: Command[]): Promise<Reply[]>;
+  stats(): Promise<{ walSeq: number; checkpoints: number }>;
+}
+
+async function openTarget(dataDir: string): Promise<Target> {
+  if (SHARDS === 1) {
+    const { shard } = Shard.open(shardOptions(dataDir));
+    return { execute: (commands) => shard.execute(commands), stats: async () => shard.stats() };
+  }
+  const engine = await Engine.start(engineConfig(dataDir));
+  return {
+    execute: (commands) => engine.executeBatch(commands),
+    async stats() {
+      const all = await engine.stats();
+      return { walSeq: all.reduce((n, s) => n + s!.walSeq, 0), checkpoints: all.reduce((n, s) => n + s!.checkpoints, 0) };
+    },
+  };
+}
+
 // ---- children ----------------------------------------------------------------------------------
 
 /** Write the WAL, report, then wait to be killed. */
 async function writer(dataDir: string): Promise<void> {
-  const { shard } = Shard.open(shardOptions(dataDir));
+  const shard = await openTarget(dataDir);
   const skus = Array.from({ length: SKUS }, (_, i) => skuName(i));
   for (let i = 0; i < skus.length; i += 4096) {
     const replies = await shard.execute(
@@ -94,7 +125,7 @@ async function writer(dataDir: string): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: WRITER_PIPELINE }, lane));
-  const stats = shard.stats();
+  const stats = await shard.stats();
   // Every execute() above resolved after its flush: the whole WAL is durable now.
   process.stdout.write(`FLUSHED ${JSON.stringify({ granted, walSeq: stats.walSeq, checkpoints: stats.checkpoints })}\n`);
   setInterval(() => {}, 60_000); // stay alive until the parent's SIGKILL
@@ -104,25 +135,46 @@ async function writer(dataDir: string): Promise<void> {
 function scan(dataDir: string): void {
   const cpu = cpuSample();
   const t0 = performance.now();
-  const store = ShardStore.open(Shard.directoryOf(dataDir, 0));
   let records = 0;
   let events = 0;
-  for (const record of store.recordsAfter(0)) {
-    records++;
-    events += record.events.length;
+  for (let shardId = 0; shardId < SHARDS; shardId++) {
+    const store = ShardStore.open(Shard.directoryOf(dataDir, shardId));
+    for (const record of store.recordsAfter(0)) {
+      records++;
+      events += record.events.length;
+    }
   }
   const ms = performance.now() - t0;
   process.stdout.write(`RESULT ${JSON.stringify({ records, events, ms, cpu: cpuSince(cpu) })}\n`);
   process.exit(0);
 }
 
-/** Shard.open on the crashed data directory: recovery by replay. */
-function recover(dataDir: string): void {
+/**
+ * Shard.open on the crashed data directory: recovery by replay. With several shards, Engine.start:
+ * the shards' figures summed, `ms` the slowest shard's, the wall time until every one is ready.
+ */
+async function recover(dataDir: string): Promise<void> {
   const cpu = cpuSample();
   const t0 = performance.now();
-  const { recovery } = Shard.open(shardOptions(dataDir));
+  let recovery: RecoveryStats;
+  if (SHARDS === 1) {
+    recovery = Shard.open(shardOptions(dataDir)).recovery;
+  } else {
+    const shards = (await Engine.start(engineConfig(dataDir))).recovery().map((r) => r!);
+    const sum = (field: 'records' | 'events' | 'openReservations' | 'skus') => shards.reduce((n, r) => n + r[field], 0);
+    recovery = {
+      shardId: -1,
+      checkpointSeq: Math.max(...shards.map((r) => r.checkpointSeq)),
+      skus: sum('skus'),
+      records: sum('records'),
+      events: sum('events'),
+      openReservations: sum('openReservations'),
+      ms: Math.max(...shards.map((r) => r.ms)),
+    };
+  }
   const wallMs = performance.now() - t0;
   const usage = cpuSince(cpu);
+  // With several shards this is the main thread's only: each worker has a heap of its own.
   const heapUsedBytes = process.memoryUsage().heapUsed;
   process.stdout.write(`RESULT ${JSON.stringify({ recovery, wallMs, heapUsedBytes, rssBytes: process.memoryUsage().rss, cpu: usage })}\n`);
   // Exit without close(): close would write a checkpoint, and the next run must replay too.
@@ -181,7 +233,8 @@ interface RecoverResult {
 
 async function main(): Promise<void> {
   const machine = machineInfo();
-  console.log(`# replay (${QUICK ? 'quick' : 'full'}) — ${machineLine(machine)}\n`);
+  console.log(`# replay (${QUICK ? 'quick' : 'full'}${SHARDS > 1 ? `, ${SHARDS} shards` : ''}) — ${machineLine(machine)}\n`);
+  const opener = SHARDS === 1 ? 'Shard.open' : 'Engine.start';
   const dataDir = makeTempDir('replay');
   try {
     const write = await child('write', dataDir, 'FLUSHED', true);
@@ -200,7 +253,7 @@ async function main(): Promise<void> {
       if (r.recovery.checkpointSeq !== 0 || r.recovery.records !== written.walSeq) {
         throw new Error(`recovery replayed ${r.recovery.records} of ${written.walSeq} records from checkpoint ${r.recovery.checkpointSeq}`);
       }
-      console.error(`  recover #${i + 1}: ${fmt(r.recovery.events)} events in ${fmt(r.recovery.ms)} ms (Shard.open ${fmt(r.wallMs)} ms)`);
+      console.error(`  recover #${i + 1}: ${fmt(r.recovery.events)} events in ${fmt(r.recovery.ms)} ms (${opener} ${fmt(r.wallMs)} ms)`);
       runs.push(r);
     }
 
@@ -208,7 +261,7 @@ async function main(): Promise<void> {
     const rows = [
       ['scan (LMDB read + decode)', scanned.records, scanned.events, scanned.ms, (scanned.records / scanned.ms) * 1000, (scanned.events / scanned.ms) * 1000, '-', '-', '-', othersOf(scanned.cpu)],
       ...runs.map((r, i) => [
-        `recover #${i + 1} (Shard.open)`,
+        `recover #${i + 1} (${opener})`,
         r.recovery.records,
         r.recovery.events,
         r.recovery.ms,
@@ -216,21 +269,24 @@ async function main(): Promise<void> {
         (r.recovery.events / r.recovery.ms) * 1000,
         r.wallMs,
         r.recovery.openReservations,
-        fmt(r.heapUsedBytes / 2 ** 20),
+        SHARDS === 1 ? fmt(r.heapUsedBytes / 2 ** 20) : '-',
         othersOf(r.cpu),
       ]),
     ];
-    console.log(markdownTable(['run', 'records', 'events', 'ms', 'records/s', 'events/s', 'Shard.open ms', 'open reservations', 'heap MiB', 'others CPU %'], rows as (string | number)[][]));
+    console.log(markdownTable(['run', 'records', 'events', 'ms', 'records/s', 'events/s', `${opener} ms`, 'open reservations', 'heap MiB', 'others CPU %'], rows as (string | number)[][]));
     const best = runs.reduce((a, b) => (b.recovery.ms < a.recovery.ms ? b : a));
     const median = [...runs].sort((a, b) => a.recovery.ms - b.recovery.ms)[Math.floor(runs.length / 2)];
     console.log(
       `\nWAL (${MIX} mix): ${fmt(written.walSeq)} records (${fmt(TURNS)} turns × ${PER_TURN} reserves${MIX === 'lifecycle' ? ' plus commits/releases of earlier turns\' reservations' : ''} + ${Math.ceil(SKUS / 4096)} setStock turns over ${fmt(SKUS)} SKUs), ` +
-        `${fmt(walBytes / 2 ** 20)} MiB on disk, page cache warm. ms: recovery's own timer (replay, invariant checks, expiry heap); ` +
-        `Shard.open ms adds opening LMDB. others CPU %: other processes meanwhile (100 = one core).`,
+        `${fmt(walBytes / 2 ** 20)} MiB on disk, page cache warm. ms: recovery's own timer (replay, invariant checks, expiry heap)` +
+        (SHARDS === 1
+          ? '; Shard.open ms adds opening LMDB.'
+          : `, the slowest of ${SHARDS} shards recovering in parallel (records, events and reservations summed); Engine.start ms is until every shard is ready, worker start-up included; the shards' heaps are their workers' own, not shown.`) +
+        ' others CPU %: other processes meanwhile (100 = one core).',
     );
     console.log(`median recovery: ${fmt((median.recovery.events / median.recovery.ms) * 1000)} events/s (best ${fmt((best.recovery.events / best.recovery.ms) * 1000)})`);
-    const path = writeResult(MIX === 'lifecycle' ? 'replay-lifecycle' : 'replay', {
-      settings: { mix: MIX, turns: TURNS, reservesPerTurn: PER_TURN, skus: SKUS, runs: RUNS, writerPipeline: WRITER_PIPELINE },
+    const path = writeResult(`${MIX === 'lifecycle' ? 'replay-lifecycle' : 'replay'}${SHARDS > 1 ? `-${SHARDS}-shards` : ''}`, {
+      settings: { mix: MIX, turns: TURNS, reservesPerTurn: PER_TURN, skus: SKUS, runs: RUNS, shards: SHARDS, writerPipeline: WRITER_PIPELINE },
       written: { ...written, walBytes, writeMs: write.ms },
       scan: { ...scanned, recordsPerSec: (scanned.records / scanned.ms) * 1000, eventsPerSec: (scanned.events / scanned.ms) * 1000 },
       recoveries: runs.map((r) => ({
@@ -250,7 +306,7 @@ if (process.argv[2] === 'child') {
   const [, , , mode, dataDir] = process.argv;
   if (mode === 'write') await writer(dataDir);
   else if (mode === 'scan') scan(dataDir);
-  else if (mode === 'recover') recover(dataDir);
+  else if (mode === 'recover') await recover(dataDir);
   else throw new Error(`unknown child mode ${mode}`);
 } else {
   await main();
