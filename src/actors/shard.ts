@@ -53,7 +53,6 @@ import type {
   ReserveCommand,
   Reply,
   ReplyValue,
-  ReservationView,
   SkuEvent,
 } from './types.js';
 import { oversizeBatch, validateCommand } from './validate.js';
@@ -504,7 +503,7 @@ export class Shard {
       }
     }
     if (event.type === 'AlertRaised' || event.type === 'AlertResolved') turn.notices.push(event.alert);
-    if (event.type === 'ReservationCommitted') addDemand(turn, event.sku, 'sale', (reply as ReservationView).quantity, event.at);
+    if (event.type === 'ReservationCommitted') addDemand(turn, event.sku, 'sale', r!.quantity, event.at);
     turn.events.push(logged);
     return reply;
   }
