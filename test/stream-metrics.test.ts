@@ -54,6 +54,7 @@ describe('stream metrics', () => {
       const text = await metrics.registry.metrics();
       const consumer = `consumer="${STOCK_CONSUMER}"`;
       expect(text).toMatch(/^stockade_nats_connected 1$/m);
+      // Applied counts every message settled by the engine, the one found already applied too.
       expect(sample(text, 'stockade_stream_applied_total', consumer)).toBe(2);
       expect(sample(text, 'stockade_stream_duplicates_total', consumer)).toBe(1);
       expect(sample(text, 'stockade_stream_dead_letters_total', consumer)).toBe(1);
