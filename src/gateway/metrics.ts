@@ -70,17 +70,27 @@ export class Metrics {
       },
     });
     const stockStatus = () => streams.status().stock;
-    new Gauge({
-      name: 'stockade_stream_last_applied_sequence',
-      help: 'Every stream sequence up to this one is applied (or dead-lettered)',
-      labelNames: ['consumer'],
-      registers: [this.registry],
-      collect() {
-        const { stock, orders } = streams.status();
-        if (stock) this.set({ consumer: stock.consumer }, stock.lastAppliedSequence);
-        if (orders) this.set({ consumer: orders.consumer }, orders.lastAppliedSequence);
-      },
-    });
+    // Figures both consumers (stock events, channel orders) report, one series per consumer.
+    for (const [name, help, field] of [
+      ['stockade_stream_last_applied_sequence', 'Every stream sequence up to this one is applied (or dead-lettered)', 'lastAppliedSequence'],
+      [
+        'stockade_stream_in_progress_acks_total',
+        'In-progress acks sent for messages a consumer held longer than a quarter of ack_wait (a slow engine or dead-letter publish)',
+        'inProgressAcks',
+      ],
+    ] as const) {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['consumer'],
+        registers: [this.registry],
+        collect() {
+          const { stock, orders } = streams.status();
+          if (stock) this.set({ consumer: stock.consumer }, stock[field]);
+          if (orders) this.set({ consumer: orders.consumer }, orders[field]);
+        },
+      });
+    }
     new Gauge({
       name: 'stockade_stream_lag_messages',
       help: 'Messages of the stream not yet acknowledged by the consumer',
@@ -91,17 +101,6 @@ export class Metrics {
         const [stockLag, orderLag] = await Promise.all([streams.stockLag(), streams.orderLag()]);
         if (stock && stockLag !== null) this.set({ consumer: stock.consumer }, stockLag);
         if (orders && orderLag !== null) this.set({ consumer: orders.consumer }, orderLag);
-      },
-    });
-    new Gauge({
-      name: 'stockade_stream_in_progress_acks_total',
-      help: 'In-progress acks sent for messages a consumer held longer than a quarter of ack_wait (a slow engine or dead-letter publish)',
-      labelNames: ['consumer'],
-      registers: [this.registry],
-      collect() {
-        const { stock, orders } = streams.status();
-        if (stock) this.set({ consumer: stock.consumer }, stock.inProgressAcks);
-        if (orders) this.set({ consumer: orders.consumer }, orders.inProgressAcks);
       },
     });
     new Gauge({
