@@ -1,14 +1,16 @@
 // The WAL and snapshot codec: round trips, and the promise LMDB relies on — bytes once returned
 // are never written again, whatever is encoded after them (LMDB reads a queued value's memory
-// only when its transaction commits) — and that data written before reservations were stored as
-// tuples still reads back the same.
+// only when its transaction commits) — and that data written in older forms (reservations as
+// objects, snapshots of tuples) still reads back the same.
 
 import { describe, expect, it } from 'vitest';
 import type { Reservation, SkuEvent } from '../src/actors/types.js';
-import { indexIdempotency } from '../src/actors/sku.js';
+import { indexIdempotency, type IdempotencyRecord } from '../src/actors/sku.js';
 import { buildConfig } from '../src/config.js';
 import { loggedEvent, RecordCodec, snapshotOf, stateOf, type LoggedRecord, type SkuSnapshot, type WalRecord } from '../src/persistence/codec.js';
-import { reservationOfTuple, reservationTuple, snapshotReservationTuple, type ReservationTuple } from '../src/persistence/reservation-tuple.js';
+import { idempotencyBlock, idempotencyLogOfBlock } from '../src/persistence/idempotency-block.js';
+import { reservationBlock } from '../src/persistence/reservation-block.js';
+import { reservationOfTuple, reservationTuple, type ReservationTuple } from '../src/persistence/reservation-tuple.js';
 
 function placed(n: number, note = ''): SkuEvent {
   return {
@@ -60,15 +62,44 @@ function record(seq: number, events: number, note = ''): LoggedRecord {
   return logged(domainRecord(seq, events, note));
 }
 
-/** `legacy`: reservations as plain objects, as snapshots were written before tuples. */
-function snapshot(open: number, legacy = false): SkuSnapshot {
-  const events = Array.from({ length: open }, (_, i) => placed(i));
+/** A snapshot tuple as written before blocks: the WAL tuple and the latest event's place. */
+function snapshotTuple(r: Reservation): ReservationTuple {
+  const tuple = reservationTuple(r);
+  tuple.push(r.walSeq, r.walIndex);
+  return tuple;
+}
+
+/** The idempotency keys of `count` reserves, oldest first, as a snapshot's tuples held them. */
+function keyRecords(count: number): IdempotencyRecord[] {
+  return Array.from({ length: count }, (_, i) => [`key-${i}`, 'reserve', `sku-1:${i}`, 1_700_000_000_000 + i]);
+}
+
+/** The keys a snapshot holds, in either form. */
+function keysOf(snap: SkuSnapshot): IdempotencyRecord[] {
+  if (!snap.idemBlock) return snap.idem!;
+  const keys: IdempotencyRecord[] = [];
+  idempotencyLogOfBlock(snap.idemBlock, snap.sku)?.forEach(0, (...record) => keys.push(record));
+  return keys;
+}
+
+/**
+ * How the open reservations and keys are held: as blocks (written now), or in the older forms
+ * still read: tuples, and before them plain objects (keys as tuples in both).
+ */
+type OpenForm = 'block' | 'tuples' | 'objects';
+
+function snapshot(open: number, form: OpenForm = 'block'): SkuSnapshot {
+  const reservations = Array.from({ length: open }, (_, i) => reservationOf(placed(i)));
+  const keys = keyRecords(open);
+  const held =
+    form === 'block'
+      ? { openBlock: reservationBlock(reservations, open), idemBlock: idempotencyBlock(open, (visit) => keys.forEach((k) => visit(...k))) }
+      : { open: form === 'tuples' ? reservations.map(snapshotTuple) : reservations, idem: keys };
   return {
     sku: 'sku-1',
     locations: [{ location: 'dc-1', onHand: 1_000_000, reserved: open, safetyStock: 0, sourceSeq: -1 }],
     locationOrder: null,
-    open: events.map((e) => (legacy ? reservationOf(e) : reservationTuple(reservationOf(e)))),
-    idem: events.map((_, i) => [`key-${i}`, 'reserve', `sku-1:${i}`, 1_700_000_000_000 + i]),
+    ...held,
     eventIds: [],
     thresholds: null,
     flag: null,
@@ -99,16 +130,16 @@ describe('RecordCodec', () => {
   });
 
   it('keeps a snapshot\'s idempotency keys, in order, whether or not they were indexed since', () => {
-    const snap = snapshot(4);
-    const keys = snap.idem.map((record) => [...record]);
-    const state = stateOf(structuredClone(snap));
+    const keys = keyRecords(4);
+    const state = stateOf(snapshot(4));
     // Held as recovery read them until the SKU's first live command (sku.ts).
     expect(state.idem).toBeNull();
-    expect(snapshotOf(state).idem).toEqual(keys);
+    expect(keysOf(snapshotOf(state))).toEqual(keys);
     indexIdempotency(state, buildConfig({}).limits);
     expect(state.idemLog).toBeNull();
     expect([...state.idem!.keys()]).toEqual(keys.map(([key]) => key));
-    expect(snapshotOf(state).idem).toEqual(keys);
+    expect(keysOf(snapshotOf(state))).toEqual(keys);
+    expect(stateOf(snapshot(0)).idemLog).toBeNull();
   });
 
   it('reads WAL records and snapshots written before reservations were stored as tuples', () => {
@@ -117,10 +148,34 @@ describe('RecordCodec', () => {
     const codec = RecordCodec.inMemory();
     const old = domainRecord(7, 4);
     expect(codec.decodeRecord(codec.encode(old))).toEqual(old);
-    const oldSnapshot = codec.decode<SkuSnapshot>(codec.encode(snapshot(3, true)));
+    const oldSnapshot = codec.decode<SkuSnapshot>(codec.encode(snapshot(3, 'objects')));
     const state = stateOf(oldSnapshot);
     expect([...state.open!.values()]).toEqual([0, 1, 2].map((i) => reservationOf(placed(i))));
     expect(state.activeQuantity).toBe(3);
+  });
+
+  it('reads snapshots written before blocks, whose open reservations are tuples', () => {
+    const codec = RecordCodec.inMemory();
+    const reservations = [0, 1, 2].map((i) => ({ ...reservationOf(placed(i)), walSeq: 40 + i, walIndex: i }));
+    const tuples: SkuSnapshot = { ...snapshot(0, 'tuples'), open: reservations.map(snapshotTuple) };
+    tuples.idem = keyRecords(3);
+    const state = stateOf(codec.decode<SkuSnapshot>(codec.encodeSnapshot(tuples)));
+    expect([...state.open!.values()]).toEqual(reservations);
+    expect(state.activeQuantity).toBe(3);
+    expect(keysOf(snapshotOf(state))).toEqual(keyRecords(3));
+  });
+
+  it('writes open reservations and keys as blocks only, so a version that knows only tuples cannot restore a SKU without them', () => {
+    const codec = RecordCodec.inMemory();
+    const state = stateOf(snapshot(3, 'tuples'));
+    const written = codec.decode<SkuSnapshot>(codec.encodeSnapshot(snapshotOf(state)));
+    expect(written).not.toHaveProperty('open');
+    expect(written).not.toHaveProperty('idem');
+    expect(written.openBlock).toBeInstanceOf(Buffer);
+    expect([...stateOf(written).open!.values()]).toEqual([...state.open!.values()]);
+    expect(keysOf(written)).toEqual(keyRecords(3));
+    const idle = codec.decode<SkuSnapshot>(codec.encodeSnapshot(snapshotOf(stateOf(snapshot(0)))));
+    expect(stateOf(idle).open).toBeNull();
   });
 
   it('round-trips every field of a reservation through its tuple, several locations and an ended one included', () => {
@@ -149,7 +204,7 @@ describe('RecordCodec', () => {
   it('keeps where a reservation\'s latest event is in a snapshot tuple, and leaves it out of the WAL form', () => {
     const r: Reservation = { ...reservationOf(placed(3)), walSeq: 41, walIndex: 7 };
     const codec = RecordCodec.inMemory();
-    const snapshotted = codec.decode<ReservationTuple>(codec.encode(snapshotReservationTuple(r)));
+    const snapshotted = codec.decode<ReservationTuple>(codec.encode(snapshotTuple(r)));
     expect(snapshotted).toHaveLength(21);
     expect(reservationOfTuple(snapshotted, 'sku-1')).toEqual(r);
     // A WAL event's reservation is where the event is: its tuple has the first 19 fields only,

@@ -7,13 +7,15 @@ import type { Alert } from '../alerts/alert.js';
 import type { ReservationPlaced, SkuEvent, Reservation, Thresholds } from '../actors/types.js';
 import { customersOf, type IdempotencyRecord, type LocationStock, type SkuState } from '../actors/sku.js';
 import { IdempotencyLog } from '../actors/idempotency-log.js';
-import { reservationTuple, snapshotReservationTuple, storedReservation, type ReservationTuple } from './reservation-tuple.js';
+import { reservationTuple, storedReservation, type ReservationTuple } from './reservation-tuple.js';
+import { reservationBlock, reservationsOfBlock } from './reservation-block.js';
+import { idempotencyBlock, idempotencyLogOfBlock } from './idempotency-block.js';
 
 // Size hints (bytes to reserve room for), about 3× what was measured, since a low hint lets
 // msgpackr grow its buffer mid-pack (see RecordCodec) and a high one only costs address space.
 /** Per WAL event: a reserve's event is ~160 B, most others far less. */
 const EVENT_HINT = 512;
-/** Per open reservation (~115 B) or alert episode in a snapshot. */
+/** Per alert episode, or open reservation of a snapshot written before blocks (~115 B). */
 const SNAPSHOT_RECORD_HINT = 320;
 /** Per idempotency key (~36 B) or stock event id in a snapshot. */
 const KEY_HINT = 128;
@@ -106,9 +108,22 @@ export interface SkuSnapshot {
   sku: string;
   locations: LocationStock[];
   locationOrder: string[] | null;
-  /** Tuples since reservation-tuple.ts; snapshots written before it hold Reservation objects. */
-  open: (ReservationTuple | Reservation)[];
-  idem: IdempotencyRecord[];
+  /**
+   * The open reservations, as one block (reservation-block.ts). Snapshots written before blocks
+   * have none and hold `open` instead. A decoded block may be a view of the bytes it was decoded
+   * from (msgpackr does not copy binary values): `stateOf` reads it before they can be reused.
+   */
+  openBlock?: Buffer;
+  /**
+   * Older forms of the open reservations: tuples (reservation-tuple.ts), and before them
+   * Reservation objects. Left out of new snapshots, so a version that only knows `open` fails to
+   * read them rather than restoring a SKU without its holds.
+   */
+  open?: (ReservationTuple | Reservation)[];
+  /** The remembered idempotency keys, oldest first, as one block (idempotency-block.ts), read as `openBlock` is. */
+  idemBlock?: Buffer;
+  /** The keys as snapshots before blocks held them; left out of new ones, as `open` is. */
+  idem?: IdempotencyRecord[];
   eventIds: string[];
   thresholds: Thresholds | null;
   flag: SkuState['flag'];
@@ -176,9 +191,11 @@ export class RecordCodec {
   }
 
   encodeSnapshot(snapshot: SkuSnapshot): Buffer {
-    const records = snapshot.open.length + (snapshot.episodes?.length ?? 0);
-    const keys = snapshot.idem.length + snapshot.eventIds.length;
-    return this.packWithRoom(snapshot, records * SNAPSHOT_RECORD_HINT + keys * KEY_HINT + SMALL_VALUE_HINT);
+    // The blocks' sizes are known exactly; the rest is estimated.
+    const blockBytes = (snapshot.openBlock?.length ?? 0) + (snapshot.idemBlock?.length ?? 0);
+    const records = (snapshot.open?.length ?? 0) + (snapshot.episodes?.length ?? 0);
+    const keys = (snapshot.idem?.length ?? 0) + snapshot.eventIds.length;
+    return this.packWithRoom(snapshot, blockBytes + records * SNAPSHOT_RECORD_HINT + keys * KEY_HINT + SMALL_VALUE_HINT);
   }
 
   encodeRecord(record: LoggedRecord): Buffer {
@@ -218,15 +235,17 @@ export class RecordCodec {
 
 export function snapshotOf(state: SkuState): SkuSnapshot {
   // At most one of the log and the Map is set (sku.ts).
-  const idem: SkuSnapshot['idem'] = [];
-  state.idemLog?.forEach(0, (key, kind, reservationId, at) => idem.push([key, kind, reservationId, at]));
-  if (state.idem) for (const [key, e] of state.idem) idem.push([key, e.kind, e.reservationId, e.at]);
+  const { idemLog, idem } = state;
+  const idemBlock = idempotencyBlock((idemLog?.length ?? 0) + (idem?.size ?? 0), (visit) => {
+    idemLog?.forEach(0, visit);
+    if (idem) for (const [key, e] of idem) visit(key, e.kind, e.reservationId, e.at);
+  });
   return {
     sku: state.sku,
     locations: state.locations,
     locationOrder: state.locationOrder,
-    open: state.open ? Array.from(state.open.values(), snapshotReservationTuple) : [],
-    idem,
+    openBlock: reservationBlock(state.open?.values() ?? [], state.open?.size ?? 0),
+    idemBlock,
     eventIds: state.eventIds ? [...state.eventIds] : [],
     thresholds: state.thresholds,
     flag: state.flag,
@@ -238,7 +257,9 @@ export function snapshotOf(state: SkuState): SkuSnapshot {
 }
 
 export function stateOf(snapshot: SkuSnapshot): SkuState {
-  const reservations = snapshot.open.map((stored) => storedReservation(stored, snapshot.sku));
+  const reservations = snapshot.openBlock
+    ? reservationsOfBlock(snapshot.openBlock, snapshot.sku)
+    : (snapshot.open ?? []).map((stored) => storedReservation(stored, snapshot.sku));
   const open = reservations.length ? new Map(reservations.map((r) => [r.id, r] as const)) : null;
   const pending = reservations.filter((r) => r.state === 'PENDING');
   pending.sort((a, b) => b.priority - a.priority || a.arrival - b.arrival);
@@ -254,7 +275,7 @@ export function stateOf(snapshot: SkuSnapshot): SkuState {
     customers: customers.size ? customers : null,
     idem: null,
     // Indexed on the SKU's first live command (indexIdempotency), as replayed keys are.
-    idemLog: snapshot.idem.length ? IdempotencyLog.of(snapshot.idem) : null,
+    idemLog: snapshot.idemBlock ? idempotencyLogOfBlock(snapshot.idemBlock, snapshot.sku) : snapshot.idem?.length ? IdempotencyLog.of(snapshot.idem) : null,
     eventIds: snapshot.eventIds.length ? new Set(snapshot.eventIds) : null,
     thresholds: snapshot.thresholds,
     flag: snapshot.flag,

@@ -1,15 +1,15 @@
-// A reservation as it is stored: a fixed-order array instead of a 20-field record.
+// A reservation as the WAL stores it: a fixed-order array instead of a 20-field record.
 //
-// A reserve's WAL event and a hot SKU's snapshot are mostly reservations. msgpackr writes a
-// record by walking its keys through a structure table; an array of the same values packs in
-// about half the time (`npm run bench:micro`, "record encoding"), and a snapshot of a SKU with
-// hundreds of thousands of open holds — a stall of its shard — shrinks by the same share.
+// A reserve's WAL event is mostly its reservation. msgpackr writes a record by walking its keys
+// through a structure table; an array of the same values packs in about half the time
+// (`npm run bench:micro`, "record encoding").
 //
 // The order below is the on-disk format: append new fields at the end, never reorder. `sku` is
-// left out (the event or snapshot around the tuple carries it). A WAL event writes the first 19
-// fields: where the reservation is in the WAL is where the event itself is. A snapshot appends
-// `walSeq` and `walIndex`, the reservation's latest event. Records written before tuples (plain
-// reservation objects) are still read: `isReservationTuple` tells them apart.
+// left out (the event around the tuple carries it). A WAL event writes the first 19 fields: where
+// the reservation is in the WAL is where the event itself is. Snapshots written before blocks
+// (reservation-block.ts) hold tuples too, with `walSeq` and `walIndex` appended: the
+// reservation's latest event; they are still read. Records written before tuples (plain
+// reservation objects) are read as well: `isReservationTuple` tells them apart.
 
 import type { Allocation, Reservation, ReservationState } from '../actors/types.js';
 
@@ -34,7 +34,7 @@ export type ReservationTuple = [
   expiresAt: number,
   endedAt: number,
   endReason: string | null,
-  /** Snapshots only; absent in WAL events and in snapshots written before them. */
+  /** Snapshots written before blocks only; absent in WAL events and in snapshots before them. */
   walSeq?: number,
   walIndex?: number,
 ];
@@ -70,13 +70,6 @@ export function reservationTuple(r: Reservation): ReservationTuple {
     r.endedAt,
     r.endReason,
   ];
-}
-
-/** The tuple a snapshot stores: the WAL fields and where the reservation's latest event is. */
-export function snapshotReservationTuple(r: Reservation): ReservationTuple {
-  const t = reservationTuple(r);
-  t.push(r.walSeq, r.walIndex);
-  return t;
 }
 
 export function isReservationTuple(stored: ReservationTuple | Reservation): stored is ReservationTuple {

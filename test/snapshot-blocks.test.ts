@@ -1,0 +1,202 @@
+// A snapshot's open reservations and idempotency keys as byte blocks: every field survives a trip
+// through the codec, in every combination the domain makes (waiting and held, one or several
+// locations, restricted locations, channels, each kind of key), and a damaged block is refused
+// with the SKU named, never read as holds or keys.
+
+import { describe, expect, it } from 'vitest';
+import type { Reservation } from '../src/actors/types.js';
+import { RecordCodec } from '../src/persistence/codec.js';
+import type { IdempotencyRecord } from '../src/actors/sku.js';
+import { idempotencyBlock, idempotencyLogOfBlock } from '../src/persistence/idempotency-block.js';
+import { reservationBlock, reservationsOfBlock } from '../src/persistence/reservation-block.js';
+
+const T0 = 1_700_000_000_000;
+
+function held(no: number, overrides: Partial<Reservation> = {}): Reservation {
+  return {
+    id: `sku-1:${no.toString(36)}`,
+    sku: 'sku-1',
+    orderId: `order-${no}`,
+    customerId: `customer-${no % 3}`,
+    channel: 'web',
+    idempotencyKey: `key-${no}-abcdefgh`,
+    requested: 1,
+    quantity: 1,
+    allocations: [{ location: 'dc-1', quantity: 1 }],
+    priority: 0,
+    arrival: no,
+    allowPartial: false,
+    locations: null,
+    holdTtlMs: 600_000,
+    state: 'ACTIVE',
+    createdAt: T0 + no,
+    activatedAt: T0 + no,
+    expiresAt: T0 + 600_000 + no,
+    endedAt: 0,
+    endReason: null,
+    walSeq: 1_000 + no,
+    walIndex: no % 7,
+    ...overrides,
+  };
+}
+
+/** One of each shape a SKU holds open, plus an ended one (the form itself must not lose a field). */
+function variety(): Reservation[] {
+  return [
+    held(1),
+    held(2, { channel: 'pos', priority: 10, holdTtlMs: 30_000, expiresAt: T0 + 30_002 }),
+    held(3, { state: 'PENDING', quantity: 0, allocations: [], activatedAt: 0, requested: 4, walSeq: 0, walIndex: 0 }),
+    held(4, {
+      requested: 5,
+      quantity: 4,
+      allowPartial: true,
+      locations: ['store-9', 'dc-1'],
+      allocations: [
+        { location: 'store-9', quantity: 3 },
+        { location: 'dc-1', quantity: 1 },
+      ],
+      channel: 'marketplace',
+      priority: -2,
+    }),
+    held(5, { state: 'RELEASED', endedAt: T0 + 99, endReason: 'cart abandoned', channel: 'pos' }),
+    held(36 ** 5, { createdAt: 8_640_000_000_000_000, activatedAt: 8_640_000_000_000_000, expiresAt: 8_640_000_000_000_000 }),
+  ];
+}
+
+/** Through the codec, as a snapshot goes. */
+function stored(block: Buffer): Buffer {
+  const codec = RecordCodec.inMemory();
+  return codec.decode<{ block: Buffer }>(codec.encode({ block })).block;
+}
+
+describe('reservation block', () => {
+  it('round-trips every field of every shape, in order', () => {
+    const reservations = variety();
+    expect(reservationsOfBlock(stored(reservationBlock(reservations, reservations.length)), 'sku-1')).toEqual(reservations);
+  });
+
+  it('round-trips numbers of every size and sign, fractions, and strings beyond ASCII', () => {
+    const odd = [
+      held(1, { priority: -1, requested: 2 ** 51 - 1, quantity: 0.5, holdTtlMs: -(2 ** 52), createdAt: Number.MAX_SAFE_INTEGER, activatedAt: -0.25, expiresAt: 1e300 }),
+      // Either side of 2^31 once written (a number is written as about four times its value).
+      held(3, { priority: 2 ** 29 - 1, arrival: 2 ** 29, walSeq: 2 ** 31, walIndex: 2 ** 32 + 7, endedAt: -(2 ** 29) }),
+      held(2, { orderId: 'commande-été-№7', customerId: '顧客-42', channel: 'kanał', endReason: 'client a changé d’avis 🛒', locations: ['entrepôt'] }),
+    ];
+    expect(reservationsOfBlock(stored(reservationBlock(odd, odd.length)), 'sku-1')).toEqual(odd);
+  });
+
+  it('names each channel and location once', () => {
+    const reservations = Array.from({ length: 50 }, (_, i) => held(i, { channel: i % 2 ? 'web' : 'pos' }));
+    const block = reservationBlock(reservations, reservations.length);
+    expect(block.toString('latin1').split('pos').length - 1).toBe(1);
+    expect(block.toString('latin1').split('dc-1').length - 1).toBe(1);
+    expect(reservationsOfBlock(stored(block), 'sku-1')).toEqual(reservations);
+  });
+
+  it('holds no reservations at all', () => {
+    expect(reservationsOfBlock(stored(reservationBlock([], 0)), 'sku-1')).toEqual([]);
+  });
+
+  it('refuses a count that does not match the reservations given', () => {
+    expect(() => reservationBlock([held(1), held(2)], 1)).toThrow(/more than the 1 reservations announced/);
+    expect(() => reservationBlock([held(1)], 2)).toThrow(/1 reservations where 2 were announced/);
+  });
+
+  it('is a block of its own each time: the next one never writes over it, small or large', () => {
+    // A small block is copied out of the writer's memory; a large one takes that memory with it.
+    const sizes = [1, 5_000, 1, 20_000, 3, 20_000];
+    const blocks = sizes.map((n) => {
+      const reservations = Array.from({ length: n }, (_, i) => held(i, { orderId: `order-${n}-${i}` }));
+      const block = reservationBlock(reservations, n);
+      return { block, copy: Buffer.from(block), reservations };
+    });
+    for (const { block, copy, reservations } of blocks) {
+      expect(block.equals(copy)).toBe(true);
+      expect(reservationsOfBlock(block, 'sku-1')).toEqual(reservations);
+    }
+  });
+
+  describe('refuses a damaged block, naming the SKU', () => {
+    const good = (): Buffer => reservationBlock(variety(), variety().length);
+    it('cut short anywhere', () => {
+      const block = good();
+      for (const cut of [1, 2, 5, 40, block.length >> 1, block.length - 1]) {
+        expect(() => reservationsOfBlock(block.subarray(0, cut), 'sku-1')).toThrow(/snapshot of SKU sku-1: reservation block damaged/);
+      }
+    });
+
+    it('with bytes left over', () => {
+      expect(() => reservationsOfBlock(Buffer.concat([good(), Buffer.from([0])]), 'sku-1')).toThrow(/bytes left over after 6 reservations/);
+    });
+
+    it('of a version this one does not know', () => {
+      const block = good();
+      block[0] = 8; // version 2 (numbers are written as 4 × value: zigzag, then the integer tag)
+      expect(() => reservationsOfBlock(block, 'sku-1')).toThrow(/snapshot of SKU sku-1: reservation block version 2 is not known/);
+    });
+
+    it('with a count larger than the block could hold', () => {
+      const block = Buffer.from([4, 0xfc, 0xff, 0x07]); // version 1, count 32767
+      expect(() => reservationsOfBlock(block, 'sku-1')).toThrow(/reservation block damaged \(count\)/);
+    });
+
+    it('with an unknown state, or a name referenced before it was written', () => {
+      const [r] = variety();
+      const block = reservationBlock([r], 1);
+      // The first reservation's channel reference follows its four strings; then its state code.
+      let p = 2;
+      for (let s = 0; s < 4; s++) p += 1 + (block[p] >> 1);
+      expect(block[p]).toBe(0); // a new channel, index 0 ...
+      const badName = Buffer.from(block);
+      badName[p] = 4; // ... now index 1, of which none was written
+      expect(() => reservationsOfBlock(badName, 'sku-1')).toThrow(/channel of reservation 0/);
+      p += 1 + 1 + (block[p + 1] >> 1); // past the reference and the channel's name
+      const badState = Buffer.from(block);
+      badState[p] = 36; // state code 9
+      expect(() => reservationsOfBlock(badState, 'sku-1')).toThrow(/state of reservation 0/);
+    });
+  });
+});
+
+describe('idempotency block', () => {
+  const keys: IdempotencyRecord[] = [
+    ['key-1-abcdefgh', 'reserve', 'sku-1:1', T0],
+    ['key-2-abcdefgh', 'release', 'sku-1:1', T0 + 5],
+    ['key-3-abcdefgh', 'commit', 'sku-1:2', T0 + 9],
+    ['clé-4-ünïcode', 'reserve', 'sku-1:3', T0 + 9.5],
+  ];
+  const blockOf = (records: IdempotencyRecord[]): Buffer => idempotencyBlock(records.length, (visit) => records.forEach((k) => visit(...k)));
+  const keysOf = (block: Buffer): IdempotencyRecord[] => {
+    const read: IdempotencyRecord[] = [];
+    idempotencyLogOfBlock(block, 'sku-1')?.forEach(0, (...record) => read.push(record));
+    return read;
+  };
+
+  it('round-trips every kind of key, oldest first, into a log', () => {
+    expect(keysOf(stored(blockOf(keys)))).toEqual(keys);
+  });
+
+  it('gives no log for no keys', () => {
+    expect(idempotencyLogOfBlock(stored(blockOf([])), 'sku-1')).toBeNull();
+  });
+
+  it('refuses a count that does not match the keys given', () => {
+    expect(() => idempotencyBlock(3, (visit) => keys.forEach((k) => visit(...k)))).toThrow(/4 idempotency keys where 3 were announced/);
+  });
+
+  it('refuses a damaged block, naming the SKU', () => {
+    const block = blockOf(keys);
+    for (const cut of [1, 3, block.length >> 1, block.length - 1]) {
+      expect(() => idempotencyLogOfBlock(block.subarray(0, cut), 'sku-1')).toThrow(/snapshot of SKU sku-1: idempotency block damaged/);
+    }
+    expect(() => idempotencyLogOfBlock(Buffer.concat([block, Buffer.from([0])]), 'sku-1')).toThrow(/bytes left over after 4 keys/);
+    expect(() => idempotencyLogOfBlock(Buffer.concat([blockOf([]), Buffer.from([0])]), 'sku-1')).toThrow(/bytes left over after 0 keys/);
+    const newer = Buffer.from(block);
+    newer[0] = 8; // version 2
+    expect(() => idempotencyLogOfBlock(newer, 'sku-1')).toThrow(/idempotency block version 2 is not known/);
+    // The first key's kind follows its string (version, count, then a one-byte length header).
+    const badKind = Buffer.from(block);
+    badKind[2 + 1 + (block[2] >> 1)] = 12; // kind code 3
+    expect(() => idempotencyLogOfBlock(badKind, 'sku-1')).toThrow(/kind of key 0/);
+  });
+});
