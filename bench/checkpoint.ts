@@ -15,13 +15,12 @@
 //   BENCH_CHECKPOINT_RUNS            write-and-restore runs (default 3)
 //   BENCH_DIR                        base of the temporary data directory (default os.tmpdir())
 
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Shard } from '../src/actors/shard.js';
 import type { Command } from '../src/actors/types.js';
 import { buildConfig } from '../src/config.js';
 import { RecordCodec } from '../src/persistence/codec.js';
-import { envNumber, fmt, fullGc, machineInfo, machineLine, makeTempDir, markdownTable, QUICK, removeTempDir, ROOT_DIR, writeResult } from './common.js';
+import { childResult, envNumber, fmt, fullGc, machineInfo, machineLine, makeTempDir, markdownTable, QUICK, removeTempDir, reportResult, writeResult } from './common.js';
 
 const SCRIPT = fileURLToPath(import.meta.url);
 const TURN = 1_024;
@@ -95,16 +94,7 @@ async function restore(dataDir: string): Promise<Restored> {
 // ---- parent ----------------------------------------------------------------------------------
 
 function runChild<T>(step: 'write' | 'restore', dataDir: string): Promise<T> {
-  const proc = spawn(process.execPath, [...process.execArgv, '--expose-gc', SCRIPT, 'child', step, dataDir], { cwd: ROOT_DIR, env: process.env, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    proc.on('exit', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
-      if (code === 0 && line) resolve(JSON.parse(line.slice('RESULT '.length)) as T);
-      else reject(new Error(`checkpoint child (${step}) exited with ${code}: ${out}`));
-    });
-  });
+  return childResult<T>(SCRIPT, ['child', step, dataDir], `checkpoint child (${step})`, ['--expose-gc']);
 }
 
 async function main(): Promise<void> {
@@ -142,7 +132,7 @@ async function main(): Promise<void> {
 
 if (process.argv[2] === 'child') {
   const result = process.argv[3] === 'write' ? await write(process.argv[4]) : await restore(process.argv[4]);
-  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+  reportResult(result);
 } else {
   await main();
 }

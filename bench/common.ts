@@ -1,6 +1,7 @@
 // Shared scaffolding for the benchmark scripts: run modes, machine description, temporary data
 // directories, latency histograms, Markdown tables and the JSON result files in bench/results/.
 
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -112,6 +113,34 @@ process.on('exit', () => {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   // 'exit' does not run on a signal's default action: exit explicitly so it does.
   process.once(signal, () => process.exit(signal === 'SIGINT' ? 130 : 143));
+}
+
+// ---- child processes -------------------------------------------------------------------------
+
+const RESULT_PREFIX = 'RESULT ';
+
+/** A child's answer to its parent (`childResult`): one line of JSON on stdout. */
+export function reportResult(result: unknown): void {
+  process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`);
+}
+
+/**
+ * Run `script` with `args` in a fresh node process — this one's node flags plus `nodeArgs`, so no
+ * run inherits another's heap or JIT state — and resolve with what it reported (`reportResult`).
+ * `what` names the child in the error when it fails or reports nothing.
+ */
+export function childResult<T>(script: string, args: string[], what: string, nodeArgs: string[] = []): Promise<T> {
+  const flags = [...nodeArgs, ...process.execArgv.filter((a) => !nodeArgs.includes(a))];
+  const proc = spawn(process.execPath, [...flags, script, ...args], { cwd: ROOT_DIR, env: process.env, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    proc.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    proc.on('exit', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
+      if (code === 0 && line) resolve(JSON.parse(line.slice(RESULT_PREFIX.length)) as T);
+      else reject(new Error(`${what} exited with ${code}: ${out}`));
+    });
+  });
 }
 
 // ---- results -------------------------------------------------------------------------------

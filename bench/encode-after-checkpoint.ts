@@ -16,13 +16,12 @@
 //   BENCH_QUICK=1            smoke run (fewer turns)
 //   BENCH_TURNS_BEFORE, BENCH_TURNS_AFTER   turns in each measured phase (600 and 200; quick 200 and 100)
 
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Shard } from '../src/actors/shard.js';
 import type { Command } from '../src/actors/types.js';
 import { buildConfig } from '../src/config.js';
 import { RecordCodec } from '../src/persistence/codec.js';
-import { envNumber, fmt, machineInfo, machineLine, makeTempDir, markdownTable, QUICK, removeTempDir, ROOT_DIR, writeResult } from './common.js';
+import { childResult, envNumber, fmt, machineInfo, machineLine, makeTempDir, markdownTable, QUICK, removeTempDir, reportResult, writeResult } from './common.js';
 
 const SCRIPT = fileURLToPath(import.meta.url);
 const TURN = 256;
@@ -111,7 +110,7 @@ async function measure(variant: Variant): Promise<void> {
   if (shard.stats().checkpoints !== 1) throw new Error(`expected one checkpoint at the checkpoint turn, saw ${shard.stats().checkpoints}`);
   const after = await turns(AFTER_TURNS);
   const result: Measurement = { variant, before, checkpointTurnMs, snapshotBytes, after, openReservations: n };
-  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+  reportResult(result);
   await shard.close();
   removeTempDir(dataDir);
 }
@@ -119,16 +118,7 @@ async function measure(variant: Variant): Promise<void> {
 // ---- parent ----------------------------------------------------------------------------------
 
 function runChild(variant: Variant): Promise<Measurement> {
-  const proc = spawn(process.execPath, [...process.execArgv, SCRIPT, 'child', variant], { cwd: ROOT_DIR, env: process.env, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    proc.on('exit', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
-      if (code === 0 && line) resolve(JSON.parse(line.slice('RESULT '.length)) as Measurement);
-      else reject(new Error(`encode child (${variant}) exited with ${code}: ${out}`));
-    });
-  });
+  return childResult<Measurement>(SCRIPT, ['child', variant], `encode child (${variant})`);
 }
 
 async function main(): Promise<void> {

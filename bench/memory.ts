@@ -14,12 +14,11 @@
 // checkpoints what it changed and the shard ends idle (nothing dirty), as it would be once the
 // periodic checkpoint has run.
 
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Shard } from '../src/actors/shard.js';
 import type { Command } from '../src/actors/types.js';
 import { buildConfig } from '../src/config.js';
-import { fmt, fullGc, machineInfo, machineLine, makeTempDir, markdownTable, QUICK, removeTempDir, ROOT_DIR, skuName, writeResult } from './common.js';
+import { childResult, fmt, fullGc, machineInfo, machineLine, makeTempDir, markdownTable, QUICK, removeTempDir, reportResult, skuName, writeResult } from './common.js';
 
 const TARGET_BYTES = 1024;
 const BATCH = 4096;
@@ -79,7 +78,7 @@ async function measure(n: number): Promise<void> {
     // The last turn checkpointed: its commands are covered, so nothing is waiting to be snapshotted.
     dirtyAtEnd: stats.lastCheckpointSeq !== stats.walSeq,
   };
-  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+  reportResult(result);
   // The shard stays referenced until here, so the GC above could not collect it.
   await shard.close();
   removeTempDir(dataDir);
@@ -88,17 +87,7 @@ async function measure(n: number): Promise<void> {
 // ---- parent ----------------------------------------------------------------------------------
 
 function runChild(n: number): Promise<Measurement> {
-  const args = ['--expose-gc', ...process.execArgv.filter((a) => a !== '--expose-gc'), SCRIPT, 'child', String(n)];
-  const proc = spawn(process.execPath, args, { cwd: ROOT_DIR, env: process.env, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    proc.on('exit', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
-      if (code === 0 && line) resolve(JSON.parse(line.slice('RESULT '.length)) as Measurement);
-      else reject(new Error(`memory child for ${n} SKUs exited with ${code}: ${out}`));
-    });
-  });
+  return childResult<Measurement>(SCRIPT, ['child', String(n)], `memory child for ${n} SKUs`, ['--expose-gc']);
 }
 
 async function main(): Promise<void> {
