@@ -2,17 +2,23 @@
 //
 // Columns rather than a record per key: recovery appends one key per replayed reserve, release
 // and commit, and a per-key tuple or Map entry is an object for the young generation to copy.
+// For the same reason a reservation id is kept as its number (reservation-id.ts): a replayed id
+// is a fresh string per event, and a log of a sale's keys held ~2M of them.
 
 import type { IdempotencyRecord, IdempotentKind } from './sku.js';
+import { reservationIdOf, reservationNoIn } from './reservation-id.js';
 
 const KINDS: readonly IdempotentKind[] = ['reserve', 'release', 'commit'];
 
 export class IdempotencyLog {
   private keys: string[] = [];
   private kinds: number[] = [];
-  private reservationIds: string[] = [];
+  /** The reservation's number when its id is `reservationIdOf(sku, number)`, the id itself otherwise. */
+  private reservations: (number | string)[] = [];
   /** Only numbers, so V8 keeps them unboxed (double elements). */
   private ats: number[] = [];
+
+  constructor(private readonly sku: string) {}
 
   get length(): number {
     return this.keys.length;
@@ -21,12 +27,13 @@ export class IdempotencyLog {
   push(key: string, kind: IdempotentKind, reservationId: string, at: number): void {
     this.keys.push(key);
     this.kinds.push(KINDS.indexOf(kind));
-    this.reservationIds.push(reservationId);
+    const no = reservationNoIn(this.sku, reservationId);
+    this.reservations.push(no < 0 ? reservationId : no);
     this.ats.push(at);
   }
 
-  static of(records: IdempotencyRecord[]): IdempotencyLog {
-    const log = new IdempotencyLog();
+  static of(sku: string, records: IdempotencyRecord[]): IdempotencyLog {
+    const log = new IdempotencyLog(sku);
     for (const [key, kind, reservationId, at] of records) log.push(key, kind, reservationId, at);
     return log;
   }
@@ -35,7 +42,7 @@ export class IdempotencyLog {
   dropOldest(count: number): void {
     this.keys.splice(0, count);
     this.kinds.splice(0, count);
-    this.reservationIds.splice(0, count);
+    this.reservations.splice(0, count);
     this.ats.splice(0, count);
   }
 
@@ -47,6 +54,11 @@ export class IdempotencyLog {
   }
 
   forEach(from: number, visit: (key: string, kind: IdempotentKind, reservationId: string, at: number) => void): void {
-    for (let i = from; i < this.keys.length; i++) visit(this.keys[i], KINDS[this.kinds[i]], this.reservationIds[i], this.ats[i]);
+    for (let i = from; i < this.keys.length; i++) visit(this.keys[i], KINDS[this.kinds[i]], this.reservationId(i), this.ats[i]);
+  }
+
+  private reservationId(i: number): string {
+    const stored = this.reservations[i];
+    return typeof stored === 'number' ? reservationIdOf(this.sku, stored) : stored;
   }
 }

@@ -20,6 +20,7 @@ import { availableAt as available } from './levels.js';
 import { errorBody, type ErrorBody } from '../errors.js';
 import { dropOldest, evictionBatch } from '../insertion-order.js';
 import { IdempotencyLog } from './idempotency-log.js';
+import { parseReservationId, reservationIdOf } from './reservation-id.js';
 import type {
   Allocation,
   Command,
@@ -120,8 +121,6 @@ export type Decision =
   | { ok: true; replay: IdempotentReplay }
   | { ok: false; error: ErrorBody };
 
-const RESERVATION_ID_SEPARATOR = ':';
-
 export function emptySku(sku: string): SkuState {
   return {
     sku,
@@ -141,19 +140,6 @@ export function emptySku(sku: string): SkuState {
     activeQuantity: 0,
     episodes: null,
   };
-}
-
-export function reservationIdOf(sku: string, no: number): string {
-  return sku + RESERVATION_ID_SEPARATOR + no.toString(36);
-}
-
-/** The SKU and the per-SKU number inside a reservation id, or null when it is not one of ours. */
-export function parseReservationId(id: string): { sku: string; no: number } | null {
-  const cut = id.indexOf(RESERVATION_ID_SEPARATOR);
-  if (cut <= 0 || cut === id.length - 1) return null;
-  const numberPart = id.slice(cut + 1);
-  if (!/^[0-9a-z]{1,11}$/.test(numberPart)) return null;
-  return { sku: id.slice(0, cut), no: parseInt(numberPart, 36) };
 }
 
 /** The SKU a command is addressed to: the routing key for shard placement. */
@@ -607,7 +593,7 @@ function rememberIdempotency(state: SkuState, event: SkuEvent, limits: Limits): 
 
 /** Replay's `rememberIdempotency`: the key joins the SKU's log, trimmed to the same cap. */
 function logIdempotency(state: SkuState, event: SkuEvent, limits: Limits): void {
-  const log = (state.idemLog ??= new IdempotencyLog());
+  const log = (state.idemLog ??= new IdempotencyLog(state.sku));
   log.push(event.idem!, KIND_OF_EVENT[event.type]!, reservationIdOfEvent(event)!, event.at);
   // Trimmed a batch at a time (as dropOldest is), so a hot SKU's replay copies the log rarely.
   const cap = limits.idempotencyKeysPerSkuMax;

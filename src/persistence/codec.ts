@@ -275,7 +275,7 @@ export function stateOf(snapshot: SkuSnapshot): SkuState {
     customers: customers.size ? customers : null,
     idem: null,
     // Indexed on the SKU's first live command (indexIdempotency), as replayed keys are.
-    idemLog: snapshot.idemBlock ? idempotencyLogOfBlock(snapshot.idemBlock, snapshot.sku) : snapshot.idem?.length ? IdempotencyLog.of(snapshot.idem) : null,
+    idemLog: snapshot.idemBlock ? idempotencyLogOfBlock(snapshot.idemBlock, snapshot.sku) : snapshot.idem?.length ? IdempotencyLog.of(snapshot.sku, snapshot.idem) : null,
     eventIds: snapshot.eventIds.length ? new Set(snapshot.eventIds) : null,
     thresholds: snapshot.thresholds,
     flag: snapshot.flag,

@@ -45,7 +45,7 @@ export function idempotencyLogOfBlock(block: Buffer, sku: string): IdempotencyLo
   if (version !== VERSION) throw new Error(`snapshot of SKU ${sku}: idempotency block version ${version} is not known to this version of Stockade`);
   const count = reader.index(block.length, 'count');
   if (count === 0 && reader.done) return null;
-  const log = new IdempotencyLog();
+  const log = new IdempotencyLog(sku);
   for (let i = 0; i < count; i++) {
     const key = reader.string();
     const kind = KINDS[reader.index(KINDS.length - 1, `kind of key ${i}`)];

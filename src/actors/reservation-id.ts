@@ -1,0 +1,44 @@
+// Reservation ids: the SKU, a separator and the SKU's own reservation number in base 36
+// ("sku-1:2s"). The SKU in the id routes a release or commit to its shard without a lookup.
+
+const SEPARATOR = ':';
+const SEPARATOR_CODE = SEPARATOR.charCodeAt(0);
+/**
+ * The longest number part `reservationNoIn` turns back into a number: 36^10 < 2^53, so up to ten
+ * digits a number holds the id exactly. Longer ones (never issued: numbers count up from 1) stay ids.
+ */
+const EXACT_DIGITS_MAX = 10;
+
+export function reservationIdOf(sku: string, no: number): string {
+  return sku + SEPARATOR + no.toString(36);
+}
+
+/** The SKU and the per-SKU number inside a reservation id, or null when it is not one of ours. */
+export function parseReservationId(id: string): { sku: string; no: number } | null {
+  const cut = id.indexOf(SEPARATOR);
+  if (cut <= 0 || cut === id.length - 1) return null;
+  const numberPart = id.slice(cut + 1);
+  if (!/^[0-9a-z]{1,11}$/.test(numberPart)) return null;
+  return { sku: id.slice(0, cut), no: parseInt(numberPart, 36) };
+}
+
+/**
+ * The number `n` for which `reservationIdOf(sku, n) === id`, or -1 when there is none. Lets a
+ * store keep a number in place of an id string: no allocation, and nothing for the collector to
+ * copy or mark.
+ */
+export function reservationNoIn(sku: string, id: string): number {
+  const start = sku.length + 1;
+  const digits = id.length - start;
+  if (digits < 1 || digits > EXACT_DIGITS_MAX || id.charCodeAt(sku.length) !== SEPARATOR_CODE || !id.startsWith(sku)) return -1;
+  let no = 0;
+  for (let i = start; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    // 0-9 then a-z, as Number.prototype.toString(36) writes them.
+    const digit = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 122 ? c - 87 : -1;
+    // A leading zero would read back as a shorter id.
+    if (digit < 0 || (digit === 0 && i === start && digits > 1)) return -1;
+    no = no * 36 + digit;
+  }
+  return no;
+}
