@@ -18,6 +18,8 @@
 //   BENCH_REPLAY_SHARDS=N          N > 1: write through an Engine of N worker-thread shards and time
 //                                  Engine.start (every shard recovers in its own thread, in
 //                                  parallel) until all are ready: the whole process's recovery
+//   BENCH_YOUNG_GENERATION_MB      shard.youngGenerationMb of the recovering shard (default: the
+//                                  configuration's)
 //   BENCH_DIR                      base of the temporary data directory (default os.tmpdir())
 
 import { spawn } from 'node:child_process';
@@ -37,6 +39,8 @@ const MIX = process.env.BENCH_REPLAY_MIX === 'lifecycle' ? 'lifecycle' : 'open';
 const SKUS = Math.round(envNumber('BENCH_REPLAY_SKUS', 10_000, 1_000));
 const RUNS = Math.round(envNumber('BENCH_REPLAY_RUNS', 3, 1));
 const SHARDS = Math.round(envNumber('BENCH_REPLAY_SHARDS', 1));
+/** shard.youngGenerationMb of the recovering shard (worker or not, see heapArgs); 0: the configuration's default. */
+const YOUNG_MB = Math.round(envNumber('BENCH_YOUNG_GENERATION_MB', 0));
 /** Turns the writer keeps in flight: only to write faster; each turn is its own WAL record. */
 const WRITER_PIPELINE = 8;
 const STOCK = 1_000_000;
@@ -51,7 +55,8 @@ function shardOptions(dataDir: string) {
 
 function engineConfig(dataDir: string) {
   // As shardOptions; the engine's shards keep their timers, so the interval is out of reach too.
-  return buildConfig({ shards: SHARDS, dataDir, shard: { checkpointWalRecordsMax: 1_000_000_000, checkpointIntervalMs: 1_000_000_000 } });
+  const shard = { checkpointWalRecordsMax: 1_000_000_000, checkpointIntervalMs: 1_000_000_000, ...(YOUNG_MB ? { youngGenerationMb: YOUNG_MB } : {}) };
+  return buildConfig({ shards: SHARDS, dataDir, shard });
 }
 
 /** Where the writer's turns go, and what it reports once they are all flushed. */
@@ -197,10 +202,21 @@ interface Child {
   ms: number;
 }
 
+/**
+ * One shard recovering in the child's main thread gets the young generation a shard worker has
+ * (shard.youngGenerationMb; V8 gives each of the two semi-spaces a third of it), so the figure is
+ * the one a Stockade process would see. With several shards the engine's workers have it already.
+ */
+function heapArgs(mode: string): string[] {
+  if (mode !== 'recover' || SHARDS > 1) return [];
+  const youngMb = YOUNG_MB || buildConfig().shard.youngGenerationMb;
+  return [`--max-semi-space-size=${Math.max(1, Math.round(youngMb / 3))}`];
+}
+
 /** Run this script in a child process until it prints a line starting with `marker`. */
 function child(mode: string, dataDir: string, marker: string, kill: boolean): Promise<Child> {
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [...process.execArgv, '--expose-gc', SCRIPT, 'child', mode, dataDir], {
+  const proc = spawn(process.execPath, [...process.execArgv, '--expose-gc', ...heapArgs(mode), SCRIPT, 'child', mode, dataDir], {
     cwd: ROOT_DIR,
     env: process.env,
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -69,6 +69,15 @@ export interface ShardConfig {
   stockSeriesSkusMax: number;
   stockSeriesPointsMax: number;
   stockSeriesIntervalMs: number;
+  /**
+   * The young generation of each shard worker's heap (Worker `resourceLimits.maxYoungGenerationSizeMb`;
+   * V8 gives each of its two semi-spaces a third). Larger makes recovery faster — its reservations
+   * live a little longer than the default young generation is wide, and hundreds of scavenges
+   * copied them — but each live scavenge longer: measured, 96 recovered 13 % faster with two
+   * shards and gave a higher WebSocket p99 at a quarter of peak (docs/benchmarks.md, "Recovery").
+   * The default is V8's own for a worker.
+   */
+  youngGenerationMb: number;
 }
 
 export interface HttpConfig {
@@ -195,6 +204,7 @@ export const DEFAULT_SHARD_CONFIG: ShardConfig = Object.freeze({
   stockSeriesSkusMax: 10_000,
   stockSeriesPointsMax: 360,
   stockSeriesIntervalMs: 10_000,
+  youngGenerationMb: 48,
 });
 
 export const DEFAULT_GATEWAY: GatewayConfig = Object.freeze({
@@ -329,6 +339,7 @@ export const CONFIG_SCHEMA = {
         stockSeriesSkusMax: { ...positiveInt, description: 'SKUs per shard whose stock-over-time series is kept in memory (when full, the least recently changed tenth is forgotten).' },
         stockSeriesPointsMax: { type: 'integer', minimum: 2, maximum: 100_000, description: 'Points per SKU in that series.' },
         stockSeriesIntervalMs: { type: 'integer', minimum: 100, description: 'At most one point per SKU per this interval (a later change replaces it).' },
+        youngGenerationMb: { type: 'integer', minimum: 8, maximum: 1024, description: 'Young generation of each shard worker\'s heap, in MiB (each of V8\'s two semi-spaces gets a third). Larger: faster recovery, longer pauses while serving (docs/operations.md). 48 is V8\'s own default for a worker.' },
       },
     },
     limits: {

@@ -43,6 +43,18 @@ describe('engine', () => {
     }
   });
 
+  it('starts each shard worker with the configured young generation and reports its heap', async () => {
+    const engine = await Engine.start(buildConfig({ shards: 2, dataDir: tempDir(), shard: { youngGenerationMb: 24 } }));
+    try {
+      for (const stats of await engine.stats()) {
+        expect(stats!.heap!.youngGenerationMb).toBe(24);
+        expect(stats!.heap!.usedBytes).toBeGreaterThan(1_000_000);
+      }
+    } finally {
+      await engine.stop();
+    }
+  });
+
   it('crosses threads in batches: many commands in one turn make few shard turns', async () => {
     const config = buildConfig({ shards: 1, dataDir: tempDir() });
     const engine = await Engine.start(config);

@@ -314,6 +314,7 @@ describe('gateway', () => {
     expect(metrics).toMatch(/stockade_requests_total\{transport="ws",op="reserve",outcome="ok"\} \d+/);
     expect(metrics).toMatch(/stockade_wal_commit_seconds_bucket/);
     expect(metrics).toMatch(/stockade_shard_queue_depth\{shard="1"\} \d+/);
+    for (const shard of ['0', '1']) expect(Number(metrics.match(new RegExp(`stockade_shard_heap_used_bytes\\{shard="${shard}"\\} (\\d+)`))?.[1])).toBeGreaterThan(1_000_000);
     expect((await call(server.http, 'GET', '/openapi.json', undefined, null)).body.openapi).toMatch(/^3\./);
   });
 });

@@ -123,6 +123,12 @@ describe('configuration', () => {
     expect(() => buildConfig({ limits: { quantityMax: 'lots' } })).toThrow(/\/limits\/quantityMax/);
   });
 
+  it('takes a shard worker young generation between 8 and 1024 MiB, and names it otherwise', () => {
+    for (const bad of [7, 1025, 96.5, '96']) expect(() => buildConfig({ shard: { youngGenerationMb: bad } })).toThrow(/\/shard\/youngGenerationMb/);
+    expect(buildConfig({ shard: { youngGenerationMb: 8 } }).shard.youngGenerationMb).toBe(8);
+    expect(buildConfig().shard.youngGenerationMb).toBe(48);
+  });
+
   it('refuses a WAL retention shorter than the idempotency TTL (retries read first answers from the WAL)', () => {
     expect(() => buildConfig({ shard: { walRetentionMs: 1000 }, limits: { idempotencyTtlMs: 60_000 } })).toThrow(/walRetentionMs/);
     expect(() => buildConfig({ shard: { walRetentionMs: 60_000 }, limits: { idempotencyTtlMs: 60_000 } })).not.toThrow();

@@ -83,12 +83,13 @@ function checkManifest(dataDir: string, shards: number): void {
  * tsx's loader inside the worker first.
  */
 function spawnShardWorker(data: ShardWorkerData): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./shard-worker.js', import.meta.url), { workerData: data });
+  const options = { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: data.shard.youngGenerationMb } };
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./shard-worker.js', import.meta.url), options);
   const tsxPackage = createRequire(import.meta.url).resolve('tsx/package.json');
   const loader = pathToFileURL(join(dirname(tsxPackage), 'dist/esm/api/index.mjs')).href;
   const entry = new URL('./shard-worker.ts', import.meta.url).href;
   const bootstrap = `import(${JSON.stringify(loader)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData: data });
+  return new Worker(bootstrap, { ...options, eval: true });
 }
 
 type Resolve = (reply: Reply) => void;

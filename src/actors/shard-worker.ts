@@ -1,7 +1,8 @@
 // Worker-thread host of one shard: receives command batches, answers with reply batches.
 // Replies that become durable together leave together (one postMessage per turn).
 
-import { parentPort, workerData } from 'node:worker_threads';
+import { getHeapStatistics } from 'node:v8';
+import { parentPort, resourceLimits, workerData } from 'node:worker_threads';
 import type { Alert } from '../alerts/alert.js';
 import type { AvailabilityChange, DemandEvent, FromShard, ShardWorkerData, ToShard } from './messages.js';
 import { toCrossing, type CrossingReply } from './reply-crossing.js';
@@ -81,7 +82,11 @@ port.on('message', (message: ToShard) => {
       break;
     }
     case 'stats':
-      send({ kind: 'stats', id: message.id, stats: shard.stats() });
+      send({
+        kind: 'stats',
+        id: message.id,
+        stats: { ...shard.stats(), heap: { usedBytes: getHeapStatistics().used_heap_size, youngGenerationMb: resourceLimits.maxYoungGenerationSizeMb ?? 0 } },
+      });
       break;
     case 'watch':
       shard.watch(message.sku, message.on);

@@ -95,6 +95,15 @@ export interface ShardStats {
   commands: number;
   checkpoints: number;
   lastCheckpointSeq: number;
+  /** The shard worker's own heap; absent for a shard run in the caller's thread (tests, benchmarks). */
+  heap?: ShardHeap;
+}
+
+export interface ShardHeap {
+  /** V8 heap in use, garbage not yet collected included. */
+  usedBytes: number;
+  /** The young generation the worker was started with (shard.youngGenerationMb). */
+  youngGenerationMb: number;
 }
 
 /** What one turn has decided so far: its events and where each reservation's events are. */

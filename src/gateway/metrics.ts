@@ -1,5 +1,5 @@
 // Prometheus metrics (prom-client): request rates and latency per transport and operation,
-// shard queue depths, WAL commit (flush) latency, connections and readiness.
+// shard queue depths and heaps, WAL commit (flush) latency, connections and readiness.
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Engine } from '../actors/engine.js';
@@ -47,6 +47,20 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         engine.depths().forEach((depth, shard) => this.set({ shard: String(shard) }, depth));
+      },
+    });
+    new Gauge({
+      name: 'stockade_shard_heap_used_bytes',
+      help: 'V8 heap in use in each shard worker, garbage not yet collected included',
+      labelNames: ['shard'],
+      registers: [this.registry],
+      async collect() {
+        // A shard that is restarting answers null and is left out of this scrape, not shown stale.
+        const all = await engine.stats();
+        this.reset();
+        all.forEach((stats, shard) => {
+          if (stats?.heap) this.set({ shard: String(shard) }, stats.heap.usedBytes);
+        });
       },
     });
     new Gauge({
