@@ -2,16 +2,21 @@
 //
 // Columns rather than a record per key: recovery appends one key per replayed reserve, release
 // and commit, and a per-key tuple or Map entry is an object for the young generation to copy.
-// For the same reason a reservation id is kept as its number (reservation-id.ts): a replayed id
-// is a fresh string per event, and a log of a sale's keys held ~2M of them.
+// For the same reason a key is kept as bytes in the thread's key arena (key-arena.ts), and a
+// reservation id as its number (reservation-id.ts): a replayed key or id is a fresh string per
+// event, and a log of a sale's keys held ~2M of each.
 
 import type { IdempotencyRecord, IdempotentKind } from './sku.js';
+import { currentKeyArena, type KeyArena } from './key-arena.js';
 import { reservationIdOf, reservationNoIn } from './reservation-id.js';
 
 const KINDS: readonly IdempotentKind[] = ['reserve', 'release', 'commit'];
 
 export class IdempotencyLog {
-  private keys: string[] = [];
+  /** Where the key is in the arena, or the key itself when the arena did not take it. */
+  private keys: (number | string)[] = [];
+  /** The arena this log's keys are in: the thread's when the log was made. */
+  private readonly arena: KeyArena = currentKeyArena();
   private kinds: number[] = [];
   /** The reservation's number when its id is `reservationIdOf(sku, number)`, the id itself otherwise. */
   private reservations: (number | string)[] = [];
@@ -25,7 +30,8 @@ export class IdempotencyLog {
   }
 
   push(key: string, kind: IdempotentKind, reservationId: string, at: number): void {
-    this.keys.push(key);
+    const offset = this.arena.add(key);
+    this.keys.push(offset < 0 ? key : offset);
     this.kinds.push(KINDS.indexOf(kind));
     const no = reservationNoIn(this.sku, reservationId);
     this.reservations.push(no < 0 ? reservationId : no);
@@ -54,7 +60,12 @@ export class IdempotencyLog {
   }
 
   forEach(from: number, visit: (key: string, kind: IdempotentKind, reservationId: string, at: number) => void): void {
-    for (let i = from; i < this.keys.length; i++) visit(this.keys[i], KINDS[this.kinds[i]], this.reservationId(i), this.ats[i]);
+    for (let i = from; i < this.keys.length; i++) visit(this.key(i), KINDS[this.kinds[i]], this.reservationId(i), this.ats[i]);
+  }
+
+  private key(i: number): string {
+    const stored = this.keys[i];
+    return typeof stored === 'number' ? this.arena.key(stored) : stored;
   }
 
   private reservationId(i: number): string {

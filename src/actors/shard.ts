@@ -15,6 +15,7 @@ import { ShardStore, type WalPosition } from '../persistence/shard-store.js';
 import type { Alert } from '../alerts/alert.js';
 import { alertEvents, type AlertSignal } from './alerts.js';
 import { ExpiryHeap } from './expiry-heap.js';
+import { retireKeyArena } from './key-arena.js';
 import { searchSkus, type SkuSearchPage, type SkuSearchQuery } from './sku-search.js';
 import { levelsOf } from './levels.js';
 import { StockSeries } from './stock-series.js';
@@ -285,6 +286,8 @@ export class Shard {
       if (progress && records % RECOVERY_PROGRESS_RECORDS === 0) progress(records, total);
     }
     progress?.(records, total);
+    // Recovery's keys are only read from now on; logs made later start an arena of their own.
+    retireKeyArena();
     let openReservations = 0;
     for (const state of this.skus.values()) {
       if (shardOf(state.sku, this.options.shardCount) !== this.options.shardId) assert.fail(`SKU ${state.sku} recovered on the wrong shard`);

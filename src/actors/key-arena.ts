@@ -1,0 +1,73 @@
+// Idempotency keys that recovery keeps, as bytes in one buffer shared by every SKU's log.
+//
+// A replayed key is a string msgpackr decoded, and a sale's WAL holds millions: kept as strings,
+// each is an object the young generation copies and the old one marks, and together they were a
+// third of a lifecycle recovery's time (docs/benchmarks.md, "Recovery"). Written here, a key is a
+// few bytes at an offset; it becomes a string again only when its SKU is used or checkpointed.
+//
+// One growing buffer per thread, not one per log: a buffer per SKU, regrown as each log filled,
+// was tried and set off collections of its own (the same section).
+
+/** Each key's byte length goes before it, in two bytes. */
+const LENGTH_BYTES = 2;
+const LENGTH_MAX = 0xffff;
+const FIRST_BYTES = 1 << 20;
+
+export class KeyArena {
+  private bytes: Buffer | null = null;
+  private end = 0;
+
+  /** Bytes in use. */
+  get size(): number {
+    return this.end;
+  }
+
+  /**
+   * Store `key` and return where it starts, or -1 when it is too long to store here (then the
+   * caller keeps the string). Keys that pass validation are at most 128 ASCII characters.
+   */
+  add(key: string): number {
+    // UTF-8 needs at most three bytes per UTF-16 unit.
+    const room = LENGTH_BYTES + key.length * 3;
+    if (key.length * 3 > LENGTH_MAX) return -1;
+    if (this.bytes === null || this.bytes.length - this.end < room) this.grow(room);
+    const bytes = this.bytes!;
+    const at = this.end;
+    const length = bytes.write(key, at + LENGTH_BYTES, 'utf8');
+    bytes[at] = length & 0xff;
+    bytes[at + 1] = length >>> 8;
+    this.end = at + LENGTH_BYTES + length;
+    return at;
+  }
+
+  /** The key stored at `at` (a value `add` returned). */
+  key(at: number): string {
+    const bytes = this.bytes!;
+    const start = at + LENGTH_BYTES;
+    return bytes.toString('utf8', start, start + (bytes[at] | (bytes[at + 1] << 8)));
+  }
+
+  private grow(room: number): void {
+    // Doubling: a recovery that stores 40 MiB of keys copies them about once more in all.
+    let capacity = this.bytes ? this.bytes.length * 2 : FIRST_BYTES;
+    while (capacity - this.end < room) capacity *= 2;
+    const grown = Buffer.allocUnsafeSlow(capacity);
+    this.bytes?.copy(grown, 0, 0, this.end);
+    this.bytes = grown;
+  }
+}
+
+let current = new KeyArena();
+
+/** The arena new logs store their keys in. */
+export function currentKeyArena(): KeyArena {
+  return current;
+}
+
+/**
+ * Later logs get a fresh arena. The shard calls this when recovery is done: the keys it stored are
+ * only read after that, and the arena is freed with the last log that uses it.
+ */
+export function retireKeyArena(): void {
+  current = new KeyArena();
+}
