@@ -73,8 +73,9 @@ export interface ShardConfig {
    * The young generation of each shard worker's heap (Worker `resourceLimits.maxYoungGenerationSizeMb`;
    * V8 gives each of its two semi-spaces a third). Larger makes recovery faster — its reservations
    * live a little longer than the default young generation is wide, and hundreds of scavenges
-   * copied them — but each live scavenge longer: measured, 96 recovered 13 % faster with two
-   * shards and gave a higher WebSocket p99 at a quarter of peak (docs/benchmarks.md, "Recovery").
+   * copied them — but each live scavenge longer: measured on 2 cores, 96 recovered 36 % faster
+   * with one shard and 7 % with two, and gave a higher WebSocket p99 at a quarter of peak
+   * (docs/benchmarks.md, "Recovery").
    * The default is V8's own for a worker.
    */
   youngGenerationMb: number;
