@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { IdempotencyLog } from '../src/actors/idempotency-log.js';
 import { currentKeyArena, KeyArena, retireKeyArena } from '../src/actors/key-arena.js';
 import type { IdempotencyRecord } from '../src/actors/sku.js';
+import { idempotencyBlock, idempotencyLogOfBlock } from '../src/persistence/idempotency-block.js';
 
 describe('KeyArena', () => {
   it('gives back every string it stored, whatever its characters', () => {
@@ -63,5 +64,19 @@ describe('IdempotencyLog with the arena', () => {
     expect(currentKeyArena().size).toBeGreaterThan(sizeOfNew);
     expect(read(old)).toEqual([['key-before-retire', 'reserve', 'sku-1:1', 1]]);
     expect(read(later)).toEqual([['key-after-retire', 'reserve', 'sku-1:2', 2]]);
+  });
+
+  it('writes its keys into a snapshot block byte for byte as the strings would be, and reads back', () => {
+    const records: IdempotencyRecord[] = [
+      ['key-00000001', 'reserve', 'sku-1:1', 1],
+      ['clé-ünïcode-2', 'release', 'sku-1:1', 2],
+      ['k'.repeat(30_000), 'commit', 'sku-1:2', 3],
+      ['key-00000004', 'reserve', 'other:9', 4.5],
+    ];
+    const log = IdempotencyLog.of('sku-1', records);
+    const fromLog = Buffer.from(idempotencyBlock(log.length, (write) => log.writeEach(write)));
+    const fromStrings = Buffer.from(idempotencyBlock(records.length, (write) => records.forEach((record) => write.key(...record))));
+    expect(fromLog.equals(fromStrings)).toBe(true);
+    expect(read(idempotencyLogOfBlock(fromLog, 'sku-1')!)).toEqual(records);
   });
 });

@@ -103,7 +103,8 @@ describe('reservation block', () => {
   });
 
   it('is a block of its own each time: the next one never writes over it, small or large', () => {
-    // A small block is copied out of the writer's memory; a large one takes that memory with it.
+    // Small blocks are views of one shared slab, written one after another; a large one gets a
+    // slab of its own.
     const sizes = [1, 5_000, 1, 20_000, 3, 20_000];
     const blocks = sizes.map((n) => {
       const reservations = Array.from({ length: n }, (_, i) => held(i, { orderId: `order-${n}-${i}` }));
@@ -165,7 +166,7 @@ describe('idempotency block', () => {
     ['key-3-abcdefgh', 'commit', 'sku-1:2', T0 + 9],
     ['clé-4-ünïcode', 'reserve', 'sku-1:3', T0 + 9.5],
   ];
-  const blockOf = (records: IdempotencyRecord[]): Buffer => idempotencyBlock(records.length, (visit) => records.forEach((k) => visit(...k)));
+  const blockOf = (records: IdempotencyRecord[]): Buffer => idempotencyBlock(records.length, (write) => records.forEach((k) => write.key(...k)));
   const keysOf = (block: Buffer): IdempotencyRecord[] => {
     const read: IdempotencyRecord[] = [];
     idempotencyLogOfBlock(block, 'sku-1')?.forEach(0, (...record) => read.push(record));
@@ -176,12 +177,28 @@ describe('idempotency block', () => {
     expect(keysOf(stored(blockOf(keys)))).toEqual(keys);
   });
 
+  it('keeps earlier blocks intact when a block outgrows its estimate mid-slab and moves', () => {
+    // 48 bytes are expected per key; these take ~130, so the writer moves the block it is writing
+    // to a bigger slab partway, with blocks written before it still in the old one.
+    const longKeys = (n: number, tag: string): IdempotencyRecord[] =>
+      Array.from({ length: n }, (_, i) => [`${tag}-${'x'.repeat(100)}-${i}`, 'reserve', `sku-1:${i.toString(36)}`, T0 + i]);
+    const batches = [longKeys(10, 'a'), longKeys(20_000, 'b'), longKeys(3, 'c'), longKeys(9_000, 'd'), longKeys(1, 'e')];
+    const blocks = batches.map((records) => {
+      const block = blockOf(records);
+      return { block, copy: Buffer.from(block), records };
+    });
+    for (const { block, copy, records } of blocks) {
+      expect(block.equals(copy)).toBe(true);
+      expect(keysOf(block)).toEqual(records);
+    }
+  });
+
   it('gives no log for no keys', () => {
     expect(idempotencyLogOfBlock(stored(blockOf([])), 'sku-1')).toBeNull();
   });
 
   it('refuses a count that does not match the keys given', () => {
-    expect(() => idempotencyBlock(3, (visit) => keys.forEach((k) => visit(...k)))).toThrow(/4 idempotency keys where 3 were announced/);
+    expect(() => idempotencyBlock(3, (write) => keys.forEach((k) => write.key(...k)))).toThrow(/4 idempotency keys where 3 were announced/);
   });
 
   it('refuses a damaged block, naming the SKU', () => {

@@ -10,6 +10,8 @@
 
 /** Each key's byte length goes before it, in two bytes. */
 const LENGTH_BYTES = 2;
+/** Where a key's bytes start, after the offset `add` returned. */
+export const KEY_START = LENGTH_BYTES;
 const LENGTH_MAX = 0xffff;
 const FIRST_BYTES = 1 << 20;
 
@@ -42,9 +44,21 @@ export class KeyArena {
 
   /** The key stored at `at` (a value `add` returned). */
   key(at: number): string {
+    return this.bytes!.toString('utf8', at + LENGTH_BYTES, this.keyEnd(at));
+  }
+
+  /**
+   * The arena's bytes, for copying a key without making it a string: the key stored at `at` is
+   * `bytesView[at + KEY_START .. keyEnd(at))`, as UTF-8. Only good until the next `add`, which may
+   * move them.
+   */
+  get bytesView(): Buffer {
+    return this.bytes!;
+  }
+
+  keyEnd(at: number): number {
     const bytes = this.bytes!;
-    const start = at + LENGTH_BYTES;
-    return bytes.toString('utf8', start, start + (bytes[at] | (bytes[at + 1] << 8)));
+    return at + LENGTH_BYTES + (bytes[at] | (bytes[at + 1] << 8));
   }
 
   private grow(room: number): void {

@@ -15,59 +15,61 @@
 
 const INTEGER_LIMIT = 2 ** 51;
 const FLOAT_TAG = 1;
-const INITIAL_BYTES = 64 * 1024;
-/** A writer grown past this for one big block starts small again, rather than hold it for good. */
-const RETAINED_BYTES_MAX = 1024 * 1024;
+/**
+ * Blocks are written one after another into slabs of this size. A checkpoint writes two blocks
+ * per changed SKU, ~20,000 after recovering a sale over 10,000 SKUs: a buffer of its own for each
+ * was an allocation outside the heap and a copy apiece (docs/benchmarks.md, "The first checkpoint
+ * after recovery").
+ */
+const SLAB_BYTES = 1024 * 1024;
 
 export class BlockWriter {
-  private bytes: Buffer;
+  /** The slab being written: earlier blocks in it are returned views, never written again. */
+  private bytes: Buffer | null = null;
+  /** Where the block being written starts in the slab, and where it ends so far. */
+  private start = 0;
   private end = 0;
 
-  constructor(initialBytes = INITIAL_BYTES) {
-    this.bytes = Buffer.allocUnsafe(initialBytes);
-  }
-
   /**
-   * Start a new block, reusing the memory of the last one, with room for about `expectedBytes`:
-   * one allocation up front rather than a doubling series, since every large allocation outside
-   * the heap brings V8's next full collection closer (measured: one of 90 ms inside a hot SKU's
-   * checkpoint turn).
+   * Start a new block with room for about `expectedBytes`: one allocation up front rather than a
+   * doubling series, since every large allocation outside the heap brings V8's next full
+   * collection closer (measured: one of 90 ms inside a hot SKU's checkpoint turn).
    */
   reset(expectedBytes = 0): void {
-    this.end = 0;
-    if (expectedBytes > this.bytes.length) this.bytes = Buffer.allocUnsafe(expectedBytes);
+    if (this.bytes === null || this.bytes.length - this.end < expectedBytes) this.newSlab(Math.max(SLAB_BYTES, expectedBytes), 0);
+    this.start = this.end;
   }
 
   /**
-   * The block written since `reset`, never touched by the writer again. A block that fills most
-   * of the writer's memory takes that memory with it (no copy); a small one is copied out, and
-   * the memory is kept for the next block.
+   * The block written since `reset`: a view of the slab, which the writer never touches again.
+   * A slab bigger than usual (made for one big block) is let go with its block.
    */
   finish(): Buffer {
-    const end = this.end;
-    this.end = 0;
-    if (end >= this.bytes.length / 2 && this.bytes.length > INITIAL_BYTES) {
-      const block = this.bytes.subarray(0, end);
-      this.bytes = Buffer.allocUnsafe(INITIAL_BYTES);
-      return block;
-    }
-    const block = Buffer.allocUnsafe(end);
-    this.bytes.copy(block, 0, 0, end);
-    if (this.bytes.length > RETAINED_BYTES_MAX) this.bytes = Buffer.allocUnsafe(INITIAL_BYTES);
+    const block = this.bytes!.subarray(this.start, this.end);
+    if (this.bytes!.length > SLAB_BYTES) this.bytes = null;
+    this.start = this.end;
     return block;
   }
 
+  /** A fresh slab of `size` bytes, holding the first `keep` bytes of the block being written. */
+  private newSlab(size: number, keep: number): void {
+    const slab = Buffer.allocUnsafeSlow(size);
+    if (keep > 0) this.bytes!.copy(slab, 0, this.start, this.start + keep);
+    this.bytes = slab;
+    this.start = 0;
+    this.end = keep;
+  }
+
   private room(count: number): void {
-    if (this.end + count <= this.bytes.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.end + count));
-    this.bytes.copy(grown, 0, 0, this.end);
-    this.bytes = grown;
+    if (this.end + count <= this.bytes!.length) return;
+    const written = this.end - this.start;
+    this.newSlab(Math.max(SLAB_BYTES, 2 * (written + count)), written);
   }
 
   /** A non-negative integer below 2^53. */
   private varint(value: number): void {
     this.room(8);
-    const bytes = this.bytes;
+    const bytes = this.bytes!;
     let p = this.end;
     // Bit operations are 32-bit: above 2^31 a division splits the value (a `%` of a double is a
     // slow fmod: epoch milliseconds cost five times a small number that way); below, shifts do.
@@ -91,7 +93,7 @@ export class BlockWriter {
     }
     this.varint(FLOAT_TAG);
     this.room(8);
-    this.bytes.writeDoubleLE(value, this.end);
+    this.bytes!.writeDoubleLE(value, this.end);
     this.end += 8;
   }
 
@@ -101,7 +103,7 @@ export class BlockWriter {
     // ASCII, the usual case (ids and keys are validated to it), is copied char by char: a native
     // write per string costs more than the copy for strings this short.
     const start = this.end + varintLength(length * 2 + 1);
-    const bytes = this.bytes;
+    const bytes = this.bytes!;
     let i = 0;
     for (; i < length; i++) {
       const code = value.charCodeAt(i);
@@ -115,8 +117,27 @@ export class BlockWriter {
     }
     const byteLength = Buffer.byteLength(value, 'utf8');
     this.varint(byteLength * 2);
-    this.bytes.write(value, this.end, byteLength, 'utf8');
+    this.bytes!.write(value, this.end, byteLength, 'utf8');
     this.end += byteLength;
+  }
+
+  /** A string given as its UTF-8 bytes, `source[start..end)`: written as `string` writes it, read back by `string`. */
+  utf8(source: Uint8Array, start: number, end: number): void {
+    const length = end - start;
+    this.room(length + 8);
+    // The header's low bit says "every byte ASCII"; it is the low bit of the varint's first byte.
+    const header = this.end;
+    this.varint(length * 2 + 1);
+    const bytes = this.bytes!;
+    let p = this.end;
+    let high = 0;
+    for (let i = start; i < end; i++) {
+      const byte = source[i];
+      high |= byte;
+      bytes[p++] = byte;
+    }
+    if (high >= 0x80) bytes[header] &= 0xfe;
+    this.end = p;
   }
 
   nullableString(value: string | null): void {

@@ -236,9 +236,9 @@ export class RecordCodec {
 export function snapshotOf(state: SkuState): SkuSnapshot {
   // At most one of the log and the Map is set (sku.ts).
   const { idemLog, idem } = state;
-  const idemBlock = idempotencyBlock((idemLog?.length ?? 0) + (idem?.size ?? 0), (visit) => {
-    idemLog?.forEach(0, visit);
-    if (idem) for (const [key, e] of idem) visit(key, e.kind, e.reservationId, e.at);
+  const idemBlock = idempotencyBlock((idemLog?.length ?? 0) + (idem?.size ?? 0), (write) => {
+    idemLog?.writeEach(write);
+    if (idem) for (const [key, e] of idem) write.key(key, e.kind, e.reservationId, e.at);
   });
   return {
     sku: state.sku,

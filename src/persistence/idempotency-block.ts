@@ -7,33 +7,46 @@
 //   per key, oldest first: key (string), kind (number, KINDS), reservationId (string), at (number)
 
 import type { IdempotentKind } from '../actors/sku.js';
-import { IdempotencyLog } from '../actors/idempotency-log.js';
+import { IdempotencyLog, type KeyWriter } from '../actors/idempotency-log.js';
 import { BlockReader, BlockWriter } from './binary-block.js';
 
 const VERSION = 1;
 const KINDS: readonly IdempotentKind[] = ['reserve', 'release', 'commit'];
 const KIND_CODES = new Map(KINDS.map((kind, code) => [kind, code]));
 
-type KeyVisitor = (key: string, kind: IdempotentKind, reservationId: string, at: number) => void;
-
 // One writer per thread: its memory is reused by every snapshot the thread writes.
 const writer = new BlockWriter();
 /** Room to start a block with, per key: ~40 bytes were measured with short keys. */
 const EXPECTED_BYTES_PER_KEY = 48;
 
-/** `each` calls its visitor once per key, oldest first, `count` times in all. */
-export function idempotencyBlock(count: number, each: (visit: KeyVisitor) => void): Buffer {
+/** Keys written into the block being made, checked against the count it announces. */
+let written = 0;
+const keyWriter: KeyWriter = {
+  key(key, kind, reservationId, at) {
+    writer.string(key);
+    rest(kind, reservationId, at);
+  },
+  keyBytes(bytes, start, end, kind, reservationId, at) {
+    writer.utf8(bytes, start, end);
+    rest(kind, reservationId, at);
+  },
+};
+
+/** What follows a key. */
+function rest(kind: IdempotentKind, reservationId: string, at: number): void {
+  writer.number(KIND_CODES.get(kind)!);
+  writer.string(reservationId);
+  writer.number(at);
+  written++;
+}
+
+/** `each` hands `write` every key, oldest first, `count` in all. */
+export function idempotencyBlock(count: number, each: (write: KeyWriter) => void): Buffer {
   writer.reset(count * EXPECTED_BYTES_PER_KEY);
   writer.number(VERSION);
   writer.number(count);
-  let written = 0;
-  each((key, kind, reservationId, at) => {
-    writer.string(key);
-    writer.number(KIND_CODES.get(kind)!);
-    writer.string(reservationId);
-    writer.number(at);
-    written++;
-  });
+  written = 0;
+  each(keyWriter);
   if (written !== count) throw new Error(`${written} idempotency keys where ${count} were announced`);
   return writer.finish();
 }
