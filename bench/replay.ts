@@ -29,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { Engine } from '../src/actors/engine.js';
 import { Shard, type RecoveryStats } from '../src/actors/shard.js';
 import type { Command, Reply } from '../src/actors/types.js';
-import { buildConfig } from '../src/config.js';
+import { buildConfig, DEFAULT_SHARD_CONFIG } from '../src/config.js';
 import { ShardStore } from '../src/persistence/shard-store.js';
 import { cpuSample, cpuSince, envNumber, fmt, fullGc, machineInfo, machineLine, makeTempDir, markdownTable, QUICK, removeTempDir, ROOT_DIR, skuName, writeResult, type CpuWindow } from './common.js';
 
@@ -209,7 +209,7 @@ interface Child {
  */
 function heapArgs(mode: string): string[] {
   if (mode !== 'recover' || SHARDS > 1) return [];
-  const youngMb = YOUNG_MB || buildConfig().shard.youngGenerationMb;
+  const youngMb = YOUNG_MB || DEFAULT_SHARD_CONFIG.youngGenerationMb;
   return [`--max-semi-space-size=${Math.max(1, Math.round(youngMb / 3))}`];
 }
 

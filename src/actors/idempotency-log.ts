@@ -7,7 +7,7 @@
 // event, and a log of a sale's keys held ~2M of each.
 
 import type { IdempotencyRecord, IdempotentKind } from './sku.js';
-import { currentKeyArena, KEY_START, type KeyArena } from './key-arena.js';
+import { currentKeyArena, type KeyArena } from './key-arena.js';
 import { reservationIdOf, reservationNoIn } from './reservation-id.js';
 
 const KINDS: readonly IdempotentKind[] = ['reserve', 'release', 'commit'];
@@ -79,8 +79,9 @@ export class IdempotencyLog {
     const arena = this.arena;
     for (let i = 0; i < this.keys.length; i++) {
       const stored = this.keys[i];
-      if (typeof stored === 'number') write.keyBytes(arena.bytesView, stored + KEY_START, arena.keyEnd(stored), KINDS[this.kinds[i]], this.reservationId(i), this.ats[i]);
-      else write.key(stored, KINDS[this.kinds[i]], this.reservationId(i), this.ats[i]);
+      const kind = KINDS[this.kinds[i]];
+      if (typeof stored === 'number') write.keyBytes(arena.bytesView, arena.keyStart(stored), arena.keyEnd(stored), kind, this.reservationId(i), this.ats[i]);
+      else write.key(stored, kind, this.reservationId(i), this.ats[i]);
     }
   }
 

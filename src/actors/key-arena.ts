@@ -10,8 +10,6 @@
 
 /** Each key's byte length goes before it, in two bytes. */
 const LENGTH_BYTES = 2;
-/** Where a key's bytes start, after the offset `add` returned. */
-export const KEY_START = LENGTH_BYTES;
 const LENGTH_MAX = 0xffff;
 const FIRST_BYTES = 1 << 20;
 
@@ -44,16 +42,20 @@ export class KeyArena {
 
   /** The key stored at `at` (a value `add` returned). */
   key(at: number): string {
-    return this.bytes!.toString('utf8', at + LENGTH_BYTES, this.keyEnd(at));
+    return this.bytes!.toString('utf8', this.keyStart(at), this.keyEnd(at));
   }
 
   /**
    * The arena's bytes, for copying a key without making it a string: the key stored at `at` is
-   * `bytesView[at + KEY_START .. keyEnd(at))`, as UTF-8. Only good until the next `add`, which may
+   * `bytesView[keyStart(at) .. keyEnd(at))`, as UTF-8. Only good until the next `add`, which may
    * move them.
    */
   get bytesView(): Buffer {
     return this.bytes!;
+  }
+
+  keyStart(at: number): number {
+    return at + LENGTH_BYTES;
   }
 
   keyEnd(at: number): number {
