@@ -82,7 +82,10 @@ export interface RecoveryStats {
   records: number;
   events: number;
   openReservations: number;
+  /** Replay, invariant checks and expiry heap. */
   ms: number;
+  /** The checkpoint of what replay changed, written before the first command (0: nothing replayed). */
+  checkpointMs: number;
 }
 
 export interface ShardStats {
@@ -243,6 +246,14 @@ export class Shard {
     const store = ShardStore.open(Shard.directoryOf(options.dataDir, options.shardId));
     const shard = new Shard(options, store);
     const recovery = shard.recover();
+    // Recovery marked every replayed SKU changed. Snapshot them now, before the first command, so
+    // that work is not one long turn in serving time and a crash soon after does not replay it all
+    // again. The write is queued, not awaited: the first turn's flush comes after it anyway.
+    if (recovery.records > 0) {
+      const started = performance.now();
+      shard.checkpointIfDirty();
+      recovery.checkpointMs = performance.now() - started;
+    }
     if (options.timers !== false) {
       shard.checkpointTimer = setInterval(() => shard.checkpointIfDirty(), options.shard.checkpointIntervalMs);
       shard.checkpointTimer.unref();
@@ -307,6 +318,7 @@ export class Shard {
       events,
       openReservations,
       ms: performance.now() - started,
+      checkpointMs: 0,
     };
   }
 
