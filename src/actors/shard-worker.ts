@@ -5,6 +5,7 @@ import { getHeapStatistics } from 'node:v8';
 import { parentPort, resourceLimits, workerData } from 'node:worker_threads';
 import type { Alert } from '../alerts/alert.js';
 import type { AvailabilityChange, DemandEvent, FromShard, ShardWorkerData, ToShard } from './messages.js';
+import { whenWritesSettled } from '../persistence/shard-store.js';
 import { toCrossing, type CrossingReply } from './reply-crossing.js';
 import { Shard } from './shard.js';
 import type { Reply } from './types.js';
@@ -16,10 +17,15 @@ function send(message: FromShard): void {
   port.postMessage(message);
 }
 
-function die(err: Error): never {
+let dying = false;
+
+function die(err: Error): void {
+  if (dying) return;
+  dying = true;
   // Tell the engine why, then end the thread: a shard with a broken invariant must not go on.
+  // Earlier turns' writes may still be on their way to the disk; the thread ends after them.
   send({ kind: 'failed', message: err.message, stack: err.stack });
-  process.exit(1);
+  void whenWritesSettled().then(() => process.exit(1));
 }
 
 let outgoing: { id: number; replies: CrossingReply[] }[] = [];
@@ -69,6 +75,8 @@ try {
 }
 
 port.on('message', (message: ToShard) => {
+  // A dying shard takes nothing more; the engine answers what it sent once the thread has ended.
+  if (dying) return;
   switch (message.kind) {
     case 'batch': {
       let pending: Promise<Reply[]>;
@@ -76,6 +84,7 @@ port.on('message', (message: ToShard) => {
         pending = shard.execute(message.commands);
       } catch (err) {
         die(err as Error);
+        break;
       }
       const commands = message.commands;
       pending.then((replies) => queueReplies(message.id, toCrossing(commands, replies)), die);

@@ -38,6 +38,20 @@ const EMPTY = Buffer.alloc(0);
 
 type MetaValue = CheckpointMeta | string[][];
 
+/** This thread's open environments, for whenWritesSettled. */
+const openRoots = new Set<RootDatabase>();
+
+/**
+ * Resolves once every write queued on this thread's stores has reached the disk or failed. A
+ * thread must wait for it before it exits: LMDB's write thread may still be working on this
+ * thread's transaction, and an exit under it can hang or crash the whole process.
+ */
+export async function whenWritesSettled(): Promise<void> {
+  await Promise.all([...openRoots].map((root) => root.flushed.then(noop, noop)));
+}
+
+function noop(): void {}
+
 export class ShardStore {
   readonly codec: RecordCodec;
 
@@ -60,6 +74,7 @@ export class ShardStore {
     // overlappingSync: commits do not wait for fsync, so the next transaction can start while the
     // previous one flushes; durability comes from awaiting `flushed`, never from noSync.
     const root = open({ path, maxDbs: 8, compression: false, overlappingSync: true, noSync: false });
+    openRoots.add(root);
     return new ShardStore(
       root,
       root.openDB<Buffer, number>({ name: 'wal', encoding: 'binary' }),
@@ -196,5 +211,6 @@ export class ShardStore {
   async close(): Promise<void> {
     await this.whenFlushed();
     await this.root.close();
+    openRoots.delete(this.root);
   }
 }
