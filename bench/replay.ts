@@ -189,6 +189,11 @@ async function recover(dataDir: string): Promise<void> {
   }
   const wallMs = performance.now() - t0;
   const usage = cpuSince(cpu);
+  // A read waits for every earlier write to be durable: the recovery checkpoint's included.
+  const firstRead: Command = { type: 'getSku', sku: skuName(0) };
+  const [read] = shard ? await shard.execute([firstRead]) : [await engine!.execute(firstRead)];
+  if (!read.ok) throw new Error(`the first read after recovery failed: ${read.error.code}`);
+  const firstReplyMs = performance.now() - t0;
   // What the recovered shard keeps: after a full collection, the heap and the memory of its
   // buffers (LMDB's maps are not counted). With several shards this is the main thread's only:
   // each worker has a heap of its own.
@@ -196,9 +201,9 @@ async function recover(dataDir: string): Promise<void> {
   const memory = process.memoryUsage();
   const keptBytes = memory.heapUsed + memory.arrayBuffers;
   if (shard && shard.stats().skus !== recovery.skus) throw new Error(`recovered ${recovery.skus} SKUs, the shard holds ${shard.stats().skus}`);
-  process.stdout.write(`RESULT ${JSON.stringify({ recovery, wallMs, keptBytes, rssBytes: process.memoryUsage().rss, cpu: usage })}\n`);
-  // The recovery checkpoint's write is still queued: exiting under it would leave LMDB's write
-  // thread waiting for this thread forever (process.exit joins that thread). Close first.
+  process.stdout.write(`RESULT ${JSON.stringify({ recovery, wallMs, firstReplyMs, keptBytes, rssBytes: process.memoryUsage().rss, cpu: usage })}\n`);
+  // Exiting under a queued LMDB write would leave LMDB's write thread waiting for this thread
+  // forever (process.exit joins that thread): close first.
   await shard?.close();
   await engine?.stop();
   process.exit(0);
@@ -267,6 +272,7 @@ function sizeOf(dir: string): number {
 interface RecoverResult {
   recovery: RecoveryStats;
   wallMs: number;
+  firstReplyMs: number;
   keptBytes: number;
   rssBytes: number;
   cpu: CpuWindow;
@@ -296,13 +302,13 @@ async function main(): Promise<void> {
       if (r.recovery.checkpointSeq !== 0 || r.recovery.records !== written.walSeq) {
         throw new Error(`recovery replayed ${r.recovery.records} of ${written.walSeq} records from checkpoint ${r.recovery.checkpointSeq}`);
       }
-      console.error(`  recover #${i + 1}: ${fmt(r.recovery.events)} events in ${fmt(r.recovery.ms)} ms, checkpoint ${fmt(r.recovery.checkpointMs)} ms (${opener} ${fmt(r.wallMs)} ms)`);
+      console.error(`  recover #${i + 1}: ${fmt(r.recovery.events)} events in ${fmt(r.recovery.ms)} ms, checkpoint ${fmt(r.recovery.checkpointMs)} ms (${opener} ${fmt(r.wallMs)} ms, first reply ${fmt(r.firstReplyMs)} ms)`);
       runs.push(r);
     }
 
     const othersOf = (cpu: CpuWindow) => (cpu.othersPercent === null ? '?' : fmt(cpu.othersPercent, 0));
     const rows = [
-      ['scan (LMDB read + decode)', scanned.records, scanned.events, scanned.ms, (scanned.records / scanned.ms) * 1000, (scanned.events / scanned.ms) * 1000, '-', '-', '-', '-', othersOf(scanned.cpu)],
+      ['scan (LMDB read + decode)', scanned.records, scanned.events, scanned.ms, (scanned.records / scanned.ms) * 1000, (scanned.events / scanned.ms) * 1000, '-', '-', '-', '-', '-', othersOf(scanned.cpu)],
       ...runs.map((r, i) => [
         `recover #${i + 1} (${opener})`,
         r.recovery.records,
@@ -312,20 +318,21 @@ async function main(): Promise<void> {
         (r.recovery.events / r.recovery.ms) * 1000,
         r.recovery.checkpointMs,
         r.wallMs,
+        r.firstReplyMs,
         r.recovery.openReservations,
         SHARDS === 1 ? fmt(r.keptBytes / 2 ** 20) : '-',
         othersOf(r.cpu),
       ]),
     ];
-    console.log(markdownTable(['run', 'records', 'events', 'ms', 'records/s', 'events/s', 'checkpoint ms', `${opener} ms`, 'open reservations', 'kept MiB', 'others CPU %'], rows as (string | number)[][]));
+    console.log(markdownTable(['run', 'records', 'events', 'ms', 'records/s', 'events/s', 'checkpoint ms', `${opener} ms`, 'first reply ms', 'open reservations', 'kept MiB', 'others CPU %'], rows as (string | number)[][]));
     const best = runs.reduce((a, b) => (b.recovery.ms < a.recovery.ms ? b : a));
     const median = [...runs].sort((a, b) => a.recovery.ms - b.recovery.ms)[Math.floor(runs.length / 2)];
     console.log(
       `\nWAL (${MIX} mix): ${fmt(written.walSeq)} records (${fmt(TURNS)} turns × ${PER_TURN} reserves${MIX === 'lifecycle' ? ' plus commits/releases of earlier turns\' reservations' : ''} + ${Math.ceil(SKUS / 4096)} setStock turns over ${fmt(SKUS)} SKUs), ` +
         `${fmt(walBytes / 2 ** 20)} MiB on disk, page cache warm. ms: recovery's own timer (replay, invariant checks, expiry heap); checkpoint ms: snapshotting what replay changed, before the first command` +
         (SHARDS === 1
-          ? '; Shard.open ms adds opening LMDB and the checkpoint; kept MiB: the V8 heap and buffers after a full collection, with the recovered shard still held.'
-          : `, the slowest of ${SHARDS} shards recovering in parallel (records, events and reservations summed); Engine.start ms is until every shard is ready, worker start-up included; the shards' heaps are their workers' own, not shown.`) +
+          ? '; Shard.open ms adds opening LMDB and the checkpoint; first reply ms: until a read is answered, which waits for the checkpoint to be durable; kept MiB: the V8 heap and buffers after a full collection, with the recovered shard still held.'
+          : `, the slowest of ${SHARDS} shards recovering in parallel (records, events and reservations summed); Engine.start ms is until every shard is ready, worker start-up included; first reply ms: until a read is answered, which waits for the checkpoint to be durable; the shards' heaps are their workers' own, not shown.`) +
         ' others CPU %: other processes meanwhile (100 = one core).',
     );
     console.log(`median recovery: ${fmt((median.recovery.events / median.recovery.ms) * 1000)} events/s (best ${fmt((best.recovery.events / best.recovery.ms) * 1000)})`);
