@@ -30,6 +30,28 @@ describe('KeyArena', () => {
     expect(offsets.map((at) => arena.key(at))).toEqual(keys);
   });
 
+  it('stores keys given as their UTF-8 bytes, from anywhere in a buffer, as add would', () => {
+    const arena = new KeyArena();
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit: 'grapheme', maxLength: 200 }), { maxLength: 50 }), fc.nat(16), (keys, pad) => {
+        // All the keys in one buffer, after `pad` bytes: as a snapshot block holds them.
+        const parts = keys.map((key) => Buffer.from(key, 'utf8'));
+        const source = Buffer.concat([Buffer.alloc(pad, 0xff), ...parts]);
+        let start = pad;
+        const offsets = parts.map((part) => {
+          const at = arena.addBytes(source, start, start + part.length);
+          start += part.length;
+          return at;
+        });
+        expect(offsets.map((at) => arena.key(at))).toEqual(keys);
+      }),
+      { numRuns: 500 },
+    );
+    const longest = Buffer.alloc(0xffff, 'k');
+    expect(arena.key(arena.addBytes(longest, 0, longest.length))).toBe(longest.toString());
+    expect(arena.addBytes(Buffer.alloc(0x10000, 'k'), 0, 0x10000)).toBe(-1);
+  });
+
   it('stores a key of 21,845 UTF-16 units and refuses one longer (-1)', () => {
     const arena = new KeyArena();
     const longest = 'é'.repeat(21_845);
@@ -64,6 +86,22 @@ describe('IdempotencyLog with the arena', () => {
     expect(currentKeyArena().size).toBeGreaterThan(sizeOfNew);
     expect(read(old)).toEqual([['key-before-retire', 'reserve', 'sku-1:1', 1]]);
     expect(read(later)).toEqual([['key-after-retire', 'reserve', 'sku-1:2', 2]]);
+  });
+
+  it('reads back any keys and reservation ids of any SKU from a snapshot block, as they were written', () => {
+    const id = (sku: string) => fc.oneof(fc.nat(36 ** 10 - 1).map((no) => `${sku}:${no.toString(36)}`), fc.string({ unit: 'grapheme', maxLength: 20 }));
+    const record = (sku: string) =>
+      fc.tuple(fc.string({ unit: 'grapheme', maxLength: 60 }), fc.constantFrom('reserve', 'release', 'commit'), id(sku), fc.double({ min: 0, max: 4e12, noNaN: true })) as fc.Arbitrary<IdempotencyRecord>;
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }).chain((sku) => fc.tuple(fc.constant(sku), fc.array(record(sku), { minLength: 1, maxLength: 30 }))),
+        ([sku, records]) => {
+          const block = Buffer.from(idempotencyBlock(records.length, (write) => records.forEach((r) => write.key(...r))));
+          expect(read(idempotencyLogOfBlock(block, sku)!)).toEqual(records);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 
   it('writes its keys into a snapshot block byte for byte as the strings would be, and reads back', () => {

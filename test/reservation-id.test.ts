@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { IdempotencyLog } from '../src/actors/idempotency-log.js';
-import { parseReservationId, reservationIdOf, reservationNoIn } from '../src/actors/reservation-id.js';
+import { parseReservationId, reservationIdOf, reservationNoIn, reservationNoInBytes } from '../src/actors/reservation-id.js';
 import type { IdempotencyRecord } from '../src/actors/sku.js';
 
 describe('reservationNoIn', () => {
@@ -42,6 +42,37 @@ describe('reservationNoIn', () => {
 
   it('reads a lone zero, which reservationIdOf writes for 0', () => {
     expect(reservationNoIn('sku-1', 'sku-1:0')).toBe(0);
+  });
+});
+
+describe('reservationNoInBytes', () => {
+  const inBytes = (sku: string, id: string) => {
+    const bytes = Buffer.concat([Buffer.from('pad'), Buffer.from(id, 'utf8'), Buffer.from('pad')]);
+    return reservationNoInBytes(sku, bytes, 3, bytes.length - 3);
+  };
+
+  it('agrees with reservationNoIn on any id, for an ASCII SKU', () => {
+    const asciiSku = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 12 });
+    const idOf = (sku: string) =>
+      fc.oneof(
+        fc.nat(36 ** 11).map((no) => reservationIdOf(sku, no)),
+        fc.string({ unit: 'grapheme', maxLength: 12 }).map((tail) => `${sku}:${tail}`),
+        fc.string({ unit: 'grapheme', maxLength: 24 }),
+      );
+    fc.assert(
+      fc.property(asciiSku.chain((sku) => fc.tuple(fc.constant(sku), idOf(sku))), ([sku, id]) => {
+        expect(inBytes(sku, id)).toBe(reservationNoIn(sku, id));
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+
+  it('gives -1 for a SKU beyond ASCII, whose bytes are not its char codes (the caller reads the string)', () => {
+    expect(reservationNoIn('café', 'café:1')).toBe(1);
+    expect(inBytes('café', 'café:1')).toBe(-1);
+    // 'Ã©' as char codes is C3 A9, which are the UTF-8 bytes of 'é': another SKU's id.
+    expect(reservationNoIn('\u00c3\u00a9', '\u00e9:1')).toBe(-1);
+    expect(inBytes('\u00c3\u00a9', '\u00e9:1')).toBe(-1);
   });
 });
 

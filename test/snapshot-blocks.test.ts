@@ -193,6 +193,13 @@ describe('idempotency block', () => {
     }
   });
 
+  it('reads a key marked ASCII whose bytes are not (a damaged block) as the Latin-1 string they spell', () => {
+    const block = Buffer.from(blockOf([['abc', 'reserve', 'sku-1:1', T0]]));
+    const at = block.indexOf('abc');
+    block[at + 1] = 0xe9;
+    expect(keysOf(block)).toEqual([['a\u00e9c', 'reserve', 'sku-1:1', T0]]);
+  });
+
   it('gives no log for no keys', () => {
     expect(idempotencyLogOfBlock(stored(blockOf([])), 'sku-1')).toBeNull();
   });

@@ -39,9 +39,23 @@ export class IdempotencyLog {
   push(key: string, kind: IdempotentKind, reservationId: string, at: number): void {
     const offset = this.arena.add(key);
     this.keys.push(offset < 0 ? key : offset);
-    this.kinds.push(KINDS.indexOf(kind));
     const no = reservationNoIn(this.sku, reservationId);
-    this.reservations.push(no < 0 ? reservationId : no);
+    this.pushRest(kind, no < 0 ? reservationId : no, at);
+  }
+
+  /**
+   * `push` as a snapshot restore has it: the key as its UTF-8 bytes, `source[start, end)`, and
+   * the reservation as its number in this SKU's ids (`reservationNoIn`) or, failing that, the id.
+   */
+  pushBytes(source: Uint8Array, start: number, end: number, kind: IdempotentKind, reservation: number | string, at: number): void {
+    const offset = this.arena.addBytes(source, start, end);
+    this.keys.push(offset < 0 ? Buffer.from(source.buffer, source.byteOffset + start, end - start).toString('utf8') : offset);
+    this.pushRest(kind, reservation, at);
+  }
+
+  private pushRest(kind: IdempotentKind, reservation: number | string, at: number): void {
+    this.kinds.push(KINDS.indexOf(kind));
+    this.reservations.push(reservation);
     this.ats.push(at);
   }
 

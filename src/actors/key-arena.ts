@@ -40,6 +40,24 @@ export class KeyArena {
     return at;
   }
 
+  /**
+   * Store a key given as its UTF-8 bytes, `source[start, end)`, without making it a string (a
+   * snapshot restore has the bytes already). Returns where it starts, or -1 as `add` does.
+   */
+  addBytes(source: Uint8Array, start: number, end: number): number {
+    const length = end - start;
+    if (length > LENGTH_MAX) return -1;
+    if (this.bytes === null || this.bytes.length - this.end < LENGTH_BYTES + length) this.grow(LENGTH_BYTES + length);
+    const bytes = this.bytes!;
+    const at = this.end;
+    bytes[at] = length & 0xff;
+    bytes[at + 1] = length >>> 8;
+    // Keys are short (at most 128 bytes when validated): a loop beats a native copy's call.
+    for (let i = 0, to = at + LENGTH_BYTES; i < length; i++) bytes[to + i] = source[start + i];
+    this.end = at + LENGTH_BYTES + length;
+    return at;
+  }
+
   /** The key stored at `at` (a value `add` returned). */
   key(at: number): string {
     return this.bytes!.toString('utf8', this.keyStart(at), this.keyEnd(at));

@@ -42,3 +42,26 @@ export function reservationNoIn(sku: string, id: string): number {
   }
   return no;
 }
+
+/**
+ * `reservationNoIn` for an id given as its UTF-8 bytes, `bytes[start, end)`, as a snapshot holds
+ * it: restoring one need not make the id a string only to turn it into its number. -1 also when
+ * the SKU is not ASCII (its bytes are not its char codes); the caller then reads the string.
+ */
+export function reservationNoInBytes(sku: string, bytes: Uint8Array, start: number, end: number): number {
+  const digitsAt = start + sku.length + 1;
+  const digits = end - digitsAt;
+  if (digits < 1 || digits > EXACT_DIGITS_MAX || bytes[digitsAt - 1] !== SEPARATOR_CODE) return -1;
+  for (let i = 0; i < sku.length; i++) {
+    const c = sku.charCodeAt(i);
+    if (c >= 0x80 || bytes[start + i] !== c) return -1;
+  }
+  let no = 0;
+  for (let i = digitsAt; i < end; i++) {
+    const c = bytes[i];
+    const digit = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 122 ? c - 87 : -1;
+    if (digit < 0 || (digit === 0 && i === digitsAt && digits > 1)) return -1;
+    no = no * 36 + digit;
+  }
+  return no;
+}

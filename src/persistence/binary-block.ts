@@ -216,6 +216,40 @@ export class BlockReader {
     return this.bytes.toString(header % 2 === 1 ? 'latin1' : 'utf8', start, end);
   }
 
+  /** Where the bytes of the string `utf8Span` skipped start and end. */
+  spanStart = 0;
+  spanEnd = 0;
+
+  /**
+   * Skip the next string without making it one, leaving its UTF-8 bytes at
+   * `source[spanStart, spanEnd)` for the caller to copy. False, having read nothing, when its bytes
+   * are not UTF-8 (marked ASCII yet not, which only a damaged block has): read it with `string()`.
+   */
+  utf8Span(): boolean {
+    const before = this.p;
+    const header = this.varint();
+    const start = this.p;
+    const end = start + Math.floor(header / 2);
+    if (end > this.bytes.length) throw this.damaged('block ends inside a string');
+    if (header % 2 === 1) {
+      for (let i = start; i < end; i++) {
+        if (this.bytes[i] >= 0x80) {
+          this.p = before;
+          return false;
+        }
+      }
+    }
+    this.p = end;
+    this.spanStart = start;
+    this.spanEnd = end;
+    return true;
+  }
+
+  /** The block being read, for copying a span out of. */
+  get source(): Buffer {
+    return this.bytes;
+  }
+
   nullableString(): string | null {
     const present = this.varint();
     if (present === 0) return null;

@@ -8,6 +8,7 @@
 
 import type { IdempotentKind } from '../actors/sku.js';
 import { IdempotencyLog, type KeyWriter } from '../actors/idempotency-log.js';
+import { reservationIdOf, reservationNoInBytes } from '../actors/reservation-id.js';
 import { BlockReader, BlockWriter } from './binary-block.js';
 
 const VERSION = 1;
@@ -59,12 +60,19 @@ export function idempotencyLogOfBlock(block: Buffer, sku: string): IdempotencyLo
   const count = reader.index(block.length, 'count');
   if (count === 0 && reader.done) return null;
   const log = new IdempotencyLog(sku);
+  const source = reader.source;
   for (let i = 0; i < count; i++) {
-    const key = reader.string();
+    // The key goes into the log's arena as the bytes it is here, and the reservation id becomes
+    // its number straight from its bytes: neither is made a string (a hot SKU has millions).
+    const keyAsBytes = reader.utf8Span();
+    const { spanStart: keyStart, spanEnd: keyEnd } = reader;
+    const key = keyAsBytes ? null : reader.string();
     const kind = KINDS[reader.index(KINDS.length - 1, `kind of key ${i}`)];
-    const reservationId = reader.string();
+    let reservation: number | string = reader.utf8Span() ? reservationNoInBytes(sku, source, reader.spanStart, reader.spanEnd) : reader.string();
+    if (reservation === -1) reservation = source.toString('utf8', reader.spanStart, reader.spanEnd);
     const at = reader.number();
-    log.push(key, kind, reservationId, at);
+    if (key === null) log.pushBytes(source, keyStart, keyEnd, kind, reservation, at);
+    else log.push(key, kind, typeof reservation === 'number' ? reservationIdOf(sku, reservation) : reservation, at);
   }
   if (!reader.done) throw new Error(`snapshot of SKU ${sku}: idempotency block damaged (bytes left over after ${count} keys)`);
   return log;
