@@ -3,23 +3,11 @@
 // once whenWritesSettled resolves; here a worker does exactly that, several times over, and the
 // process goes on with every record on disk.
 
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ShardStore } from '../src/persistence/shard-store.js';
-import { removeTempDirs, tempDir } from './helpers.js';
+import { removeTempDirs, tempDir, tsWorker } from './helpers.js';
 
 afterAll(() => removeTempDirs());
-
-/** The fixture, run from source in a worker thread through tsx (as the engine runs shard workers in tests). */
-function fixtureWorker(workerData: object): Worker {
-  const loader = pathToFileURL(join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href;
-  const entry = new URL('./fixtures/exit-after-writes-worker.ts', import.meta.url).href;
-  const bootstrap = `import(${JSON.stringify(loader)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData });
-}
 
 describe('a worker that exits right after queuing writes', () => {
   it('ends with its code, leaves the process running and every record on disk', async () => {
@@ -27,7 +15,7 @@ describe('a worker that exits right after queuing writes', () => {
     const rounds = 5;
     const records = 2_000;
     for (let round = 0; round < rounds; round++) {
-      const worker = fixtureWorker({ dir, firstSeq: round * records + 1, records });
+      const worker = tsWorker(new URL('./fixtures/exit-after-writes-worker.ts', import.meta.url), { dir, firstSeq: round * records + 1, records });
       const code = await new Promise<number>((resolve, reject) => {
         worker.once('exit', resolve);
         worker.once('error', reject);

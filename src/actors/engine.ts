@@ -137,6 +137,11 @@ class ShardHandle {
     return this.state === 'ready';
   }
 
+  /** Given up on after shard.restartsMax restarts: only a process restart brings it back. */
+  get hasFailed(): boolean {
+    return this.state === 'failed';
+  }
+
   get depth(): number {
     return this.queue.length + this.inflightCommands;
   }
@@ -357,6 +362,11 @@ export class Engine {
   /** True when every shard has recovered and takes commands. */
   get ready(): boolean {
     return this.handles.every((h) => h.isReady);
+  }
+
+  /** The shards given up on after shard.restartsMax restarts, which answer SHARD_UNAVAILABLE until the process restarts. */
+  get failedShards(): number[] {
+    return this.handles.flatMap((h, shardId) => (h.hasFailed ? [shardId] : []));
   }
 
   recovery(): (RecoveryStats | null)[] {

@@ -18,6 +18,8 @@ function send(message: FromShard): void {
 }
 
 let dying = false;
+/** How long a dying shard waits for its writes to settle before it ends anyway (see whenWritesSettled). */
+const DYING_WRITES_WAIT_MS = 10_000;
 
 function die(err: Error): void {
   if (dying) return;
@@ -25,7 +27,7 @@ function die(err: Error): void {
   // Tell the engine why, then end the thread: a shard with a broken invariant must not go on.
   // Earlier turns' writes may still be on their way to the disk; the thread ends after them.
   send({ kind: 'failed', message: err.message, stack: err.stack });
-  void whenWritesSettled().then(() => process.exit(1));
+  void whenWritesSettled(DYING_WRITES_WAIT_MS).then(() => process.exit(1));
 }
 
 let outgoing: { id: number; replies: CrossingReply[] }[] = [];

@@ -307,7 +307,10 @@ export function installHttpApi(
   app.get('/health/ready', (res) => {
     const ex = exchange(res);
     const ready = operations.engine.ready;
-    const body = { status: ready ? 'ready' : 'recovering', shards: operations.engine.shardCount, depths: operations.engine.depths() };
+    // A shard given up on is not coming back by itself: say so, rather than "recovering".
+    const failedShards = operations.engine.failedShards;
+    const status = ready ? 'ready' : failedShards.length > 0 ? 'failed' : 'recovering';
+    const body = { status, shards: operations.engine.shardCount, depths: operations.engine.depths(), ...(failedShards.length > 0 ? { failedShards } : {}) };
     if (!streams) {
       send(ex, ready ? 200 : 503, { ...body, streams: 'disabled' });
       return;

@@ -42,12 +42,17 @@ type MetaValue = CheckpointMeta | string[][];
 const openRoots = new Set<RootDatabase>();
 
 /**
- * Resolves once every write queued on this thread's stores has reached the disk or failed. A
- * thread must wait for it before it exits: LMDB's write thread may still be working on this
- * thread's transaction, and an exit under it can hang or crash the whole process.
+ * Resolves once every write queued on this thread's stores has reached the disk or failed, or
+ * after `waitMsMax`. A thread must wait for it before it exits: LMDB's write thread may still be
+ * working on this thread's transaction, and an exit under it can hang or crash the whole process.
+ * The bound is for a commit that failed (a full or broken disk): lmdb-js never settles `flushed`
+ * after one, and a dying thread must still end.
  */
-export async function whenWritesSettled(): Promise<void> {
-  await Promise.all([...openRoots].map((root) => root.flushed.then(noop, noop)));
+export async function whenWritesSettled(waitMsMax: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMsMax)));
+  await Promise.race([Promise.all([...openRoots].map((root) => root.flushed.then(noop, noop))), bound]);
+  clearTimeout(timer);
 }
 
 function noop(): void {}
