@@ -4,8 +4,8 @@
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, resourceLimits, workerData } from 'node:worker_threads';
 import type { Alert } from '../alerts/alert.js';
-import type { AvailabilityChange, DemandEvent, FromShard, ShardWorkerData, ToShard } from './messages.js';
 import { whenWritesSettled } from '../persistence/shard-store.js';
+import type { AvailabilityChange, DemandEvent, FromShard, ShardWorkerData, ToShard } from './messages.js';
 import { toCrossing, type CrossingReply } from './reply-crossing.js';
 import { Shard } from './shard.js';
 import type { Reply } from './types.js';

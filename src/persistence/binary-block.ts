@@ -162,6 +162,9 @@ function varintLength(value: number): number {
 /** Reads what a BlockWriter wrote, in the same order; throws `damaged(what)` past the end. */
 export class BlockReader {
   private p = 0;
+  /** Where the bytes of the string `utf8Span` last skipped start and end. */
+  spanStart = 0;
+  spanEnd = 0;
 
   constructor(
     private readonly bytes: Buffer,
@@ -215,10 +218,6 @@ export class BlockReader {
     this.p = end;
     return this.bytes.toString(header % 2 === 1 ? 'latin1' : 'utf8', start, end);
   }
-
-  /** Where the bytes of the string `utf8Span` skipped start and end. */
-  spanStart = 0;
-  spanEnd = 0;
 
   /**
    * Skip the next string without making it one, leaving its UTF-8 bytes at
