@@ -79,6 +79,12 @@ export interface ShardConfig {
    * The default is V8's own for a worker.
    */
   youngGenerationMb: number;
+  /**
+   * Free space the data directory's filesystem must have for the shards to start, in MiB; 0
+   * turns the check off. Opening a new LMDB environment on a full disk crashed the process inside
+   * lmdb-js in our tests, so a start refuses first, and says so (docs/operations.md).
+   */
+  dataDirFreeMbMin: number;
 }
 
 export interface HttpConfig {
@@ -206,6 +212,7 @@ export const DEFAULT_SHARD_CONFIG: ShardConfig = Object.freeze({
   stockSeriesPointsMax: 360,
   stockSeriesIntervalMs: 10_000,
   youngGenerationMb: 48,
+  dataDirFreeMbMin: 16,
 });
 
 export const DEFAULT_GATEWAY: GatewayConfig = Object.freeze({
@@ -341,6 +348,7 @@ export const CONFIG_SCHEMA = {
         stockSeriesPointsMax: { type: 'integer', minimum: 2, maximum: 100_000, description: 'Points per SKU in that series.' },
         stockSeriesIntervalMs: { type: 'integer', minimum: 100, description: 'At most one point per SKU per this interval (a later change replaces it).' },
         youngGenerationMb: { type: 'integer', minimum: 8, maximum: 1024, description: 'Young generation of each shard worker\'s heap, in MiB (each of V8\'s two semi-spaces gets a third). Larger: faster recovery, longer pauses while serving (docs/operations.md). 48 is V8\'s own default for a worker.' },
+        dataDirFreeMbMin: { ...nonNegativeInt, description: 'Free space the data directory\'s filesystem must have for the shards to start, in MiB; 0 turns the check off. Below it the start is refused (a new LMDB environment on a full disk crashes lmdb-js).' },
       },
     },
     limits: {

@@ -8,7 +8,7 @@
 // CI machine runs them as root). Elsewhere they are skipped, and say why.
 
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/actors/engine.js';
@@ -55,7 +55,8 @@ describe.runIf(mountable)('a full disk', () => {
     const dataDir = join(smallDisk()!, 'engine');
     const errors: string[] = [];
     const log = { info() {}, error: (_: object, msg: string) => void errors.push(msg) };
-    const config = buildConfig({ shards: 1, dataDir, http: { port: 0 }, shard: { restartsMax: 1 } });
+    // The start check would refuse a 4 MiB disk: this test is about filling it while serving.
+    const config = buildConfig({ shards: 1, dataDir, http: { port: 0 }, shard: { restartsMax: 1, dataDirFreeMbMin: 0 } });
     const engine = await Engine.start(config, log);
     expect((await engine.execute(setStock('S', 'w', 1_000_000))).ok).toBe(true);
 
@@ -105,6 +106,19 @@ describe.runIf(mountable)('a full disk', () => {
     } finally {
       await again.stop();
     }
+  });
+
+  it('refuses to start on a full disk with a clear error instead of opening LMDB there', async () => {
+    const full = smallDisk()!;
+    let filler = 0;
+    try {
+      for (;;) writeFileSync(join(full, `filler-${filler++}`), Buffer.alloc(256 * 1024));
+    } catch (err) {
+      expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    }
+    const dataDir = join(full, 'data');
+    await expect(Engine.start(buildConfig({ shards: 1, dataDir }))).rejects.toThrow(/has [0-9.]+ MiB free, below shard\.dataDirFreeMbMin \(16 MiB\)/);
+    expect(readdirSync(dataDir)).toEqual([]);
   });
 
   it('lets a dying thread end although its failed commit never settles', async () => {

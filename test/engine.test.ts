@@ -1,6 +1,8 @@
 // The engine with real worker-thread shards: stable placement, routing, batched crossing, the
 // shard-count guard on existing data, clean stop/start with recovery, and a shard that dies.
 
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Engine, EngineStartError } from '../src/actors/engine.js';
 import { shardOf, skuHash } from '../src/actors/placement.js';
@@ -160,6 +162,19 @@ describe('engine', () => {
     ]);
     for (const failed of errors.filter((e) => e.msg === 'shard failed')) expect(failed.obj.reason).toMatch(/reserved .*S/);
     expect(errors.filter((e) => e.msg === 'shard died; restarting').map((e) => e.obj.restart)).toEqual([1, 2]);
+  });
+
+  it('refuses to start when the data directory has less free space than shard.dataDirFreeMbMin, writing nothing', async () => {
+    const dataDir = join(tempDir(), 'data');
+    // More than any disk has: the check must refuse.
+    const config = buildConfig({ shards: 1, dataDir, shard: { dataDirFreeMbMin: 2 ** 40 } });
+    await expect(Engine.start(config)).rejects.toThrow(EngineStartError);
+    await expect(Engine.start(config)).rejects.toThrow(/MiB free, below shard\.dataDirFreeMbMin \(1099511627776 MiB\)/);
+    expect(readdirSync(dataDir)).toEqual([]);
+    expect(() => buildConfig({ shard: { dataDirFreeMbMin: -1 } })).toThrow(/\/shard\/dataDirFreeMbMin/);
+    // 0 turns the check off.
+    const engine = await Engine.start(buildConfig({ shards: 1, dataDir, shard: { dataDirFreeMbMin: 0 } }));
+    await engine.stop();
   });
 
   it('refuses to start on data written with another shard count', async () => {

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { Packr } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../src/actors/engine.js';
+import { Engine, freeBytesOf } from '../src/actors/engine.js';
 import { buildConfig, type StockadeConfig } from '../src/config.js';
 import { startGateway, type Gateway } from '../src/gateway/server.js';
 import { removeTempDirs, tempDir } from './helpers.js';
@@ -315,6 +315,9 @@ describe('gateway', () => {
     expect(metrics).toMatch(/stockade_wal_commit_seconds_bucket/);
     expect(metrics).toMatch(/stockade_shard_queue_depth\{shard="1"\} \d+/);
     for (const shard of ['0', '1']) expect(Number(metrics.match(new RegExp(`stockade_shard_heap_used_bytes\\{shard="${shard}"\\} (\\d+)`))?.[1])).toBeGreaterThan(1_000_000);
+    const freeBytes = Number(metrics.match(/\nstockade_data_dir_free_bytes (\d+)/)?.[1]);
+    expect(freeBytes).toBe(freeBytesOf(server.config.dataDir));
+    expect(freeBytes).toBeGreaterThan(0);
     expect((await call(server.http, 'GET', '/openapi.json', undefined, null)).body.openapi).toMatch(/^3\./);
   });
 });

@@ -4,7 +4,7 @@
 // Commands for one shard that arrive in the same event-loop turn cross to the worker in one
 // postMessage (see bench/shard-throughput.ts for batched versus unbatched crossing).
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -73,6 +73,23 @@ function checkManifest(dataDir: string, shards: number): void {
     throw new EngineStartError(
       `data directory ${dataDir} holds ${manifest.shards} shards but the configuration asks for ${shards}; ` +
         'SKUs are placed by hash modulo the shard count, so it cannot change on existing data',
+    );
+  }
+}
+
+/** Free bytes for an unprivileged writer on the filesystem holding `dir`. */
+export function freeBytesOf(dir: string): number {
+  const fs = statfsSync(dir);
+  return fs.bavail * fs.bsize;
+}
+
+function checkFreeSpace(dataDir: string, freeMbMin: number): void {
+  if (freeMbMin === 0) return;
+  const freeMb = freeBytesOf(dataDir) / 2 ** 20;
+  if (freeMb < freeMbMin) {
+    throw new EngineStartError(
+      `data directory ${dataDir} has ${freeMb.toFixed(1)} MiB free, below shard.dataDirFreeMbMin (${freeMbMin} MiB); ` +
+        'free space first (LMDB cannot open or grow its files on a full disk), or lower the setting',
     );
   }
 }
@@ -333,6 +350,9 @@ export class Engine {
 
   /** Start every shard and wait until each has recovered and checked its invariants. */
   static async start(config: Readonly<StockadeConfig>, log: EngineLogger = SILENT, options: EngineStartOptions = {}): Promise<Engine> {
+    mkdirSync(config.dataDir, { recursive: true });
+    // Before anything is written there, the manifest included.
+    checkFreeSpace(config.dataDir, config.shard.dataDirFreeMbMin);
     checkManifest(config.dataDir, config.shards);
     const handles: ShardHandle[] = [];
     for (let shardId = 0; shardId < config.shards; shardId++) {

@@ -2,7 +2,7 @@
 // shard queue depths and heaps, WAL commit (flush) latency, connections and readiness.
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Engine } from '../actors/engine.js';
+import { freeBytesOf, type Engine } from '../actors/engine.js';
 import type { DemandService } from '../streams/demand-service.js';
 import type { StreamsService } from '../streams/service.js';
 
@@ -61,6 +61,14 @@ export class Metrics {
         all.forEach((stats, shard) => {
           if (stats?.heap) this.set({ shard: String(shard) }, stats.heap.usedBytes);
         });
+      },
+    });
+    new Gauge({
+      name: 'stockade_data_dir_free_bytes',
+      help: 'Free space on the filesystem of the data directory: a shard stops when a WAL commit finds the disk full',
+      registers: [this.registry],
+      collect() {
+        this.set(freeBytesOf(engine.config.dataDir));
       },
     });
     new Gauge({
