@@ -54,7 +54,14 @@ describe.runIf(mountable)('a full disk', () => {
   it('stops the shard instead of acknowledging, keeps the process up, and loses no acknowledged reservation', async () => {
     const dataDir = join(smallDisk()!, 'engine');
     const errors: string[] = [];
-    const log = { info() {}, error: (_: object, msg: string) => void errors.push(msg) };
+    const reasons: unknown[] = [];
+    const log = {
+      info() {},
+      error: (obj: object, msg: string) => {
+        errors.push(msg);
+        if (msg === 'shard failed') reasons.push((obj as { reason: unknown }).reason);
+      },
+    };
     // The start check would refuse a 4 MiB disk: this test is about filling it while serving.
     const config = buildConfig({ shards: 1, dataDir, http: { port: 0 }, shard: { restartsMax: 1, dataDirFreeMbMin: 0 } });
     const engine = await Engine.start(config, log);
@@ -77,6 +84,9 @@ describe.runIf(mountable)('a full disk', () => {
       expect(acknowledged.length).toBeGreaterThan(0);
       expect(unavailable).toBeGreaterThan(0);
       expect(errors.filter((msg) => msg === 'shard died; restarting')).toHaveLength(1);
+      // Each death names the disk's error, not only lmdb-js's "Commit failed".
+      expect(reasons).toHaveLength(2);
+      for (const reason of reasons) expect(reason).toMatch(/^WAL commit failed: (Input\/output error|No space left on device)/);
       expect(gaveUp()).toBe(true);
       expect(await engine.execute(reserve('S', 1))).toMatchObject({ ok: false, error: { code: 'SHARD_UNAVAILABLE' } });
       expect(engine.failedShards).toEqual([0]);
