@@ -343,12 +343,14 @@ describe('against a running Stockade with NATS', () => {
     expect(report.checks.map((c: { name: string; status: string }) => [c.name, c.status])).toEqual([
       ['configuration', 'ok'],
       ['data directory', 'ok'],
+      ['disk space', 'ok'],
       ['LMDB', 'ok'],
       ['NATS', 'ok'],
       ['NATS streams', 'ok'],
       ['gateway', 'ok'],
     ]);
-    expect(report.checks[4].detail).toMatch(/STOCK_EVENTS \(\d+ messages\), ORDERS .*ALERTS .*DEAD_LETTERS/);
+    expect(report.checks[2].detail).toMatch(/: [\d,]+ MiB free \(a start needs 16\)$/);
+    expect(report.checks[5].detail).toMatch(/STOCK_EVENTS \(\d+ messages\), ORDERS .*ALERTS .*DEAD_LETTERS/);
     const text = await cli(['doctor', '--config', configFile, '--url', stockade.baseUrl]);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^ok    LMDB +2 environments open read-only; shard 0: checkpoint at record \d+, WAL to \d+; shard 1:/m);
@@ -386,12 +388,22 @@ describe('against a running Stockade with NATS', () => {
     expect(json(missingDir).checks.map((c: { name: string; status: string }) => [c.name, c.status])).toEqual([
       ['configuration', 'ok'],
       ['data directory', 'fail'],
+      ['disk space', 'skip'],
       ['LMDB', 'skip'],
       ['NATS', 'skip'],
       ['NATS streams', 'skip'],
       ['gateway', 'skip'],
     ]);
     expect(json(missingDir).checks[1]).toMatchObject({ detail: `${noData} does not exist`, hint: expect.stringContaining('created by the first `stockade serve`') });
+    // More free space asked for than any disk has: the check fails and says what to do.
+    const tight = writeTestConfig({ dataDir, shards: 2, shard: { dataDirFreeMbMin: 2 ** 40 } });
+    const full = await cli(['doctor', '--config', tight, '--json']);
+    expect(full.code).toBe(1);
+    expect(json(full).checks.find((c: { name: string }) => c.name === 'disk space')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/ MiB free, below shard\.dataDirFreeMbMin \(1099511627776 MiB\)$/),
+      hint: expect.stringContaining('refuses to start below it'),
+    });
     const unreadable = await cli(['doctor', '--config', join(dataDir, 'no-such.json'), '--json']);
     expect(unreadable.code).toBe(1);
     expect(json(unreadable).checks[0].detail).toContain('cannot read configuration');

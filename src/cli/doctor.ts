@@ -1,12 +1,13 @@
 // `stockade doctor`: check what a Stockade deployment needs, one line per check with a hint when
-// it fails: the configuration, the data directory and its manifest, the shards' LMDB
+// it fails: the configuration, the data directory and its manifest, its disk space, the shards' LMDB
 // environments, NATS (credentials and streams) and the gateway's readiness.
 
 import { constants, accessSync, existsSync, statSync } from 'node:fs';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { ConfigError, loadConfig, type StockadeConfig } from '../config.js';
+import { freeBytesOf } from '../actors/engine.js';
 import { Shard } from '../actors/shard.js';
+import { ConfigError, loadConfig, type StockadeConfig } from '../config.js';
 import { streamConfigs } from '../streams/nats.js';
 import { COMMON_OPTIONS, parse } from './args.js';
 import { manifestShards } from './as-of.js';
@@ -68,6 +69,23 @@ function checkDataDir(config: Readonly<StockadeConfig>): { check: Check; shards:
     };
   }
   return { check: ok(name, `${dir}: writable, manifest matches (${shards} shards)`), shards };
+}
+
+/** Free space where the data directory lives, against what a start needs (shard.dataDirFreeMbMin). */
+function checkDiskSpace(config: Readonly<StockadeConfig>): Check {
+  const name = 'disk space';
+  const dir = config.dataDir;
+  if (!existsSync(dir)) return skip(name, `${dir} does not exist yet`);
+  const freeMb = freeBytesOf(dir) / 2 ** 20;
+  const needed = config.shard.dataDirFreeMbMin;
+  if (freeMb < needed) {
+    return fail(
+      name,
+      `${dir}: ${freeMb.toFixed(1)} MiB free, below shard.dataDirFreeMbMin (${needed} MiB)`,
+      'free space on that filesystem: Stockade refuses to start below it, and a shard stops when a WAL commit finds the disk full (docs/operations.md)',
+    );
+  }
+  return ok(name, `${dir}: ${Math.floor(freeMb).toLocaleString('en-US')} MiB free (a start needs ${needed})`);
 }
 
 async function checkLmdb(dataDir: string, shards: number | null): Promise<Check> {
@@ -154,9 +172,9 @@ async function checkGateway(config: Readonly<StockadeConfig>, url: string | unde
 
 export async function runChecks(file: string | undefined, url: string | undefined): Promise<Check[]> {
   const { check, config } = checkConfig(file);
-  if (!config) return [check, ...['data directory', 'LMDB', 'NATS', 'NATS streams', 'gateway'].map((name) => skip(name, 'needs a valid configuration'))];
+  if (!config) return [check, ...['data directory', 'disk space', 'LMDB', 'NATS', 'NATS streams', 'gateway'].map((name) => skip(name, 'needs a valid configuration'))];
   const data = checkDataDir(config);
-  return [check, data.check, await checkLmdb(config.dataDir, data.shards), ...(await checkNats(config)), await checkGateway(config, url)];
+  return [check, data.check, checkDiskSpace(config), await checkLmdb(config.dataDir, data.shards), ...(await checkNats(config)), await checkGateway(config, url)];
 }
 
 export const doctor: CliCommand = {
