@@ -713,7 +713,10 @@ function onOps(ops) {
   drawLines($('chart-wal'), [s.wal], ['#a15c00']);
   drawLines($('chart-alert'), [s.alert], ['#6b3fc8']);
   const queued = ops.shards.depths.reduce((a, b) => a + b, 0);
-  badge('shards', `${ops.shards.depths.length} shards ${ops.shards.ready ? 'ready' : 'recovering'} · ${queued} queued`, ops.shards.ready ? 'ok' : 'warn');
+  // A shard given up on stays down until Stockade restarts: red, and named.
+  const failed = ops.shards.failed ?? [];
+  const shardState = failed.length > 0 ? `failed: ${failed.map((id) => `#${id}`).join(', ')}` : ops.shards.ready ? 'ready' : 'recovering';
+  badge('shards', `${ops.shards.depths.length} shards ${shardState} · ${queued} queued`, failed.length > 0 ? 'bad' : ops.shards.ready ? 'ok' : 'warn');
   if (!ops.streams) {
     badge('nats', 'NATS off', '');
     badge('lag', 'stock events –', '');

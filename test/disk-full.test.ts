@@ -1,22 +1,26 @@
 // A full disk. A shard whose WAL commit fails stops rather than answer for a change it could not
 // write; the engine restarts it up to shard.restartsMax and then answers SHARD_UNAVAILABLE, the
-// process goes on, and /health/ready says the shard failed. Every acknowledged reservation is
-// there when the same data starts again on a disk with room. A dying shard ends even though
-// lmdb-js never settles `flushed` after a failed commit (whenWritesSettled's bound).
+// process goes on, and /health/ready, the operators' feed and the dashboard say the shard failed.
+// Every acknowledged reservation is there when the same data starts again on a disk with room. A
+// dying shard ends even though lmdb-js never settles `flushed` after a failed commit
+// (whenWritesSettled's bound).
 //
 // A full disk needs a small filesystem: a tmpfs mounted for these tests, which takes root (the
 // CI machine runs them as root). Elsewhere they are skipped, and say why.
 
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { chromium } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/actors/engine.js';
 import type { ReservationView, SkuView } from '../src/actors/types.js';
 import { buildConfig } from '../src/config.js';
 import { startGateway } from '../src/gateway/server.js';
 import { removeTempDirs, reserve, setStock, tempDir, tsWorker } from './helpers.js';
-import { call } from './process.js';
+import { call, TEST_KEYS } from './process.js';
+import { TestClient } from './ws-client.js';
 
 const SMALL_DISK = '4m';
 const mounts: string[] = [];
@@ -63,7 +67,8 @@ describe.runIf(mountable)('a full disk', () => {
       },
     };
     // The start check would refuse a 4 MiB disk: this test is about filling it while serving.
-    const config = buildConfig({ shards: 1, dataDir, http: { port: 0 }, shard: { restartsMax: 1, dataDirFreeMbMin: 0 } });
+    const apiKeys = [{ id: 'reader', sha256: createHash('sha256').update(TEST_KEYS.reader).digest('hex'), channel: null, scopes: ['read'] }];
+    const config = buildConfig({ shards: 1, dataDir, http: { port: 0 }, apiKeys, shard: { restartsMax: 1, dataDirFreeMbMin: 0 } });
     const engine = await Engine.start(config, log);
     expect((await engine.execute(setStock('S', 'w', 1_000_000))).ok).toBe(true);
 
@@ -94,6 +99,25 @@ describe.runIf(mountable)('a full disk', () => {
       try {
         const health = await call(`http://127.0.0.1:${gateway.port}`, 'GET', '/health/ready', undefined, null);
         expect(health).toMatchObject({ status: 503, body: { status: 'failed', failedShards: [0] } });
+        // The operators' feed (the dashboard's header) says so too.
+        const ops = await TestClient.connect(`ws://127.0.0.1:${gateway.port}/v1/ws`, { key: TEST_KEYS.reader });
+        expect(await ops.send('watchOps')).toMatchObject({ ok: true });
+        const [summary] = await ops.pushesReceived(1);
+        expect(summary).toMatchObject({ push: 'ops', shards: { ready: false, failed: [0] } });
+        await ops.close();
+        // And the dashboard's header shows it in red, by name.
+        const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+        try {
+          const page = await browser.newPage();
+          await page.goto(`http://127.0.0.1:${gateway.port}/`);
+          await page.getByLabel('API key').fill(TEST_KEYS.reader);
+          await page.getByRole('button', { name: 'Open' }).click();
+          const badge = page.getByTestId('shards');
+          await badge.filter({ hasText: /^1 shards failed: #0 · 0 queued$/ }).waitFor({ timeout: 10_000 });
+          expect(await badge.getAttribute('class')).toBe('badge bad');
+        } finally {
+          await browser.close();
+        }
       } finally {
         gateway.close();
       }

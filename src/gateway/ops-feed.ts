@@ -50,7 +50,8 @@ export interface OpsSummary {
   /** Reserve calls answered in the interval (HTTP and WebSocket, carts by line) and their latency. */
   reserve: { perSecond: number; p50Ms: number; p99Ms: number; maxMs: number; errors: number };
   walCommit: { p50Ms: number; p99Ms: number; maxMs: number; commits: number };
-  shards: { ready: boolean; depths: number[] };
+  /** failed: shards given up on after shard.restartsMax restarts. */
+  shards: { ready: boolean; depths: number[]; failed: number[] };
   streams: ReturnType<StreamsService['status']> | null;
   alertPublish: { p50Ms: number; p99Ms: number; count: number };
   /** Notifications delivered in the interval, from the alert's decision to the channel's answer. */
@@ -128,7 +129,7 @@ export class OpsFeed {
       intervalMs,
       reserve: { perSecond: Math.round((reserve.count * 1000) / intervalMs), p50Ms: reserve.p50, p99Ms: reserve.p99, maxMs: reserve.max, errors },
       walCommit: { p50Ms: wal.p50, p99Ms: wal.p99, maxMs: wal.max, commits: wal.count },
-      shards: { ready: this.engine.ready, depths: this.engine.depths() },
+      shards: { ready: this.engine.ready, depths: this.engine.depths(), failed: this.engine.failedShards },
       streams: this.streams?.status() ?? null,
       alertPublish: { p50Ms: alerts.p50, p99Ms: alerts.p99, count: alerts.count },
       alertDelivery: { p50Ms: deliveries.p50, p99Ms: deliveries.p99, count: deliveries.count },
