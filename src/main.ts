@@ -4,10 +4,12 @@
 import { pino } from 'pino';
 import { Engine, EngineStartError } from './actors/engine.js';
 import { ConfigError, loadConfig } from './config.js';
+import { FATAL_WRITES_WAIT_MS, installFatalHandlers } from './fatal-exit.js';
 import { startGateway } from './gateway/server.js';
 import { installOrderRoutes } from './gateway/orders-routes.js';
 import { natsOrderPublisher } from './orders/publisher.js';
 import { OrderService } from './orders/service.js';
+import { whenWritesSettled } from './persistence/open-environments.js';
 import { recoveryProgress } from './recovery-progress.js';
 import { DemandService } from './streams/demand-service.js';
 import { StreamsService } from './streams/service.js';
@@ -21,6 +23,7 @@ function configFileArgument(argv: string[]): string | undefined {
 async function main(): Promise<void> {
   const config = loadConfig(process.env, configFileArgument(process.argv) ?? process.env.STOCKADE_CONFIG);
   const log = pino({ level: config.logLevel, base: { service: 'stockade' } });
+  installFatalHandlers(log);
   const started = performance.now();
   const progress = recoveryProgress();
   const engine = await Engine.start(config, log, progress).finally(() => progress.stop());
@@ -83,5 +86,6 @@ main().catch((err: unknown) => {
     process.exit(78); // EX_CONFIG
   }
   process.stderr.write(`stockade: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
+  // The order flow may have writes queued: exiting under them would hang (fatal-exit.ts).
+  void whenWritesSettled(FATAL_WRITES_WAIT_MS).then(() => process.exit(1));
 });

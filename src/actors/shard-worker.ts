@@ -4,7 +4,7 @@
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, resourceLimits, workerData } from 'node:worker_threads';
 import type { Alert } from '../alerts/alert.js';
-import { whenWritesSettled } from '../persistence/shard-store.js';
+import { whenWritesSettled } from '../persistence/open-environments.js';
 import type { AvailabilityChange, DemandEvent, FromShard, ShardWorkerData, ToShard } from './messages.js';
 import { toCrossing, type CrossingReply } from './reply-crossing.js';
 import { Shard } from './shard.js';

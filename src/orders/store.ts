@@ -11,7 +11,8 @@
 
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { open, type Database, type RootDatabase } from 'lmdb';
+import type { Database, RootDatabase } from 'lmdb';
+import { closeEnvironment, openEnvironment } from '../persistence/open-environments.js';
 import type { Order, OrderEvent } from './model.js';
 import type { SkuOrderSettings } from './preorders.js';
 
@@ -55,7 +56,7 @@ export class OrderStore {
     const path = `${dataDir}/orders`;
     mkdirSync(path, { recursive: true });
     // As the shard stores: commits overlap their fsync, durability comes from awaiting `flushed`.
-    const root = open({ path, maxDbs: 8, compression: false, overlappingSync: true, noSync: false });
+    const root = openEnvironment({ path, maxDbs: 8, compression: false, overlappingSync: true, noSync: false });
     return new OrderStore(
       root,
       root.openDB<OrderWalRecord, number>({ name: 'wal', encoding: 'msgpack' }),
@@ -155,7 +156,7 @@ export class OrderStore {
 
   async close(): Promise<void> {
     await this.flushed();
-    await this.root.close();
+    await closeEnvironment(this.root);
   }
 }
 

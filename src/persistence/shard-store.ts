@@ -15,11 +15,12 @@
 // (group commit), and `whenFlushed` resolves once that transaction is on disk.
 
 import { mkdirSync } from 'node:fs';
-import { open, type Database, type RootDatabase } from 'lmdb';
+import type { Database, RootDatabase } from 'lmdb';
 import type { SkuEvent } from '../actors/types.js';
 import type { Alert } from '../alerts/alert.js';
 import { reservationIdOfEvent } from '../actors/sku.js';
 import { eventOfLogged, prevLinkOf, RecordCodec, type LoggedRecord, type StoredEvent, type StoredRecord, type SkuSnapshot, type WalRecord } from './codec.js';
+import { closeEnvironment, openEnvironment } from './open-environments.js';
 
 /** An event's place in the WAL: record seq and index in the record's events. */
 export interface WalPosition {
@@ -37,25 +38,6 @@ type HistoryKey = [reservationId: string, seq: number, index: number];
 const EMPTY = Buffer.alloc(0);
 
 type MetaValue = CheckpointMeta | string[][];
-
-/** This thread's open environments, for whenWritesSettled. */
-const openRoots = new Set<RootDatabase>();
-
-/**
- * Resolves once every write queued on this thread's stores has reached the disk or failed, or
- * after `waitMsMax`. A thread must wait for it before it exits: LMDB's write thread may still be
- * working on this thread's transaction, and an exit under it can hang or crash the whole process.
- * The bound is for a commit that failed (a full or broken disk): lmdb-js never settles `flushed`
- * after one, and a dying thread must still end.
- */
-export async function whenWritesSettled(waitMsMax: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMsMax)));
-  await Promise.race([Promise.all([...openRoots].map((root) => root.flushed.then(noop, noop))), bound]);
-  clearTimeout(timer);
-}
-
-function noop(): void {}
 
 export class ShardStore {
   readonly codec: RecordCodec;
@@ -78,8 +60,7 @@ export class ShardStore {
     mkdirSync(path, { recursive: true });
     // overlappingSync: commits do not wait for fsync, so the next transaction can start while the
     // previous one flushes; durability comes from awaiting `flushed`, never from noSync.
-    const root = open({ path, maxDbs: 8, compression: false, overlappingSync: true, noSync: false });
-    openRoots.add(root);
+    const root = openEnvironment({ path, maxDbs: 8, compression: false, overlappingSync: true, noSync: false });
     return new ShardStore(
       root,
       root.openDB<Buffer, number>({ name: 'wal', encoding: 'binary' }),
@@ -215,7 +196,6 @@ export class ShardStore {
 
   async close(): Promise<void> {
     await this.whenFlushed();
-    await this.root.close();
-    openRoots.delete(this.root);
+    await closeEnvironment(this.root);
   }
 }
