@@ -177,6 +177,25 @@ describe('engine', () => {
     await engine.stop();
   });
 
+  it('refuses a second engine on a data directory in use, naming the holder, until the first stops', async () => {
+    const dataDir = tempDir();
+    const config = buildConfig({ shards: 1, dataDir });
+    const first = await Engine.start(config);
+    try {
+      await expect(Engine.start(config)).rejects.toThrow(EngineStartError);
+      // Its pid is this process's: both engines are in it here.
+      await expect(Engine.start(buildConfig({ shards: 1, dataDir: `${dataDir}/.` }))).rejects.toThrow(
+        new RegExp(`data directory ${dataDir} is in use by another Stockade process \\(pid ${process.pid}\\)`),
+      );
+      expect((await first.execute(setStock('S', 'w', 1))).ok).toBe(true);
+    } finally {
+      await first.stop();
+    }
+    const second = await Engine.start(config);
+    expect((await second.execute({ type: 'getSku', sku: 'S' })).ok).toBe(true);
+    await second.stop();
+  });
+
   it('refuses to start on data written with another shard count', async () => {
     const dataDir = tempDir();
     const engine = await Engine.start(buildConfig({ shards: 2, dataDir }));

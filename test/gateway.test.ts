@@ -308,6 +308,11 @@ describe('gateway', () => {
     });
   });
 
+  it('refuses to share its port with a second gateway (no SO_REUSEPORT)', async () => {
+    const config = buildConfig({ shards: 2, dataDir: tempDir(), http: { port: server.gateway.port } });
+    await expect(startGateway(server.engine, config)).rejects.toThrow(`cannot listen on 127.0.0.1:${server.gateway.port}: the port is in use`);
+  });
+
   it('serves health, metrics and the OpenAPI document without a key', async () => {
     expect((await call(server.http, 'GET', '/health/ready', undefined, null)).body).toMatchObject({ status: 'ready', shards: 2 });
     const metrics = await fetch(`${server.http}/metrics`).then((r) => r.text());

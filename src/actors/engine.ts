@@ -12,6 +12,7 @@ import { Worker } from 'node:worker_threads';
 import type { Alert } from '../alerts/alert.js';
 import type { StockadeConfig } from '../config.js';
 import { errorBody, type ErrorBody } from '../errors.js';
+import { DataDirInUseError, DataDirLock } from '../persistence/data-dir-lock.js';
 import type { AvailabilityChange, DemandEvent, FromShard, ShardWorkerData, ToShard } from './messages.js';
 import { shardOf } from './placement.js';
 import { fromCrossing } from './reply-crossing.js';
@@ -346,14 +347,27 @@ export class Engine {
   private constructor(
     private readonly handles: ShardHandle[],
     readonly config: Readonly<StockadeConfig>,
+    private readonly lock: DataDirLock,
   ) {}
 
   /** Start every shard and wait until each has recovered and checked its invariants. */
   static async start(config: Readonly<StockadeConfig>, log: EngineLogger = SILENT, options: EngineStartOptions = {}): Promise<Engine> {
     mkdirSync(config.dataDir, { recursive: true });
-    // Before anything is written there, the manifest included.
-    checkFreeSpace(config.dataDir, config.shard.dataDirFreeMbMin);
-    checkManifest(config.dataDir, config.shards);
+    let lock: DataDirLock;
+    try {
+      lock = await DataDirLock.acquire(config.dataDir);
+    } catch (err) {
+      if (err instanceof DataDirInUseError) throw new EngineStartError(err.message);
+      throw err;
+    }
+    try {
+      // Before anything is written there, the manifest included.
+      checkFreeSpace(config.dataDir, config.shard.dataDirFreeMbMin);
+      checkManifest(config.dataDir, config.shards);
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
     const handles: ShardHandle[] = [];
     for (let shardId = 0; shardId < config.shards; shardId++) {
       const data: ShardWorkerData = {
@@ -365,7 +379,7 @@ export class Engine {
       };
       handles.push(new ShardHandle(data, config, log, options));
     }
-    const engine = new Engine(handles, config);
+    const engine = new Engine(handles, config, lock);
     try {
       await Promise.all(handles.map((h) => h.whenReady()));
     } catch (err) {
@@ -461,6 +475,8 @@ export class Engine {
   /** Checkpoint and close every shard; commands already queued are answered first. */
   async stop(): Promise<void> {
     await Promise.all(this.handles.map((h) => h.stop()));
+    // Only once every shard has closed its store may another process take the directory.
+    await this.lock.release();
   }
 }
 

@@ -14,6 +14,8 @@ import type { DemandService } from '../streams/demand-service.js';
 import type { StreamsService } from '../streams/service.js';
 
 const SILENT: EngineLogger = { info() {}, error() {} };
+/** uWS's LIBUS_LISTEN_EXCLUSIVE_PORT: no SO_REUSEPORT on the listening socket. */
+const LISTEN_EXCLUSIVE_PORT = 1;
 
 /** Services beside the engine whose routes the gateway serves, when the process runs them. */
 export interface GatewayServices {
@@ -56,9 +58,12 @@ export function startGateway(
   });
 
   return new Promise((resolve, reject) => {
-    app.listen(config.http.host, config.http.port, (socket) => {
+    // Exclusive: uWS otherwise sets SO_REUSEPORT, and a second Stockade on the same port would
+    // silently take half of the connections. (uWS takes host, port, options; its typings lack it.)
+    const listen = app.listen as unknown as (host: string, port: number, options: number, cb: (socket: uWS.us_listen_socket | false) => void) => void;
+    listen.call(app, config.http.host, config.http.port, LISTEN_EXCLUSIVE_PORT, (socket) => {
       if (!socket) {
-        reject(new Error(`cannot listen on ${config.http.host}:${config.http.port}`));
+        reject(new Error(`cannot listen on ${config.http.host}:${config.http.port}: the port is in use (another Stockade?) or not permitted`));
         return;
       }
       resolve({
