@@ -716,7 +716,8 @@ function onOps(ops) {
   // A shard given up on stays down until Stockade restarts: red, and named.
   const failed = ops.shards.failed ?? [];
   const shardState = failed.length > 0 ? `failed: ${failed.map((id) => `#${id}`).join(', ')}` : ops.shards.ready ? 'ready' : 'recovering';
-  badge('shards', `${ops.shards.depths.length} shards ${shardState} · ${queued} queued`, failed.length > 0 ? 'bad' : ops.shards.ready ? 'ok' : 'warn');
+  const count = ops.shards.depths.length;
+  badge('shards', `${count} shard${count === 1 ? '' : 's'} ${shardState} · ${queued} queued`, failed.length > 0 ? 'bad' : ops.shards.ready ? 'ok' : 'warn');
   if (!ops.streams) {
     badge('nats', 'NATS off', '');
     badge('lag', 'stock events –', '');

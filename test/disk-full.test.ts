@@ -113,7 +113,7 @@ describe.runIf(mountable)('a full disk', () => {
           await page.getByLabel('API key').fill(TEST_KEYS.reader);
           await page.getByRole('button', { name: 'Open' }).click();
           const badge = page.getByTestId('shards');
-          await badge.filter({ hasText: /^1 shards failed: #0 · 0 queued$/ }).waitFor({ timeout: 10_000 });
+          await badge.filter({ hasText: /^1 shard failed: #0 · 0 queued$/ }).waitFor({ timeout: 10_000 });
           expect(await badge.getAttribute('class')).toBe('badge bad');
         } finally {
           await browser.close();
