@@ -3,7 +3,7 @@
 // own exit on an uncaught error would hang for good with such a write queued (see
 // persistence/open-environments.ts), leaving a process that holds its port and answers nothing.
 
-import { whenWritesSettled } from './persistence/open-environments.js';
+import { exitOnceWritesSettle } from './persistence/open-environments.js';
 
 /** Longest wait for queued writes before exiting anyway (a failed commit never settles). */
 export const FATAL_WRITES_WAIT_MS = 10_000;
@@ -19,7 +19,7 @@ export function exitOnFatal(log: FatalLog, err: unknown, origin: string): void {
   if (ending) return;
   ending = true;
   log.fatal({ err, origin }, 'fatal error: exiting once queued writes reach the disk');
-  void whenWritesSettled(FATAL_WRITES_WAIT_MS).then(() => process.exit(1));
+  exitOnceWritesSettle(1, FATAL_WRITES_WAIT_MS);
 }
 
 /** Route uncaught exceptions and unhandled rejections through exitOnFatal. */

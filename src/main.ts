@@ -9,7 +9,7 @@ import { startGateway } from './gateway/server.js';
 import { installOrderRoutes } from './gateway/orders-routes.js';
 import { natsOrderPublisher } from './orders/publisher.js';
 import { OrderService } from './orders/service.js';
-import { whenWritesSettled } from './persistence/open-environments.js';
+import { exitOnceWritesSettle } from './persistence/open-environments.js';
 import { recoveryProgress } from './recovery-progress.js';
 import { DemandService } from './streams/demand-service.js';
 import { StreamsService } from './streams/service.js';
@@ -87,5 +87,5 @@ main().catch((err: unknown) => {
   }
   process.stderr.write(`stockade: ${(err as Error).stack ?? String(err)}\n`);
   // The order flow may have writes queued: exiting under them would hang (fatal-exit.ts).
-  void whenWritesSettled(FATAL_WRITES_WAIT_MS).then(() => process.exit(1));
+  exitOnceWritesSettle(1, FATAL_WRITES_WAIT_MS);
 });

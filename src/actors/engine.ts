@@ -84,13 +84,21 @@ export function freeBytesOf(dir: string): number {
   return fs.bavail * fs.bsize;
 }
 
+/**
+ * Why `dir` has too little free space for a start ("N MiB free, below shard.dataDirFreeMbMin (M
+ * MiB)"), or null when it has enough or the check is off (0). The start and `stockade doctor` share it.
+ */
+export function freeSpaceShortfall(dir: string, freeMbMin: number): string | null {
+  if (freeMbMin === 0) return null;
+  const freeMb = freeBytesOf(dir) / 2 ** 20;
+  return freeMb < freeMbMin ? `${freeMb.toFixed(1)} MiB free, below shard.dataDirFreeMbMin (${freeMbMin} MiB)` : null;
+}
+
 function checkFreeSpace(dataDir: string, freeMbMin: number): void {
-  if (freeMbMin === 0) return;
-  const freeMb = freeBytesOf(dataDir) / 2 ** 20;
-  if (freeMb < freeMbMin) {
+  const shortfall = freeSpaceShortfall(dataDir, freeMbMin);
+  if (shortfall) {
     throw new EngineStartError(
-      `data directory ${dataDir} has ${freeMb.toFixed(1)} MiB free, below shard.dataDirFreeMbMin (${freeMbMin} MiB); ` +
-        'free space first (LMDB cannot open or grow its files on a full disk), or lower the setting',
+      `data directory ${dataDir} has ${shortfall}; free space first (LMDB cannot open or grow its files on a full disk), or lower the setting`,
     );
   }
 }

@@ -30,14 +30,9 @@ export class KeyArena {
     // UTF-8 needs at most three bytes per UTF-16 unit.
     const room = LENGTH_BYTES + key.length * 3;
     if (key.length * 3 > LENGTH_MAX) return -1;
-    if (this.bytes === null || this.bytes.length - this.end < room) this.grow(room);
-    const bytes = this.bytes!;
+    this.ensureRoom(room);
     const at = this.end;
-    const length = bytes.write(key, at + LENGTH_BYTES, 'utf8');
-    bytes[at] = length & 0xff;
-    bytes[at + 1] = length >>> 8;
-    this.end = at + LENGTH_BYTES + length;
-    return at;
+    return this.seal(at, this.bytes!.write(key, at + LENGTH_BYTES, 'utf8'));
   }
 
   /**
@@ -47,13 +42,19 @@ export class KeyArena {
   addBytes(source: Uint8Array, start: number, end: number): number {
     const length = end - start;
     if (length > LENGTH_MAX) return -1;
-    if (this.bytes === null || this.bytes.length - this.end < LENGTH_BYTES + length) this.grow(LENGTH_BYTES + length);
+    this.ensureRoom(LENGTH_BYTES + length);
     const bytes = this.bytes!;
     const at = this.end;
-    bytes[at] = length & 0xff;
-    bytes[at + 1] = length >>> 8;
     // Keys are short (at most 128 bytes when validated): a loop beats a native copy's call.
     for (let i = 0, to = at + LENGTH_BYTES; i < length; i++) bytes[to + i] = source[start + i];
+    return this.seal(at, length);
+  }
+
+  /** Write the length of the key just stored at `at`, and move past it. */
+  private seal(at: number, length: number): number {
+    const bytes = this.bytes!;
+    bytes[at] = length & 0xff;
+    bytes[at + 1] = length >>> 8;
     this.end = at + LENGTH_BYTES + length;
     return at;
   }
@@ -79,6 +80,10 @@ export class KeyArena {
   keyEnd(at: number): number {
     const bytes = this.bytes!;
     return at + LENGTH_BYTES + (bytes[at] | (bytes[at + 1] << 8));
+  }
+
+  private ensureRoom(room: number): void {
+    if (this.bytes === null || this.bytes.length - this.end < room) this.grow(room);
   }
 
   private grow(room: number): void {

@@ -33,14 +33,17 @@ export function reservationNoIn(sku: string, id: string): number {
   if (digits < 1 || digits > EXACT_DIGITS_MAX || id.charCodeAt(sku.length) !== SEPARATOR_CODE || !id.startsWith(sku)) return -1;
   let no = 0;
   for (let i = start; i < id.length; i++) {
-    const c = id.charCodeAt(i);
-    // 0-9 then a-z, as Number.prototype.toString(36) writes them.
-    const digit = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 122 ? c - 87 : -1;
+    const digit = base36Digit(id.charCodeAt(i));
     // A leading zero would read back as a shorter id.
     if (digit < 0 || (digit === 0 && i === start && digits > 1)) return -1;
     no = no * 36 + digit;
   }
   return no;
+}
+
+/** The value of one digit as Number.prototype.toString(36) writes it (0-9 then a-z), or -1. */
+function base36Digit(code: number): number {
+  return code >= 48 && code <= 57 ? code - 48 : code >= 97 && code <= 122 ? code - 87 : -1;
 }
 
 /**
@@ -58,8 +61,7 @@ export function reservationNoInBytes(sku: string, bytes: Uint8Array, start: numb
   }
   let no = 0;
   for (let i = digitsAt; i < end; i++) {
-    const c = bytes[i];
-    const digit = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 122 ? c - 87 : -1;
+    const digit = base36Digit(bytes[i]);
     if (digit < 0 || (digit === 0 && i === digitsAt && digits > 1)) return -1;
     no = no * 36 + digit;
   }

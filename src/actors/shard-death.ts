@@ -4,7 +4,7 @@
 // the worker or crashed the process (persistence/open-environments.ts). The engine then restarts
 // the shard, which recovers from what is on disk.
 
-import { whenWritesSettled } from '../persistence/open-environments.js';
+import { exitOnceWritesSettle } from '../persistence/open-environments.js';
 import type { FromShard } from './messages.js';
 
 /** How long a dying shard waits for its writes to settle before it ends anyway. */
@@ -35,7 +35,7 @@ export function shardDeath(send: (message: FromShard) => void): ShardDeath {
     if (dying) return;
     dying = true;
     send({ kind: 'failed', message: err.message, stack: err.stack });
-    void whenWritesSettled(writesWaitMs).then(() => process.exit(1));
+    exitOnceWritesSettle(1, writesWaitMs);
   };
 
   const dieOfFailedCommit = (commitError: Promise<unknown>): void => {

@@ -5,7 +5,7 @@
 import { constants, accessSync, existsSync, statSync } from 'node:fs';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { freeBytesOf } from '../actors/engine.js';
+import { freeBytesOf, freeSpaceShortfall } from '../actors/engine.js';
 import { Shard } from '../actors/shard.js';
 import { ConfigError, loadConfig, type StockadeConfig } from '../config.js';
 import { streamConfigs } from '../streams/nats.js';
@@ -76,16 +76,16 @@ function checkDiskSpace(config: Readonly<StockadeConfig>): Check {
   const name = 'disk space';
   const dir = config.dataDir;
   if (!existsSync(dir)) return skip(name, `${dir} does not exist yet`);
-  const freeMb = freeBytesOf(dir) / 2 ** 20;
   const needed = config.shard.dataDirFreeMbMin;
-  if (freeMb < needed) {
+  const shortfall = freeSpaceShortfall(dir, needed);
+  if (shortfall) {
     return fail(
       name,
-      `${dir}: ${freeMb.toFixed(1)} MiB free, below shard.dataDirFreeMbMin (${needed} MiB)`,
+      `${dir}: ${shortfall}`,
       'free space on that filesystem: Stockade refuses to start below it, and a shard stops when a WAL commit finds the disk full (docs/operations.md)',
     );
   }
-  return ok(name, `${dir}: ${Math.floor(freeMb).toLocaleString('en-US')} MiB free (a start needs ${needed})`);
+  return ok(name, `${dir}: ${Math.floor(freeBytesOf(dir) / 2 ** 20).toLocaleString('en-US')} MiB free (a start needs ${needed})`);
 }
 
 async function checkLmdb(dataDir: string, shards: number | null): Promise<Check> {

@@ -162,7 +162,7 @@ function varintLength(value: number): number {
 /** Reads what a BlockWriter wrote, in the same order; throws `damaged(what)` past the end. */
 export class BlockReader {
   private p = 0;
-  /** Where the bytes of the string `utf8Span` last skipped start and end. */
+  /** Where the bytes of the string last read or skipped start and end. */
   spanStart = 0;
   spanEnd = 0;
 
@@ -210,13 +210,20 @@ export class BlockReader {
   }
 
   string(): string {
+    const ascii = this.skipString();
+    return this.bytes.toString(ascii ? 'latin1' : 'utf8', this.spanStart, this.spanEnd);
+  }
+
+  /** Read past the next string, leaving its bytes at `[spanStart, spanEnd)`; whether its header says ASCII. */
+  private skipString(): boolean {
     const header = this.varint();
-    const length = Math.floor(header / 2);
     const start = this.p;
-    const end = start + length;
+    const end = start + Math.floor(header / 2);
     if (end > this.bytes.length) throw this.damaged('block ends inside a string');
     this.p = end;
-    return this.bytes.toString(header % 2 === 1 ? 'latin1' : 'utf8', start, end);
+    this.spanStart = start;
+    this.spanEnd = end;
+    return header % 2 === 1;
   }
 
   /**
@@ -226,21 +233,14 @@ export class BlockReader {
    */
   utf8Span(): boolean {
     const before = this.p;
-    const header = this.varint();
-    const start = this.p;
-    const end = start + Math.floor(header / 2);
-    if (end > this.bytes.length) throw this.damaged('block ends inside a string');
-    if (header % 2 === 1) {
-      for (let i = start; i < end; i++) {
+    if (this.skipString()) {
+      for (let i = this.spanStart; i < this.spanEnd; i++) {
         if (this.bytes[i] >= 0x80) {
           this.p = before;
           return false;
         }
       }
     }
-    this.p = end;
-    this.spanStart = start;
-    this.spanEnd = end;
     return true;
   }
 

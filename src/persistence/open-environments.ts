@@ -35,4 +35,9 @@ export async function whenWritesSettled(waitMsMax: number): Promise<void> {
   clearTimeout(timer);
 }
 
+/** End the process (or this worker thread) with `code` once whenWritesSettled(waitMsMax) resolves. */
+export function exitOnceWritesSettle(code: number, waitMsMax: number): void {
+  void whenWritesSettled(waitMsMax).then(() => process.exit(code));
+}
+
 function noop(): void {}
