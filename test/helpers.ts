@@ -2,11 +2,10 @@
 // thousands of durable turns stay fast) and an in-process shard with a clock the test moves.
 
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import { workerFromSource } from '../src/actors/engine.js';
 import { Shard } from '../src/actors/shard.js';
 import type { Command, Reply, ReplyValue, ReserveCommand } from '../src/actors/types.js';
 import { buildConfig, type StockadeConfig } from '../src/config.js';
@@ -24,11 +23,9 @@ export function removeTempDirs(): void {
   for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
-/** A TypeScript fixture run from source in a worker thread through tsx (as the engine runs shard workers in tests). */
+/** A TypeScript fixture run from source in a worker thread, as the engine runs shard workers in tests. */
 export function tsWorker(entry: URL, workerData: object): Worker {
-  const loader = pathToFileURL(join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href;
-  const bootstrap = `import(${JSON.stringify(loader)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData });
+  return workerFromSource(entry, { workerData });
 }
 
 export class FakeClock {

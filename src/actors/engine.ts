@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, statfsSync, writeFileSync } from '
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { Alert } from '../alerts/alert.js';
 import type { StockadeConfig } from '../config.js';
 import { errorBody, type ErrorBody } from '../errors.js';
@@ -111,10 +111,14 @@ function checkFreeSpace(dataDir: string, freeMbMin: number): void {
 function spawnShardWorker(data: ShardWorkerData): Worker {
   const options = { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: data.shard.youngGenerationMb } };
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./shard-worker.js', import.meta.url), options);
+  return workerFromSource(new URL('./shard-worker.ts', import.meta.url), options);
+}
+
+/** A worker thread running the TypeScript module `entry` through tsx's loader (see above). */
+export function workerFromSource(entry: URL, options: WorkerOptions): Worker {
   const tsxPackage = createRequire(import.meta.url).resolve('tsx/package.json');
   const loader = pathToFileURL(join(dirname(tsxPackage), 'dist/esm/api/index.mjs')).href;
-  const entry = new URL('./shard-worker.ts', import.meta.url).href;
-  const bootstrap = `import(${JSON.stringify(loader)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
+  const bootstrap = `import(${JSON.stringify(loader)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`;
   return new Worker(bootstrap, { ...options, eval: true });
 }
 
