@@ -14,7 +14,7 @@ import { decide, emptySku, evolve, type SkuState } from '../src/actors/sku.js';
 import type { ReserveCommand, SkuEvent } from '../src/actors/types.js';
 import { validateCommand } from '../src/actors/validate.js';
 import { buildConfig } from '../src/config.js';
-import { loggedEvent, RecordCodec, type LoggedEvent, type LoggedRecord } from '../src/persistence/codec.js';
+import { RecordCodec, type WalRecord } from '../src/persistence/codec.js';
 import { ShardStore } from '../src/persistence/shard-store.js';
 import { cpuSample, cpuSince, envNumber, fmt, machineInfo, machineLine, makeTempDir, markdownTable, QUICK, removeTempDir, writeResult, type CpuWindow } from './common.js';
 
@@ -53,14 +53,13 @@ function mustEvents(decision: ReturnType<typeof decide>): SkuEvent[] {
  * Realistic WAL content: N ReservationPlaced events, as a turn makes them. They write no history
  * index key: only a reservation's ending does (shard-store.ts).
  */
-function turnOf(n: number, seq: number): { record: LoggedRecord } {
+function turnOf(n: number, seq: number): { record: WalRecord } {
   const state = stockedSku('sku-wal', 1_000_000);
-  const events: LoggedEvent[] = [];
+  const events: SkuEvent[] = [];
   for (let i = 0; i < n; i++) {
     const [event] = mustEvents(decide(state, reserveCommand('sku-wal', i), NOW, limits));
-    const logged = loggedEvent(event, null);
     evolve(state, event, limits);
-    events.push(logged);
+    events.push(event);
   }
   return { record: { seq, at: NOW, events } };
 }
@@ -113,14 +112,13 @@ function reserveCommitPair(): void {
 
 // ---- (c) encoding ----------------------------------------------------------------------------
 
-// The codec the store uses (msgpackr records); in memory, as the store's would be once its
+// The codec the store uses (WAL records in Stockade's own layout, other values msgpackr records); in memory, as the store's would be once its
 // structures are known. The first encode defines the shapes, so it happens before timing.
 const codec = RecordCodec.inMemory();
 const record1 = turnOf(1, 1).record;
 const record64 = turnOf(64, 1).record;
 const bytes1 = codec.encodeRecord(record1);
 const bytes64 = codec.encodeRecord(record64);
-const placedEvent = mustEvents(decide(stockedSku('sku-logged', 10), reserveCommand('sku-logged', 0), NOW, limits))[0];
 
 // ---- run (a)-(c) -----------------------------------------------------------------------------
 
@@ -180,7 +178,6 @@ async function main(): Promise<void> {
     .add('validateCommand(reserve)', () => {
       validateCommand(commands[made & (RESERVES_PER_SKU - 1)]);
     })
-    .add('loggedEvent(reserve)', () => loggedEvent(placedEvent, null))
     .add('encodeRecord, 1 event', () => codec.encodeRecord(record1))
     .add('decodeRecord, 1 event', () => codec.decodeRecord(bytes1))
     .add('encodeRecord, 64 events', () => codec.encodeRecord(record64))
@@ -218,7 +215,7 @@ async function main(): Promise<void> {
     walNotes[name] = `record ${fmt(bytes)} B, no history index key`;
     walBench.add(name, async () => {
       seq++;
-      store.appendTurn({ seq, at: NOW, events: turn.record.events }, [], []);
+      store.appendTurn(seq, store.codec.encodeRecord({ seq, at: NOW, events: turn.record.events }), [], []);
       await store.whenFlushed();
     });
   }

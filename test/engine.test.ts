@@ -7,9 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Engine, EngineStartError } from '../src/actors/engine.js';
 import { shardOf, skuHash } from '../src/actors/placement.js';
 import { Shard } from '../src/actors/shard.js';
-import type { Command, ReservationView, SkuView } from '../src/actors/types.js';
+import type { Command, ReservationView, SkuEvent, SkuView } from '../src/actors/types.js';
 import { buildConfig } from '../src/config.js';
-import type { LoggedEvent } from '../src/persistence/codec.js';
 import { ShardStore } from '../src/persistence/shard-store.js';
 import { removeTempDirs, reserve, setStock, tempDir } from './helpers.js';
 
@@ -144,8 +143,8 @@ describe('engine', () => {
     // bumps a live recount decides: the shard's recovery finds the broken invariant and dies.
     const store = ShardStore.open(Shard.directoryOf(dataDir, 0));
     const seq = store.lastSeq() + 1;
-    const recount = { type: 'StockSet', sku: 'S', at: Date.now(), location: 'w', onHand: 1, eventId: 'damaged-1' } as LoggedEvent;
-    store.appendTurn({ seq, at: Date.now(), events: [recount] }, [], []);
+    const recount: SkuEvent = { type: 'StockSet', sku: 'S', at: Date.now(), location: 'w', onHand: 1, eventId: 'damaged-1' };
+    store.appendTurn(seq, store.codec.encodeRecord({ seq, at: Date.now(), events: [recount] }), [], []);
     await store.close();
 
     const errors: { msg: string; obj: Record<string, unknown> }[] = [];

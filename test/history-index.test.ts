@@ -6,8 +6,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Shard } from '../src/actors/shard.js';
 import type { HistoryEntry, Reservation, ReservationView, SkuEvent } from '../src/actors/types.js';
-import { loggedEvent, type LoggedEvent } from '../src/persistence/codec.js';
 import { ShardStore } from '../src/persistence/shard-store.js';
+import { loggedRecordBefore } from './fixtures/wal-before-layout.js';
 import { openTestShard, removeTempDirs, reserve, setStock, tempDir, type TestShard } from './helpers.js';
 
 afterEach(() => removeTempDirs());
@@ -86,10 +86,11 @@ describe('reservation history from linked events', () => {
   it('reads trails written before links: an index entry for every event, events without a link', async () => {
     const store = ShardStore.open(tempDir());
     const placed: SkuEvent = { type: 'ReservationPlaced', sku: 'S', at: 1, reservation: reservationS1() };
-    const committed = { type: 'ReservationCommitted', sku: 'S', at: 2, reservationId: 'S:1' } as LoggedEvent;
-    const other = { type: 'StockAdjusted', sku: 'S', at: 2, location: 'w', delta: 1, eventId: 'e' } as LoggedEvent;
-    store.appendTurn({ seq: 1, at: 1, events: [loggedEvent(placed, null)] }, ['S:1'], [0]);
-    store.appendTurn({ seq: 2, at: 2, events: [other, committed] }, ['S:1'], [1]);
+    const committed: SkuEvent = { type: 'ReservationCommitted', sku: 'S', at: 2, reservationId: 'S:1' };
+    const other: SkuEvent = { type: 'StockAdjusted', sku: 'S', at: 2, location: 'w', delta: 1, eventId: 'e' };
+    // Written then as one msgpackr value per record, which the codec's generic encode still makes.
+    store.appendTurn(1, store.codec.encode(loggedRecordBefore({ seq: 1, at: 1, events: [placed] })), ['S:1'], [0]);
+    store.appendTurn(2, store.codec.encode(loggedRecordBefore({ seq: 2, at: 2, events: [other, committed] })), ['S:1'], [1]);
     await store.whenFlushed();
     expect(store.eventsOf('S:1', null).map(({ seq, event }) => [seq, event.type])).toEqual([
       [1, 'ReservationPlaced'],
@@ -107,7 +108,8 @@ describe('reservation history from linked events', () => {
     // A later record and an index entry that claims its only event (a stock change) ended the reservation.
     const store = ShardStore.open(Shard.directoryOf(t.dataDir, 0));
     const seq = store.lastSeq() + 1;
-    store.appendTurn({ seq, at: t.clock.now, events: [{ type: 'StockAdjusted', sku: 'S', at: t.clock.now, location: 'w', delta: 1, eventId: 'damage-1' } as LoggedEvent] }, [r.reservationId], [0]);
+    const stockChange: SkuEvent = { type: 'StockAdjusted', sku: 'S', at: t.clock.now, location: 'w', delta: 1, eventId: 'damage-1' };
+    store.appendTurn(seq, store.codec.encodeRecord({ seq, at: t.clock.now, events: [stockChange] }), [r.reservationId], [0]);
     await store.close();
     await t.reopen();
     const [damaged, fine] = await t.shard.execute([{ type: 'getReservation', reservationId: r.reservationId }, { type: 'getSku', sku: 'S' }]);
@@ -118,10 +120,10 @@ describe('reservation history from linked events', () => {
 
   it('reports a link that points at another reservation\'s event instead of returning a wrong trail', async () => {
     const store = ShardStore.open(tempDir());
-    const placed = { type: 'StockAdjusted', sku: 'S', at: 1, location: 'w', delta: 1, eventId: 'e' } as LoggedEvent;
-    const released = { type: 'ReservationReleased', sku: 'S', at: 2, reservationId: 'S:1', prevSeq: 1, prevIndex: 0 } as LoggedEvent;
-    store.appendTurn({ seq: 1, at: 1, events: [placed] }, [], []);
-    store.appendTurn({ seq: 2, at: 2, events: [released] }, ['S:1'], [0]);
+    const placed: SkuEvent = { type: 'StockAdjusted', sku: 'S', at: 1, location: 'w', delta: 1, eventId: 'e' };
+    const released = { type: 'ReservationReleased', sku: 'S', at: 2, reservationId: 'S:1', prevSeq: 1, prevIndex: 0 } as SkuEvent;
+    store.appendTurn(1, store.codec.encodeRecord({ seq: 1, at: 1, events: [placed] }), [], []);
+    store.appendTurn(2, store.codec.encodeRecord({ seq: 2, at: 2, events: [released] }), ['S:1'], [0]);
     await store.whenFlushed();
     expect(() => store.eventsOf('S:1', null)).toThrow(/WAL record 1 event 0 is not an event of reservation S:1/);
     await store.close();

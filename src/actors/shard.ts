@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { ShardConfig } from '../config.js';
 import { errorBody } from '../errors.js';
-import { loggedEvent, snapshotOf, stateOf, type LoggedEvent } from '../persistence/codec.js';
+import { snapshotOf, stateOf } from '../persistence/codec.js';
 import { ShardStore, type WalPosition } from '../persistence/shard-store.js';
 import type { Alert } from '../alerts/alert.js';
 import { alertEvents, type AlertSignal } from './alerts.js';
@@ -115,8 +115,10 @@ interface Turn {
   now: number;
   /** The WAL record the turn writes, if it decides any event. */
   seq: number;
-  /** The turn's events in their WAL form (see `apply`). */
-  events: LoggedEvent[];
+  /** Events decided so far, each written to the turn's WAL record as it is decided (see `apply`). */
+  eventCount: number;
+  /** Commands in the turn: room for about as many events is made when the record starts. */
+  commandCount: number;
   /** Reservations the turn ended, and where their ending event is in `events` (the history index). */
   historyIds: string[];
   historyIndexes: number[];
@@ -393,7 +395,9 @@ export class Shard {
   private turn(batches: readonly Batch[]): Promise<Reply[]>[] {
     const now = this.clock();
     const seq = this.seq + 1;
-    const turn: Turn = { now, seq, events: [], historyIds: [], historyIndexes: [], watchedChanged: null, demand: [], demandBySku: null, notices: [] };
+    let commandsInTurn = 0;
+    for (const batch of batches) commandsInTurn += batch.commands.length;
+    const turn: Turn = { now, seq, eventCount: 0, commandCount: commandsInTurn, historyIds: [], historyIndexes: [], watchedChanged: null, demand: [], demandBySku: null, notices: [] };
     const replies: Reply[][] = [];
     let storeReads: { batch: number; index: number; read: StoreRead }[] | null = null;
     let commandCount = 0;
@@ -418,9 +422,9 @@ export class Shard {
     this.turns++;
     this.commands += commandCount;
     let flushed = this.lastFlush;
-    if (turn.events.length > 0) {
+    if (turn.eventCount > 0) {
       this.seq = seq;
-      this.store.appendTurn({ seq, at: now, events: turn.events }, turn.historyIds, turn.historyIndexes);
+      this.store.appendTurn(seq, this.store.codec.records.finish(), turn.historyIds, turn.historyIndexes);
       if (turn.notices.length > 0) this.store.putOutbox(turn.notices);
       this.recordsSinceCheckpoint++;
       if (this.recordsSinceCheckpoint >= this.options.shard.checkpointWalRecordsMax) this.checkpoint(now);
@@ -507,15 +511,18 @@ export class Shard {
   }
 
   private apply(state: SkuState, event: SkuEvent, turn: Turn) {
-    // The WAL form first: evolve hands a placed reservation to the SKU, where it changes later,
-    // and moves the reservation's latest event on from the one the logged form links back to.
+    // Written to the WAL record first: evolve hands a placed reservation to the SKU, where it
+    // changes later, and moves the reservation's latest event on from the one this event links
+    // back to.
     const r = reservationOfEvent(state, event);
-    const logged = loggedEvent(event, r);
+    const record = this.store.codec.records;
+    if (turn.eventCount === 0) record.begin(turn.seq, turn.now, turn.commandCount);
+    record.add(event, r ? r.walSeq : 0, r ? r.walIndex : 0);
     const reply = evolve(state, event, this.options.limits);
     assertInvariants(state, false);
     if (r) {
       r.walSeq = turn.seq;
-      r.walIndex = turn.events.length;
+      r.walIndex = turn.eventCount;
       if (r.state === 'ACTIVE' || r.state === 'PENDING') {
         this.expiry.push(r.expiresAt, r.id);
       } else {
@@ -529,7 +536,7 @@ export class Shard {
     }
     if (event.type === 'AlertRaised' || event.type === 'AlertResolved') turn.notices.push(event.alert);
     if (event.type === 'ReservationCommitted') addDemand(turn, event.sku, 'sale', r!.quantity, event.at);
-    turn.events.push(logged);
+    turn.eventCount++;
     return reply;
   }
 

@@ -15,6 +15,8 @@
 
 const INTEGER_LIMIT = 2 ** 51;
 const FLOAT_TAG = 1;
+/** A `relative` value whose difference from its base is not exact: the value itself follows. */
+const ABSOLUTE_TAG = 3;
 /**
  * Blocks are written one after another into slabs of this size. A checkpoint writes two blocks
  * per changed SKU, ~20,000 after recovering a sale over 10,000 SKUs: a buffer of its own for each
@@ -87,11 +89,31 @@ export class BlockWriter {
   }
 
   number(value: number): void {
-    if (Number.isInteger(value) && value > -INTEGER_LIMIT && value < INTEGER_LIMIT) {
+    // -0 is an integer to Number.isInteger but not to a varint: it goes as a float.
+    if (Number.isInteger(value) && value > -INTEGER_LIMIT && value < INTEGER_LIMIT && (value !== 0 || 1 / value > 0)) {
       this.varint((value >= 0 ? value * 2 : -value * 2 - 1) * 2);
       return;
     }
     this.varint(FLOAT_TAG);
+    this.room(8);
+    this.bytes!.writeDoubleLE(value, this.end);
+    this.end += 8;
+  }
+
+  /**
+   * A number written as its difference from `base` (a time near the record's own takes a byte or
+   * three instead of six); read back by `relative` with the same base. Any value round-trips
+   * exactly: where the difference would round, the value is written as it is.
+   */
+  relative(value: number, base: number): void {
+    const difference = value - base;
+    const back = difference + base;
+    // === alone would take 0 for -0.
+    if (back === value && (value !== 0 || 1 / back === 1 / value)) {
+      this.number(difference);
+      return;
+    }
+    this.varint(ABSOLUTE_TAG);
     this.room(8);
     this.bytes!.writeDoubleLE(value, this.end);
     this.end += 8;
@@ -140,6 +162,35 @@ export class BlockWriter {
     this.end = p;
   }
 
+  /** One raw byte: a block's own leading marker, which a reader checks before anything else. */
+  byte(value: number): void {
+    this.room(1);
+    this.bytes![this.end++] = value;
+  }
+
+  /**
+   * Room for a 32-bit number not known yet (a count), filled in by `fill32` before `finish`.
+   * Returns its place relative to the block's start, which stays valid if the block moves slab.
+   */
+  placeholder32(): number {
+    this.room(4);
+    const offset = this.end - this.start;
+    this.end += 4;
+    return offset;
+  }
+
+  fill32(offset: number, value: number): void {
+    this.bytes!.writeUInt32LE(value, this.start + offset);
+  }
+
+  /** Bytes made elsewhere (a value another encoder wrote), length first; read back by `byteString`. */
+  byteString(source: Uint8Array): void {
+    this.varint(source.length);
+    this.room(source.length);
+    this.bytes!.set(source, this.end);
+    this.end += source.length;
+  }
+
   nullableString(value: string | null): void {
     if (value === null) {
       this.varint(0);
@@ -175,6 +226,11 @@ export class BlockReader {
     return this.p === this.bytes.length;
   }
 
+  /** The error for damage the caller found in what it read (a value out of place). */
+  damage(what: string): Error {
+    return this.damaged(what);
+  }
+
   private varint(): number {
     const bytes = this.bytes;
     let value = 0;
@@ -190,6 +246,21 @@ export class BlockReader {
   }
 
   number(): number {
+    // Most numbers are small (counts, quantities, times relative to a record's): one byte, read
+    // with integer operations. The general path works in doubles, where each `%` is a slow fmod.
+    const p = this.p;
+    if (p < this.bytes.length) {
+      const byte = this.bytes[p];
+      if (byte < 0x80 && (byte & 1) === 0) {
+        this.p = p + 1;
+        const zigzag = byte >> 1;
+        return (zigzag & 1) === 0 ? zigzag >> 1 : -((zigzag + 1) >> 1);
+      }
+    }
+    return this.numberOfVarint();
+  }
+
+  private numberOfVarint(): number {
     const u = this.varint();
     if (u === FLOAT_TAG) {
       if (this.p + 8 > this.bytes.length) throw this.damaged('block ends inside a number');
@@ -197,9 +268,21 @@ export class BlockReader {
       this.p += 8;
       return value;
     }
-    if (u % 2 !== 0) throw this.damaged('unknown number tag');
-    const zigzag = u / 2;
-    return zigzag % 2 === 0 ? zigzag / 2 : -(zigzag + 1) / 2;
+    const zigzag = Math.floor(u / 2);
+    if (zigzag * 2 !== u) throw this.damaged('unknown number tag');
+    const magnitude = Math.floor(zigzag / 2);
+    return magnitude * 2 === zigzag ? magnitude : -(magnitude + 1);
+  }
+
+  relative(base: number): number {
+    if (this.p < this.bytes.length && this.bytes[this.p] === ABSOLUTE_TAG) {
+      this.p++;
+      if (this.p + 8 > this.bytes.length) throw this.damaged('block ends inside a number');
+      const value = this.bytes.readDoubleLE(this.p);
+      this.p += 8;
+      return value;
+    }
+    return base + this.number();
   }
 
   /** A number that must be an integer in [0, max]. */
@@ -249,10 +332,64 @@ export class BlockReader {
     return this.bytes;
   }
 
+  byte(): number {
+    if (this.p >= this.bytes.length) throw this.damaged('block ends before its marker');
+    return this.bytes[this.p++];
+  }
+
+  /** What `BlockWriter.placeholder32` made room for. */
+  uint32(): number {
+    if (this.p + 4 > this.bytes.length) throw this.damaged('block ends inside a number');
+    const value = this.bytes.readUInt32LE(this.p);
+    this.p += 4;
+    return value;
+  }
+
+  /** What `BlockWriter.byteString` wrote: a view of the block, not a copy. */
+  byteString(): Buffer {
+    const length = this.varint();
+    const start = this.p;
+    if (start + length > this.bytes.length) throw this.damaged('block ends inside a byte string');
+    this.p = start + length;
+    return this.bytes.subarray(start, this.p);
+  }
+
   nullableString(): string | null {
     const present = this.varint();
     if (present === 0) return null;
     if (present !== 1) throw this.damaged('unknown string marker');
     return this.string();
   }
+}
+
+/**
+ * Names (channels, locations, SKUs) written so far in one block, by index. A name is written as
+ * its index once known; the index one past the last known is a new name, and its string follows.
+ * Names repeat across a block's entries, so each is written, and read back as a string, once.
+ */
+export class NameTable {
+  private readonly index = new Map<string, number>();
+
+  write(writer: BlockWriter, name: string): void {
+    const known = this.index.get(name);
+    if (known !== undefined) {
+      writer.number(known);
+      return;
+    }
+    writer.number(this.index.size);
+    writer.string(name);
+    this.index.set(name, this.index.size);
+  }
+
+  /** Forget every name: the next block starts its own table. */
+  clear(): void {
+    this.index.clear();
+  }
+}
+
+/** A name NameTable.write wrote; `names` holds those read so far in the block. */
+export function readName(reader: BlockReader, names: string[], what: string): string {
+  const i = reader.index(names.length, what);
+  if (i === names.length) names.push(reader.string());
+  return names[i];
 }

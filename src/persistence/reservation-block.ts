@@ -21,33 +21,12 @@
 // across a SKU's holds, so each is written once.
 
 import type { Allocation, Reservation, ReservationState } from '../actors/types.js';
-import { BlockReader, BlockWriter } from './binary-block.js';
+import { BlockReader, BlockWriter, NameTable, readName } from './binary-block.js';
 
 const VERSION = 1;
-const STATES: readonly ReservationState[] = ['PENDING', 'ACTIVE', 'COMMITTED', 'RELEASED', 'EXPIRED'];
-const STATE_CODES = new Map(STATES.map((state, code) => [state, code]));
-
-/** Names written so far in one block, by index. */
-class NameTable {
-  private readonly index = new Map<string, number>();
-
-  write(writer: BlockWriter, name: string): void {
-    const known = this.index.get(name);
-    if (known !== undefined) {
-      writer.number(known);
-      return;
-    }
-    writer.number(this.index.size);
-    writer.string(name);
-    this.index.set(name, this.index.size);
-  }
-}
-
-function readName(reader: BlockReader, names: string[], what: string): string {
-  const i = reader.index(names.length, what);
-  if (i === names.length) names.push(reader.string());
-  return names[i];
-}
+/** A reservation's state as one number; the WAL's own records (wal-record.ts) use the same codes. */
+export const STATES: readonly ReservationState[] = ['PENDING', 'ACTIVE', 'COMMITTED', 'RELEASED', 'EXPIRED'];
+export const STATE_CODES = new Map(STATES.map((state, code) => [state, code]));
 
 // One writer per thread: its memory is reused by every snapshot the thread writes.
 const writer = new BlockWriter();
@@ -100,7 +79,10 @@ export function reservationBlock(open: Iterable<Reservation>, count: number): Bu
 
 /** The reservations of a stored block, in the order they were written. A damaged block throws. */
 export function reservationsOfBlock(block: Buffer, sku: string): Reservation[] {
-  const reader = new BlockReader(block, (what) => new Error(`snapshot of SKU ${sku}: reservation block damaged (${what})`));
+  // Which reservation is being read, for the message: the labels passed down are constants, so
+  // reading builds no string unless the block is damaged.
+  let current = -1;
+  const reader = new BlockReader(block, (what) => new Error(`snapshot of SKU ${sku}: reservation block damaged (${current < 0 ? what : `${what} of reservation ${current}`})`));
   const version = reader.number();
   if (version !== VERSION) throw new Error(`snapshot of SKU ${sku}: reservation block version ${version} is not known to this version of Stockade`);
   // Every reservation takes at least a byte: a count beyond the block's size is damage.
@@ -108,14 +90,14 @@ export function reservationsOfBlock(block: Buffer, sku: string): Reservation[] {
   const channels: string[] = [];
   const locations: string[] = [];
   const reservations: Reservation[] = [];
-  for (let i = 0; i < count; i++) {
+  for (current = 0; current < count; current++) {
     const id = reader.string();
     const orderId = reader.string();
     const customerId = reader.string();
     const idempotencyKey = reader.string();
-    const channel = readName(reader, channels, `channel of reservation ${i}`);
-    const state = STATES[reader.index(STATES.length - 1, `state of reservation ${i}`)];
-    const allowPartial = reader.index(1, `allowPartial of reservation ${i}`) === 1;
+    const channel = readName(reader, channels, 'channel');
+    const state = STATES[reader.index(STATES.length - 1, 'state')];
+    const allowPartial = reader.index(1, 'allowPartial') === 1;
     const requested = reader.number();
     const quantity = reader.number();
     const priority = reader.number();
@@ -127,11 +109,11 @@ export function reservationsOfBlock(block: Buffer, sku: string): Reservation[] {
     const endedAt = reader.number();
     const walSeq = reader.number();
     const walIndex = reader.number();
-    const allocations: Allocation[] = new Array(reader.index(block.length, `allocations of reservation ${i}`));
+    const allocations: Allocation[] = new Array(reader.index(block.length, 'allocations'));
     for (let k = 0; k < allocations.length; k++) {
-      allocations[k] = { location: readName(reader, locations, `allocation location of reservation ${i}`), quantity: reader.number() };
+      allocations[k] = { location: readName(reader, locations, 'allocation location'), quantity: reader.number() };
     }
-    const restricted = reader.index(block.length, `restricted locations of reservation ${i}`);
+    const restricted = reader.index(block.length, 'restricted locations');
     let only: string[] | null = null;
     if (restricted > 0) {
       only = new Array(restricted - 1);

@@ -1,15 +1,13 @@
-// A reservation as the WAL stores it: a fixed-order array instead of a 20-field record.
+// A reservation as msgpackr WAL records stored it: a fixed-order array instead of a 20-field
+// record. Nothing writes tuples any more — WAL records have their own layout (wal-record.ts),
+// snapshots blocks (reservation-block.ts) — but data written by earlier versions holds them, so
+// they are still read.
 //
-// A reserve's WAL event is mostly its reservation. msgpackr writes a record by walking its keys
-// through a structure table; an array of the same values packs in about half the time
-// (`npm run bench:micro`, "record encoding").
-//
-// The order below is the on-disk format: append new fields at the end, never reorder. `sku` is
-// left out (the event around the tuple carries it). A WAL event writes the first 19 fields: where
-// the reservation is in the WAL is where the event itself is. Snapshots written before blocks
-// (reservation-block.ts) hold tuples too, with `walSeq` and `walIndex` appended: the
-// reservation's latest event; they are still read. Records written before tuples (plain
-// reservation objects) are read as well: `isReservationTuple` tells them apart.
+// The order below is that on-disk format. `sku` is left out (the event around the tuple carries
+// it). A WAL event held the first 19 fields: where the reservation is in the WAL is where the
+// event itself is. Snapshots written before blocks hold tuples too, with `walSeq` and `walIndex`
+// appended: the reservation's latest event. Records written before tuples (plain reservation
+// objects) are read as well: `isReservationTuple` tells them apart.
 
 import type { Allocation, Reservation, ReservationState } from '../actors/types.js';
 
@@ -41,36 +39,6 @@ export type ReservationTuple = [
 
 /** The fields every stored tuple has: a shorter one is damage. */
 const TUPLE_LENGTH = 19;
-
-export function reservationTuple(r: Reservation): ReservationTuple {
-  const a = r.allocations;
-  const flat: (string | number)[] = new Array(a.length * 2);
-  for (let i = 0; i < a.length; i++) {
-    flat[2 * i] = a[i].location;
-    flat[2 * i + 1] = a[i].quantity;
-  }
-  return [
-    r.id,
-    r.orderId,
-    r.customerId,
-    r.channel,
-    r.idempotencyKey,
-    r.requested,
-    r.quantity,
-    flat,
-    r.priority,
-    r.arrival,
-    r.allowPartial,
-    r.locations,
-    r.holdTtlMs,
-    r.state,
-    r.createdAt,
-    r.activatedAt,
-    r.expiresAt,
-    r.endedAt,
-    r.endReason,
-  ];
-}
 
 export function isReservationTuple(stored: ReservationTuple | Reservation): stored is ReservationTuple {
   return Array.isArray(stored);

@@ -72,12 +72,12 @@ export class ShardStore {
   }
 
   /**
-   * Queue a turn's WAL record and the history index of the reservations it ended
-   * (`historyIds[k]` ended with `record.events[historyIndexes[k]]`); they commit together.
+   * Queue a turn's WAL record (encoded by `codec.records`) and the history index of the
+   * reservations it ended (`historyIds[k]` ended with the record's event `historyIndexes[k]`);
+   * they commit together.
    */
-  appendTurn(record: LoggedRecord, historyIds: string[], historyIndexes: number[]): void {
-    const seq = record.seq;
-    void this.wal.put(seq, this.codec.encodeRecord(record));
+  appendTurn(seq: number, record: Buffer, historyIds: string[], historyIndexes: number[]): void {
+    void this.wal.put(seq, record);
     for (let k = 0; k < historyIds.length; k++) void this.history.put([historyIds[k], seq, historyIndexes[k]], EMPTY);
   }
 
