@@ -17,6 +17,8 @@ const INTEGER_LIMIT = 2 ** 51;
 const FLOAT_TAG = 1;
 /** A `relative` value whose difference from its base is not exact: the value itself follows. */
 const ABSOLUTE_TAG = 3;
+/** A `relative` value of 0 (a time not set yet), whatever the base: one byte. */
+const ZERO_TAG = 5;
 /**
  * Blocks are written one after another into slabs of this size. A checkpoint writes two blocks
  * per changed SKU, ~20,000 after recovering a sale over 10,000 SKUs: a buffer of its own for each
@@ -102,10 +104,15 @@ export class BlockWriter {
 
   /**
    * A number written as its difference from `base` (a time near the record's own takes a byte or
-   * three instead of six); read back by `relative` with the same base. Any value round-trips
-   * exactly: where the difference would round, the value is written as it is.
+   * three instead of six, and 0, a time not set yet, one); read back by `relative` with the same
+   * base. Any value round-trips exactly: where the difference would round, the value is written
+   * as it is.
    */
   relative(value: number, base: number): void {
+    if (value === 0 && 1 / value > 0) {
+      this.varint(ZERO_TAG);
+      return;
+    }
     const difference = value - base;
     const back = difference + base;
     // === alone would take 0 for -0.
@@ -246,15 +253,31 @@ export class BlockReader {
   }
 
   number(): number {
-    // Most numbers are small (counts, quantities, times relative to a record's): one byte, read
-    // with integer operations. The general path works in doubles, where each `%` is a slow fmod.
+    // Most numbers are small (counts, quantities, times relative to a record's): up to four bytes,
+    // read with 32-bit integer operations. Longer ones take the general path, in doubles (where
+    // each `%` would be a slow fmod).
+    const bytes = this.bytes;
     const p = this.p;
-    if (p < this.bytes.length) {
-      const byte = this.bytes[p];
-      if (byte < 0x80 && (byte & 1) === 0) {
-        this.p = p + 1;
-        const zigzag = byte >> 1;
-        return (zigzag & 1) === 0 ? zigzag >> 1 : -((zigzag + 1) >> 1);
+    if (p + 4 <= bytes.length) {
+      let u = bytes[p];
+      let length = 1;
+      if (u >= 0x80) {
+        u = (u & 0x7f) | ((bytes[p + 1] & 0x7f) << 7);
+        length = 2;
+        if (bytes[p + 1] >= 0x80) {
+          u |= (bytes[p + 2] & 0x7f) << 14;
+          length = 3;
+          if (bytes[p + 2] >= 0x80) {
+            u |= (bytes[p + 3] & 0x7f) << 21;
+            length = 4;
+            if (bytes[p + 3] >= 0x80) return this.numberOfVarint();
+          }
+        }
+      }
+      if ((u & 1) === 0) {
+        this.p = p + length;
+        const zigzag = u >>> 1;
+        return (zigzag & 1) === 0 ? zigzag >>> 1 : -((zigzag + 1) >>> 1);
       }
     }
     return this.numberOfVarint();
@@ -275,7 +298,12 @@ export class BlockReader {
   }
 
   relative(base: number): number {
-    if (this.p < this.bytes.length && this.bytes[this.p] === ABSOLUTE_TAG) {
+    const tag = this.p < this.bytes.length ? this.bytes[this.p] : 0;
+    if (tag === ZERO_TAG) {
+      this.p++;
+      return 0;
+    }
+    if (tag === ABSOLUTE_TAG) {
       this.p++;
       if (this.p + 8 > this.bytes.length) throw this.damaged('block ends inside a number');
       const value = this.bytes.readDoubleLE(this.p);
