@@ -15,6 +15,7 @@ import { errorBody, type ErrorBody } from '../errors.js';
 import { DataDirInUseError, DataDirLock } from '../persistence/data-dir-lock.js';
 import type { AvailabilityChange, DemandEvent, FromShard, ShardWorkerData, ToShard } from './messages.js';
 import { shardOf } from './placement.js';
+import { beginRecovery, endRecovery } from './recovery-pretenuring.js';
 import { fromCrossing } from './reply-crossing.js';
 import { mergeSearchPages, type SkuSearchPage, type SkuSearchQuery } from './sku-search.js';
 import type { RecoveryStats, ShardStats } from './shard.js';
@@ -380,25 +381,31 @@ export class Engine {
       await lock.release();
       throw err;
     }
-    const handles: ShardHandle[] = [];
-    for (let shardId = 0; shardId < config.shards; shardId++) {
-      const data: ShardWorkerData = {
-        shardId,
-        shardCount: config.shards,
-        dataDir: config.dataDir,
-        limits: config.limits,
-        shard: config.shard,
-      };
-      handles.push(new ShardHandle(data, config, log, options));
-    }
-    const engine = new Engine(handles, config, lock);
+    // Every shard recovers now, in parallel: V8's pretenuring stays off until all are ready.
+    beginRecovery();
     try {
-      await Promise.all(handles.map((h) => h.whenReady()));
-    } catch (err) {
-      await engine.stop();
-      throw err;
+      const handles: ShardHandle[] = [];
+      for (let shardId = 0; shardId < config.shards; shardId++) {
+        const data: ShardWorkerData = {
+          shardId,
+          shardCount: config.shards,
+          dataDir: config.dataDir,
+          limits: config.limits,
+          shard: config.shard,
+        };
+        handles.push(new ShardHandle(data, config, log, options));
+      }
+      const engine = new Engine(handles, config, lock);
+      try {
+        await Promise.all(handles.map((h) => h.whenReady()));
+      } catch (err) {
+        await engine.stop();
+        throw err;
+      }
+      return engine;
+    } finally {
+      endRecovery();
     }
-    return engine;
   }
 
   get shardCount(): number {

@@ -8,6 +8,7 @@
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import type { ShardConfig } from '../config.js';
 import { errorBody } from '../errors.js';
 import { snapshotOf, stateOf } from '../persistence/codec.js';
@@ -16,6 +17,7 @@ import type { Alert } from '../alerts/alert.js';
 import { alertEvents, type AlertSignal } from './alerts.js';
 import { ExpiryHeap } from './expiry-heap.js';
 import { retireKeyArena } from './key-arena.js';
+import { beginRecovery, endRecovery } from './recovery-pretenuring.js';
 import { searchSkus, type SkuSearchPage, type SkuSearchQuery } from './sku-search.js';
 import { levelsOf } from './levels.js';
 import { StockSeries } from './stock-series.js';
@@ -247,7 +249,14 @@ export class Shard {
   static open(options: ShardOptions): { shard: Shard; recovery: RecoveryStats } {
     const store = ShardStore.open(Shard.directoryOf(options.dataDir, options.shardId));
     const shard = new Shard(options, store);
-    const recovery = shard.recover();
+    // In a worker, the engine has turned pretenuring off for every shard's recovery.
+    if (isMainThread) beginRecovery();
+    let recovery: RecoveryStats;
+    try {
+      recovery = shard.recover();
+    } finally {
+      if (isMainThread) endRecovery();
+    }
     // Recovery marked every replayed SKU changed. Snapshot them now, before the first command, so
     // that work is not one long turn in serving time and a crash soon after does not replay it all
     // again. The write is queued, not awaited: the first turn's flush comes after it anyway.
