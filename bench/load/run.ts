@@ -37,6 +37,7 @@
 //   BENCH_CONNECTIONS, BENCH_DEPTH     Stockade and Redis connections and depth (32 × 64)
 //   BENCH_PG_POOL                      PostgreSQL pool size = requests in flight (32)
 //   BENCH_STOCKADE_RESTART=row|workload|run   fresh Stockade process per row (default), per workload, or one
+//   BENCH_STOCKADE_YOUNG_MB=N          the shard workers' young generation, shard.youngGenerationMb (default: the configuration's, 48)
 //   BENCH_STOCKADE_SOURCE=tsx          run the server from src/ through tsx instead of the compiled
 //                                      build that npm start runs (built first with npm run build)
 //   BENCH_OUT=<path without extension>    where to write the .md and .json (default bench/results/load)

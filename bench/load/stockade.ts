@@ -67,6 +67,8 @@ export async function startStockade(root: string, shards: number, limits: { quan
       idempotencyKeysPerSkuMax: 100_000_000,
       quantityMax: limits.quantityMax,
     },
+    // BENCH_STOCKADE_YOUNG_MB: the shard workers' young generation (shard.youngGenerationMb).
+    ...(process.env.BENCH_STOCKADE_YOUNG_MB ? { shard: { youngGenerationMb: Number(process.env.BENCH_STOCKADE_YOUNG_MB) } } : {}),
   };
   writeFileSync(configPath, JSON.stringify(config, null, 2));
   // Diagnostics only (e.g. --trace-gc): the benchmark's figures are taken without them.
