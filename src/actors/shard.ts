@@ -121,7 +121,7 @@ interface Turn {
   eventCount: number;
   /** Commands in the turn: room for about as many events is made when the record starts. */
   commandCount: number;
-  /** Reservations the turn ended, and where their ending event is in `events` (the history index). */
+  /** Reservations the turn ended, and which event of the turn's record ends each (the history index). */
   historyIds: string[];
   historyIndexes: number[];
   watchedChanged: Set<string> | null;
