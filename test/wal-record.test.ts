@@ -1,16 +1,22 @@
 // WAL records in Stockade's own layout (src/persistence/wal-record.ts): every event a turn can
 // decide comes back exactly as it went in — reservation events field by field, any other event
 // as a msgpackr value inside the record — links included; records written before the layout
-// still read; and a damaged record is refused, naming what is wrong, never read as events.
+// still read, and a shard recovers from them and goes on writing in the layout; and a damaged
+// record is refused, naming what is wrong, never read as events.
 
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import type { Allocation, Reservation, SkuEvent } from '../src/actors/types.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Allocation, HistoryEntry, Reservation, ReservationView, SkuEvent } from '../src/actors/types.js';
 import { RecordCodec, type WalRecord } from '../src/persistence/codec.js';
+import { Shard } from '../src/actors/shard.js';
+import { ShardStore } from '../src/persistence/shard-store.js';
 import { WAL_RECORD_MARKER } from '../src/persistence/wal-record.js';
 import { loggedRecordBefore } from './fixtures/wal-before-layout.js';
+import { openTestShard, removeTempDirs, reserve, setStock } from './helpers.js';
 
 const T0 = 1_700_000_000_000;
+
+afterEach(() => removeTempDirs());
 
 const text = fc.string({ unit: 'grapheme', maxLength: 24 });
 /** Times as the shard clock makes them, plus the values a time field holds when unset (0) and extremes. */
@@ -184,5 +190,40 @@ describe('WAL record layout', () => {
     // kind, SKU (a known name: one byte), at, then the key's code: own (1).
     ownKey[committedAt + 3] = 2 * 2 * 1;
     expect(() => codec.decodeRecord(ownKey)).toThrow(/WAL record damaged \(event 1: idempotency key\)/);
+  });
+});
+
+describe('a data directory written before the record layout', () => {
+  it('replays, answers retries from its records, and keeps trails that run on into new records', async () => {
+    const t = openTestShard();
+    await t.ok(setStock('S', 'w', 10));
+    const kept = reserve('S', 3);
+    const first = await t.ok<ReservationView>(kept);
+    const dropped = await t.ok<ReservationView>(reserve('S', 2));
+    await t.ok({ type: 'release', reservationId: dropped.reservationId, reason: 'changed mind' });
+    // The same history as a version before the layout wrote it, every record one msgpackr value.
+    // No checkpoint covers it (the shard is left as a crash would leave it), so all of it replays.
+    const store = ShardStore.open(Shard.directoryOf(t.dataDir, 0));
+    const records = [...store.recordsAfter(0)];
+    expect(records.map((r) => r.events.length)).toEqual([1, 1, 1, 1]);
+    for (const record of records) {
+      const before = store.codec.encode(loggedRecordBefore(record));
+      expect(before[0]).not.toBe(WAL_RECORD_MARKER);
+      store.appendTurn(record.seq, before, [], []);
+    }
+    await store.whenFlushed();
+    await t.reopen();
+
+    expect(t.shard.stats().skus).toBe(1);
+    expect(await t.ok({ type: 'getSku', sku: 'S' })).toMatchObject({ onHand: 10, reserved: 3 });
+    expect(await t.run(kept)).toEqual({ ok: true, value: first, replayed: true });
+    // Placed before the change and committed after it: the trail crosses from one form to the other.
+    await t.ok({ type: 'commit', reservationId: first.reservationId });
+    await t.reopen();
+    const trail = await t.ok<HistoryEntry[]>({ type: 'getReservationHistory', reservationId: first.reservationId });
+    expect(trail.map((e) => e.event)).toEqual(['ReservationPlaced', 'ReservationCommitted']);
+    const released = await t.ok<HistoryEntry[]>({ type: 'getReservationHistory', reservationId: dropped.reservationId });
+    expect(released.map((e) => e.event)).toEqual(['ReservationPlaced', 'ReservationReleased']);
+    expect(await t.ok({ type: 'getSku', sku: 'S' })).toMatchObject({ onHand: 7, reserved: 0 });
   });
 });
