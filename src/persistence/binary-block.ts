@@ -217,6 +217,9 @@ function varintLength(value: number): number {
   return length;
 }
 
+/** Buffer's string slicers: on every Node Buffer, though not in its type declarations. */
+type SlicingBuffer = Buffer & { latin1Slice(start: number, end: number): string; utf8Slice(start: number, end: number): string };
+
 /** Reads what a BlockWriter wrote, in the same order; throws `damaged(what)` past the end. */
 export class BlockReader {
   private p = 0;
@@ -322,7 +325,10 @@ export class BlockReader {
 
   string(): string {
     const ascii = this.skipString();
-    return this.bytes.toString(ascii ? 'latin1' : 'utf8', this.spanStart, this.spanEnd);
+    // Node's own slicers, which `toString(encoding, start, end)` dispatches to after checking its
+    // arguments: a reserve's WAL event reads four strings, and that dispatch was ~5 % of recovery.
+    const bytes = this.bytes as SlicingBuffer;
+    return ascii ? bytes.latin1Slice(this.spanStart, this.spanEnd) : bytes.utf8Slice(this.spanStart, this.spanEnd);
   }
 
   /** Read past the next string, leaving its bytes at `[spanStart, spanEnd)`; whether its header says ASCII. */
