@@ -12,7 +12,7 @@ import { Shard } from '../src/actors/shard.js';
 import { ShardStore } from '../src/persistence/shard-store.js';
 import { WAL_RECORD_MARKER } from '../src/persistence/wal-record.js';
 import { loggedRecordBefore } from './fixtures/wal-before-layout.js';
-import { openTestShard, removeTempDirs, reserve, setStock } from './helpers.js';
+import { openTestShard, removeTempDirs, reserve, setStock, tempDir } from './helpers.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -190,6 +190,20 @@ describe('WAL record layout', () => {
     // kind, SKU (a known name: one byte), at, then the key's code: own (1).
     ownKey[committedAt + 3] = 2 * 2 * 1;
     expect(() => codec.decodeRecord(ownKey)).toThrow(/WAL record damaged \(event 1: idempotency key\)/);
+  });
+});
+
+describe('the msgpackr structures of events the layout has no kind for', () => {
+  it('are stored with the first record that uses them, so a store opened afterwards reads it', async () => {
+    const dir = Shard.directoryOf(tempDir(), 0);
+    const store = ShardStore.open(dir);
+    const defined: SkuEvent = { type: 'SkuDefined', sku: 'S', at: T0, locationOrder: ['w'], category: 'shoes', tags: ['sale'] };
+    const stocked: SkuEvent = { type: 'StockSet', sku: 'S', at: T0, location: 'w', onHand: 5, eventId: 'e-1' };
+    store.appendTurn(1, store.codec.encodeRecord({ seq: 1, at: T0, events: [defined, stocked] }), [], []);
+    await store.whenFlushed();
+    // A fresh codec knows only the structures the store holds.
+    const reopened = ShardStore.open(dir);
+    expect([...reopened.recordsAfter(0)]).toStrictEqual([{ seq: 1, at: T0, events: [defined, stocked] }]);
   });
 });
 

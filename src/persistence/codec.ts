@@ -126,7 +126,8 @@ export interface SkuSnapshot {
  * plain msgpack).
  *
  * Records are only decodable with their structure table, so a store persists the table
- * (`persist`) synchronously whenever it grows, before any record using the new shape is queued.
+ * (`persist`) whenever it grows, during the pack of the value that uses the new shape: queued
+ * before that value's own put, in the same LMDB environment.
  *
  * Buffers: msgpackr appends each packed value to one buffer shared by every Packr in the thread,
  * and grows it in the middle of a pack when a value does not fit. Measured here (`npm run

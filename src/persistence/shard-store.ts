@@ -50,9 +50,13 @@ export class ShardStore {
     private readonly meta: Database<MetaValue, string>,
     private readonly outbox: Database<Buffer, string>,
   ) {
-    // putSync: the table is committed before any later put that uses a new structure.
+    // Queued before the put of the value that uses the new structure, so it commits in the same
+    // transaction or an earlier one: no crash can keep that value without its table. It was a
+    // putSync, a synchronous commit inside the turn: up to 43 ms in a shard's first checkpoint,
+    // which waited for the write thread (docs/benchmarks.md, "Structures queued, not committed
+    // on the spot").
     this.codec = new RecordCodec(meta.get('structures') as string[][] | undefined, (structures) => {
-      meta.putSync('structures', structures);
+      void meta.put('structures', structures);
     });
   }
 
