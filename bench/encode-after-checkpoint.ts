@@ -5,7 +5,7 @@
 // Why: with msgpackr's own buffer, encoding one multi-megabyte value left V8's element stores in
 // msgpackr's `pack` megamorphic (`node --log-ic`: "same map added twice") for the rest of the
 // thread, and every later WAL record cost several times more to encode. A shard that checkpoints a
-// hot SKU mid-sale would stay that slow until restarted. Since 32f6047 WAL records have their own
+// hot SKU mid-sale would stay that slow until restarted. Since fbac64e WAL records have their own
 // layout (src/persistence/wal-record.ts) and a reserve no longer goes through msgpackr at all;
 // this script shows that too (the variants now differ only in snapshots and notices).
 //

@@ -112,8 +112,9 @@ function reserveCommitPair(): void {
 
 // ---- (c) encoding ----------------------------------------------------------------------------
 
-// The codec the store uses (WAL records in Stockade's own layout, other values msgpackr records); in memory, as the store's would be once its
-// structures are known. The first encode defines the shapes, so it happens before timing.
+// The codec the store uses (WAL records in Stockade's own layout, other values msgpackr
+// records); in memory, as the store's would be once its structures are known. The first encode
+// defines the shapes, so it happens before timing.
 const codec = RecordCodec.inMemory();
 const record1 = turnOf(1, 1).record;
 const record64 = turnOf(64, 1).record;
