@@ -42,35 +42,7 @@ export function reservationBlock(open: Iterable<Reservation>, count: number): Bu
   let written = 0;
   for (const r of open) {
     if (written === count) throw new Error(`more than the ${count} reservations announced`);
-    writer.string(r.id);
-    writer.string(r.orderId);
-    writer.string(r.customerId);
-    writer.string(r.idempotencyKey);
-    channels.write(writer, r.channel);
-    writer.number(STATE_CODES.get(r.state)!);
-    writer.number(r.allowPartial ? 1 : 0);
-    writer.number(r.requested);
-    writer.number(r.quantity);
-    writer.number(r.priority);
-    writer.number(r.arrival);
-    writer.number(r.holdTtlMs);
-    writer.number(r.createdAt);
-    writer.number(r.activatedAt);
-    writer.number(r.expiresAt);
-    writer.number(r.endedAt);
-    writer.number(r.walSeq);
-    writer.number(r.walIndex);
-    writer.number(r.allocations.length);
-    for (const a of r.allocations) {
-      locations.write(writer, a.location);
-      writer.number(a.quantity);
-    }
-    if (r.locations === null) writer.number(0);
-    else {
-      writer.number(r.locations.length + 1);
-      for (const name of r.locations) writer.string(name);
-    }
-    writer.nullableString(r.endReason);
+    writeReservation(writer, r, channels, locations, null, true);
     written++;
   }
   if (written !== count) throw new Error(`${written} reservations where ${count} were announced`);
@@ -90,61 +62,128 @@ export function reservationsOfBlock(block: Buffer, sku: string): Reservation[] {
   const channels: string[] = [];
   const locations: string[] = [];
   const reservations: Reservation[] = [];
-  for (current = 0; current < count; current++) {
-    const id = reader.string();
-    const orderId = reader.string();
-    const customerId = reader.string();
-    const idempotencyKey = reader.string();
-    const channel = readName(reader, channels, 'channel');
-    const state = STATES[reader.index(STATES.length - 1, 'state')];
-    const allowPartial = reader.index(1, 'allowPartial') === 1;
-    const requested = reader.number();
-    const quantity = reader.number();
-    const priority = reader.number();
-    const arrival = reader.number();
-    const holdTtlMs = reader.number();
-    const createdAt = reader.number();
-    const activatedAt = reader.number();
-    const expiresAt = reader.number();
-    const endedAt = reader.number();
-    const walSeq = reader.number();
-    const walIndex = reader.number();
-    const allocations: Allocation[] = new Array(reader.index(block.length, 'allocations'));
-    for (let k = 0; k < allocations.length; k++) {
-      allocations[k] = { location: readName(reader, locations, 'allocation location'), quantity: reader.number() };
-    }
-    const restricted = reader.index(block.length, 'restricted locations');
-    let only: string[] | null = null;
-    if (restricted > 0) {
-      only = new Array(restricted - 1);
-      for (let k = 0; k < only.length; k++) only[k] = reader.string();
-    }
-    const endReason = reader.nullableString();
-    reservations.push({
-      id,
-      sku,
-      orderId,
-      customerId,
-      channel,
-      idempotencyKey,
-      requested,
-      quantity,
-      allocations,
-      priority,
-      arrival,
-      allowPartial,
-      locations: only,
-      holdTtlMs,
-      state,
-      createdAt,
-      activatedAt,
-      expiresAt,
-      endedAt,
-      endReason,
-      walSeq,
-      walIndex,
-    });
-  }
+  for (current = 0; current < count; current++) reservations.push(readReservation(reader, sku, channels, locations, null, true));
   if (!reader.done) throw new Error(`snapshot of SKU ${sku}: reservation block damaged (bytes left over after ${count} reservations)`);
   return reservations;
+}
+
+/**
+ * A reservation's fields, in the order both of its byte forms share: a snapshot block's (above)
+ * and a WAL record's placed event (wal-record.ts). `timeBase` null writes times as they are (the
+ * block); a number writes them relative to it (the record: BlockWriter.relative). With
+ * `withWalPosition` the reservation's latest WAL event follows its times (the block); a WAL event
+ * is that event itself, so the record leaves it out. `channels` and `locations` may be one table.
+ */
+export function writeReservation(w: BlockWriter, r: Reservation, channels: NameTable, locations: NameTable, timeBase: number | null, withWalPosition: boolean): void {
+  w.string(r.id);
+  w.string(r.orderId);
+  w.string(r.customerId);
+  w.string(r.idempotencyKey);
+  channels.write(w, r.channel);
+  w.number(STATE_CODES.get(r.state)!);
+  w.number(r.allowPartial ? 1 : 0);
+  w.number(r.requested);
+  w.number(r.quantity);
+  w.number(r.priority);
+  w.number(r.arrival);
+  w.number(r.holdTtlMs);
+  writeTime(w, r.createdAt, timeBase);
+  writeTime(w, r.activatedAt, timeBase);
+  writeTime(w, r.expiresAt, timeBase);
+  writeTime(w, r.endedAt, timeBase);
+  if (withWalPosition) {
+    w.number(r.walSeq);
+    w.number(r.walIndex);
+  }
+  writeAllocations(w, r.allocations, locations);
+  if (r.locations === null) w.number(0);
+  else {
+    w.number(r.locations.length + 1);
+    for (const name of r.locations) w.string(name);
+  }
+  w.nullableString(r.endReason);
+}
+
+/** What `writeReservation` wrote, with the same `timeBase` and `withWalPosition`; `sku` is not in the bytes. */
+export function readReservation(reader: BlockReader, sku: string, channels: string[], locations: string[], timeBase: number | null, withWalPosition: boolean): Reservation {
+  const id = reader.string();
+  const orderId = reader.string();
+  const customerId = reader.string();
+  const idempotencyKey = reader.string();
+  const channel = readName(reader, channels, 'channel');
+  const state = STATES[reader.index(STATES.length - 1, 'state')];
+  const allowPartial = reader.index(1, 'allowPartial') === 1;
+  const requested = reader.number();
+  const quantity = reader.number();
+  const priority = reader.number();
+  const arrival = reader.number();
+  const holdTtlMs = reader.number();
+  const createdAt = readTime(reader, timeBase);
+  const activatedAt = readTime(reader, timeBase);
+  const expiresAt = readTime(reader, timeBase);
+  const endedAt = readTime(reader, timeBase);
+  const walSeq = withWalPosition ? reader.number() : 0;
+  const walIndex = withWalPosition ? reader.number() : 0;
+  const allocations = readAllocations(reader, locations);
+  // Each name takes at least a byte: a count beyond the bytes is damage.
+  const restricted = reader.index(reader.source.length, 'restricted locations');
+  let only: string[] | null = null;
+  if (restricted > 0) {
+    only = new Array(restricted - 1);
+    for (let k = 0; k < only.length; k++) only[k] = reader.string();
+  }
+  const endReason = reader.nullableString();
+  // The same fields in the same order as every other reservation the shard makes (sku.ts), so
+  // V8 gives restored, replayed and live reservations one shape.
+  return {
+    id,
+    sku,
+    orderId,
+    customerId,
+    channel,
+    idempotencyKey,
+    requested,
+    quantity,
+    allocations,
+    priority,
+    arrival,
+    allowPartial,
+    locations: only,
+    holdTtlMs,
+    state,
+    createdAt,
+    activatedAt,
+    expiresAt,
+    endedAt,
+    endReason,
+    walSeq,
+    walIndex,
+  };
+}
+
+/** Allocations: their count, then each location's name and its quantity. */
+export function writeAllocations(w: BlockWriter, allocations: readonly Allocation[], locations: NameTable): void {
+  w.number(allocations.length);
+  for (const a of allocations) {
+    locations.write(w, a.location);
+    w.number(a.quantity);
+  }
+}
+
+export function readAllocations(reader: BlockReader, locations: string[]): Allocation[] {
+  // Each allocation takes at least two bytes: a count beyond the bytes is damage.
+  const allocations: Allocation[] = new Array(reader.index(reader.source.length, 'allocations'));
+  for (let k = 0; k < allocations.length; k++) {
+    allocations[k] = { location: readName(reader, locations, 'allocation location'), quantity: reader.number() };
+  }
+  return allocations;
+}
+
+function writeTime(w: BlockWriter, time: number, base: number | null): void {
+  if (base === null) w.number(time);
+  else w.relative(time, base);
+}
+
+function readTime(reader: BlockReader, base: number | null): number {
+  return base === null ? reader.number() : reader.relative(base);
 }

@@ -21,7 +21,9 @@
 //                   (name), state, allowPartial (0/1), requested, quantity, priority, arrival,
 //                   holdTtlMs, createdAt, activatedAt, expiresAt, endedAt (times relative to
 //                   the record's at), allocations (count, then location name and quantity each),
-//                   restricted locations (0 for none, else count + 1, then names), endReason
+//                   restricted locations (0 for none, else count + 1, then names), endReason:
+//                   a snapshot block's reservation without its WAL position
+//                   (reservation-block.ts, writeReservation)
 //       activated:  reservationId, allocations, expiresAt, prevSeq, prevIndex
 //       released:   reservationId, reason (nullable), prevSeq, prevIndex
 //       committed, expired: reservationId, prevSeq, prevIndex
@@ -30,9 +32,9 @@
 // A name is a NameTable index (binary-block.ts): SKUs, channels and locations share one table
 // per record.
 
-import type { Allocation, Reservation, ReservationPlaced, SkuEvent } from '../actors/types.js';
+import type { ReservationPlaced, SkuEvent } from '../actors/types.js';
 import { BlockReader, BlockWriter, NameTable, readName } from './binary-block.js';
-import { STATE_CODES, STATES } from './reservation-block.js';
+import { readAllocations, readReservation, writeAllocations, writeReservation } from './reservation-block.js';
 
 /** The first byte of every record in this layout. */
 export const WAL_RECORD_MARKER = 0xc1;
@@ -97,35 +99,13 @@ export class WalRecordWriter {
       case 'ReservationPlaced': {
         const r = event.reservation;
         this.common(PLACED, event, event.idem === undefined ? IDEM_NONE : event.idem === r.idempotencyKey ? IDEM_OWN : IDEM_STRING);
-        w.string(r.id);
-        w.string(r.orderId);
-        w.string(r.customerId);
-        w.string(r.idempotencyKey);
-        this.names.write(w, r.channel);
-        w.number(STATE_CODES.get(r.state)!);
-        w.number(r.allowPartial ? 1 : 0);
-        w.number(r.requested);
-        w.number(r.quantity);
-        w.number(r.priority);
-        w.number(r.arrival);
-        w.number(r.holdTtlMs);
-        w.relative(r.createdAt, this.at);
-        w.relative(r.activatedAt, this.at);
-        w.relative(r.expiresAt, this.at);
-        w.relative(r.endedAt, this.at);
-        this.allocations(r.allocations);
-        if (r.locations === null) w.number(0);
-        else {
-          w.number(r.locations.length + 1);
-          for (const name of r.locations) w.string(name);
-        }
-        w.nullableString(r.endReason);
+        writeReservation(w, r, this.names, this.names, this.at, false);
         break;
       }
       case 'ReservationActivated':
         this.common(ACTIVATED, event, event.idem === undefined ? IDEM_NONE : IDEM_STRING);
         w.string(event.reservationId);
-        this.allocations(event.allocations);
+        writeAllocations(w, event.allocations, this.names);
         w.relative(event.expiresAt, this.at);
         this.link(prevSeq, prevIndex);
         break;
@@ -164,14 +144,6 @@ export class WalRecordWriter {
     w.relative(event.at, this.at);
     w.number(idem);
     if (idem === IDEM_STRING) w.string(event.idem!);
-  }
-
-  private allocations(allocations: readonly Allocation[]): void {
-    this.writer.number(allocations.length);
-    for (const a of allocations) {
-      this.names.write(this.writer, a.location);
-      this.writer.number(a.quantity);
-    }
   }
 
   private link(prevSeq: number, prevIndex: number): void {
@@ -220,58 +192,9 @@ export function decodeWalRecord(bytes: Buffer, unpackOther: (bytes: Buffer) => S
 }
 
 function placedOf(reader: BlockReader, names: string[], sku: string, eventAt: number, idemCode: number, idem: string | undefined, at: number): ReservationPlaced {
-  const id = reader.string();
-  const orderId = reader.string();
-  const customerId = reader.string();
-  const idempotencyKey = reader.string();
-  const channel = readName(reader, names, 'channel');
-  const state = STATES[reader.index(STATES.length - 1, 'state')];
-  const allowPartial = reader.index(1, 'allowPartial') === 1;
-  const requested = reader.number();
-  const quantity = reader.number();
-  const priority = reader.number();
-  const arrival = reader.number();
-  const holdTtlMs = reader.number();
-  const createdAt = reader.relative(at);
-  const activatedAt = reader.relative(at);
-  const expiresAt = reader.relative(at);
-  const endedAt = reader.relative(at);
-  const allocations = allocationsOf(reader, names);
-  const restricted = reader.index(reader.source.length + 1, 'restricted locations');
-  let locations: string[] | null = null;
-  if (restricted > 0) {
-    locations = [];
-    for (let k = 1; k < restricted; k++) locations.push(reader.string());
-  }
-  const endReason = reader.nullableString();
-  // The same fields in the same order as every other reservation the shard makes (sku.ts), so
-  // V8 gives replayed and live reservations one shape.
-  const reservation: Reservation = {
-    id,
-    sku,
-    orderId,
-    customerId,
-    channel,
-    idempotencyKey,
-    requested,
-    quantity,
-    allocations,
-    priority,
-    arrival,
-    allowPartial,
-    locations,
-    holdTtlMs,
-    state,
-    createdAt,
-    activatedAt,
-    expiresAt,
-    endedAt,
-    endReason,
-    walSeq: 0,
-    walIndex: 0,
-  };
+  const reservation = readReservation(reader, sku, names, names, at, false);
   const event: ReservationPlaced = { type: 'ReservationPlaced', sku, at: eventAt, reservation };
-  if (idemCode !== IDEM_NONE) event.idem = idemCode === IDEM_OWN ? idempotencyKey : idem;
+  if (idemCode !== IDEM_NONE) event.idem = idemCode === IDEM_OWN ? reservation.idempotencyKey : idem;
   return event;
 }
 
@@ -279,7 +202,7 @@ function changeOf(reader: BlockReader, names: string[], kind: number, sku: strin
   const reservationId = reader.string();
   let event: LinkedEvent;
   if (kind === ACTIVATED) {
-    const allocations = allocationsOf(reader, names);
+    const allocations = readAllocations(reader, names);
     event = { type: 'ReservationActivated', sku, at, reservationId, allocations, expiresAt: reader.relative(recordAt) };
   } else if (kind === RELEASED) {
     const reason = reader.nullableString();
@@ -292,12 +215,4 @@ function changeOf(reader: BlockReader, names: string[], kind: number, sku: strin
   event.prevSeq = reader.index(Number.MAX_SAFE_INTEGER, 'link');
   event.prevIndex = reader.index(Number.MAX_SAFE_INTEGER, 'link');
   return event;
-}
-
-function allocationsOf(reader: BlockReader, names: string[]): Allocation[] {
-  // Each allocation takes at least two bytes: a count beyond the record's size is damage.
-  const count = reader.index(reader.source.length, 'allocations');
-  const allocations: Allocation[] = [];
-  for (let k = 0; k < count; k++) allocations.push({ location: readName(reader, names, 'allocation'), quantity: reader.number() });
-  return allocations;
 }
