@@ -96,7 +96,12 @@ export class BlockWriter {
       this.varint((value >= 0 ? value * 2 : -value * 2 - 1) * 2);
       return;
     }
-    this.varint(FLOAT_TAG);
+    this.tagged(FLOAT_TAG, value);
+  }
+
+  /** A tag, then the value's eight float64 bytes: any number, exactly. */
+  private tagged(tag: number, value: number): void {
+    this.varint(tag);
     this.room(8);
     this.bytes!.writeDoubleLE(value, this.end);
     this.end += 8;
@@ -120,10 +125,7 @@ export class BlockWriter {
       this.number(difference);
       return;
     }
-    this.varint(ABSOLUTE_TAG);
-    this.room(8);
-    this.bytes!.writeDoubleLE(value, this.end);
-    this.end += 8;
+    this.tagged(ABSOLUTE_TAG, value);
   }
 
   string(value: string): void {
@@ -288,16 +290,19 @@ export class BlockReader {
 
   private numberOfVarint(): number {
     const u = this.varint();
-    if (u === FLOAT_TAG) {
-      if (this.p + 8 > this.bytes.length) throw this.damaged('block ends inside a number');
-      const value = this.bytes.readDoubleLE(this.p);
-      this.p += 8;
-      return value;
-    }
+    if (u === FLOAT_TAG) return this.float64();
     const zigzag = Math.floor(u / 2);
     if (zigzag * 2 !== u) throw this.damaged('unknown number tag');
     const magnitude = Math.floor(zigzag / 2);
     return magnitude * 2 === zigzag ? magnitude : -(magnitude + 1);
+  }
+
+  /** The eight float64 bytes after a FLOAT_TAG or ABSOLUTE_TAG. */
+  private float64(): number {
+    if (this.p + 8 > this.bytes.length) throw this.damaged('block ends inside a number');
+    const value = this.bytes.readDoubleLE(this.p);
+    this.p += 8;
+    return value;
   }
 
   relative(base: number): number {
@@ -308,10 +313,7 @@ export class BlockReader {
     }
     if (tag === ABSOLUTE_TAG) {
       this.p++;
-      if (this.p + 8 > this.bytes.length) throw this.damaged('block ends inside a number');
-      const value = this.bytes.readDoubleLE(this.p);
-      this.p += 8;
-      return value;
+      return this.float64();
     }
     return base + this.number();
   }
