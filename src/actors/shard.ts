@@ -404,12 +404,11 @@ export class Shard {
   private turn(batches: readonly Batch[]): Promise<Reply[]>[] {
     const now = this.clock();
     const seq = this.seq + 1;
-    let commandsInTurn = 0;
-    for (const batch of batches) commandsInTurn += batch.commands.length;
-    const turn: Turn = { now, seq, eventCount: 0, commandCount: commandsInTurn, historyIds: [], historyIndexes: [], watchedChanged: null, demand: [], demandBySku: null, notices: [] };
+    let commandCount = 0;
+    for (const batch of batches) commandCount += batch.commands.length;
+    const turn: Turn = { now, seq, eventCount: 0, commandCount, historyIds: [], historyIndexes: [], watchedChanged: null, demand: [], demandBySku: null, notices: [] };
     const replies: Reply[][] = [];
     let storeReads: { batch: number; index: number; read: StoreRead }[] | null = null;
-    let commandCount = 0;
     this.expireDue(turn);
     for (let b = 0; b < batches.length; b++) {
       const { commands, internal } = batches[b];
@@ -420,7 +419,6 @@ export class Shard {
         else (storeReads ??= []).push({ batch: b, index: i, read: reply });
       }
       replies.push(out);
-      commandCount += commands.length;
     }
     // Available and lead time after the turn, filled in once rather than per event.
     for (const d of turn.demand) {
