@@ -6,11 +6,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Engine, EngineStartError } from '../src/actors/engine.js';
 import { shardOf, skuHash } from '../src/actors/placement.js';
-import { Shard } from '../src/actors/shard.js';
-import type { Command, ReservationView, SkuEvent, SkuView } from '../src/actors/types.js';
+import type { Command, ReservationView, SkuView } from '../src/actors/types.js';
 import { buildConfig } from '../src/config.js';
-import { ShardStore } from '../src/persistence/shard-store.js';
-import { removeTempDirs, reserve, setStock, tempDir } from './helpers.js';
+import { breakRecoveryOfShard0, removeTempDirs, reserve, setStock, tempDir } from './helpers.js';
 
 afterEach(() => removeTempDirs());
 
@@ -135,17 +133,9 @@ describe('engine', () => {
   it('restarts a shard worker that dies, and gives up after shard.restartsMax, saying why', async () => {
     const dataDir = tempDir();
     const config = buildConfig({ shards: 1, dataDir, shard: { restartsMax: 2 } });
-    const engine = await Engine.start(config);
-    await engine.execute(setStock('S', 'w', 10));
-    expect((await engine.execute(reserve('S', 2))).ok).toBe(true);
-    await engine.stop();
-    // A WAL record after the checkpoint that drops on-hand below what is reserved, without the
-    // bumps a live recount decides: the shard's recovery finds the broken invariant and dies.
-    const store = ShardStore.open(Shard.directoryOf(dataDir, 0));
-    const seq = store.lastSeq() + 1;
-    const recount: SkuEvent = { type: 'StockSet', sku: 'S', at: Date.now(), location: 'w', onHand: 1, eventId: 'damaged-1' };
-    store.appendTurn(seq, store.codec.encodeRecord({ seq, at: Date.now(), events: [recount] }), [], []);
-    await store.close();
+    // A WAL record after the checkpoint drops on-hand below what is reserved: the shard's
+    // recovery finds the broken invariant and dies.
+    await breakRecoveryOfShard0(config);
 
     const errors: { msg: string; obj: Record<string, unknown> }[] = [];
     const log = { info() {}, error: (obj: object, msg: string) => void errors.push({ obj: obj as Record<string, unknown>, msg }) };

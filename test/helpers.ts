@@ -5,10 +5,11 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import { workerFromSource } from '../src/actors/engine.js';
+import { Engine, workerFromSource } from '../src/actors/engine.js';
 import { Shard } from '../src/actors/shard.js';
-import type { Command, Reply, ReplyValue, ReserveCommand } from '../src/actors/types.js';
+import type { Command, Reply, ReplyValue, ReserveCommand, SkuEvent } from '../src/actors/types.js';
 import { buildConfig, type StockadeConfig } from '../src/config.js';
+import { ShardStore } from '../src/persistence/shard-store.js';
 
 const made: string[] = [];
 
@@ -99,4 +100,22 @@ let eventSeq = 0;
 export function setStock(sku: string, location: string, onHand: number, extra: Record<string, unknown> = {}): Command {
   eventSeq++;
   return { type: 'setStock', sku, location, onHand, eventId: `evt-${eventSeq}`, ...extra } as Command;
+}
+
+/**
+ * Leave `config`'s data directory (one shard) so that shard 0 cannot recover: after a real reserve
+ * of 2 of SKU S's 10 units at w, a WAL record sets S's stock at w to 1 without the bumps a live
+ * recount decides, so replay finds reserved above on hand and the shard dies at every start.
+ */
+export async function breakRecoveryOfShard0(config: Readonly<StockadeConfig>): Promise<void> {
+  const engine = await Engine.start(config);
+  await engine.execute(setStock('S', 'w', 10));
+  const reserved = await engine.execute(reserve('S', 2));
+  await engine.stop();
+  if (!reserved.ok) throw new Error(`the reserve before the damage failed: ${JSON.stringify(reserved.error)}`);
+  const store = ShardStore.open(Shard.directoryOf(config.dataDir, 0));
+  const seq = store.lastSeq() + 1;
+  const recount: SkuEvent = { type: 'StockSet', sku: 'S', at: Date.now(), location: 'w', onHand: 1, eventId: 'damaged-1' };
+  store.appendTurn(seq, store.codec.encodeRecord({ seq, at: Date.now(), events: [recount] }), [], []);
+  await store.close();
 }

@@ -5,11 +5,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Engine } from '../src/actors/engine.js';
 import { beginRecovery, endRecovery, pretenuringFlag } from '../src/actors/recovery-pretenuring.js';
-import { Shard } from '../src/actors/shard.js';
-import type { SkuEvent } from '../src/actors/types.js';
 import { buildConfig } from '../src/config.js';
-import { ShardStore } from '../src/persistence/shard-store.js';
-import { openTestShard, removeTempDirs, reserve, setStock, tempDir } from './helpers.js';
+import { breakRecoveryOfShard0, openTestShard, removeTempDirs, setStock, tempDir } from './helpers.js';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -48,17 +45,7 @@ describe('pretenuring while recovering', () => {
   it('is on again when a start fails because a shard cannot recover', async () => {
     const dataDir = tempDir();
     const config = buildConfig({ shards: 1, dataDir, shard: { restartsMax: 0 } });
-    // A record that breaks an invariant on replay: a recount below what is reserved, without the
-    // bumps a live recount decides (as in engine.test.ts).
-    const engine = await Engine.start(config);
-    await engine.execute(setStock('S', 'w', 10));
-    expect((await engine.execute(reserve('S', 2))).ok).toBe(true);
-    await engine.stop();
-    const store = ShardStore.open(Shard.directoryOf(dataDir, 0));
-    const seq = store.lastSeq() + 1;
-    const recount: SkuEvent = { type: 'StockSet', sku: 'S', at: Date.now(), location: 'w', onHand: 1, eventId: 'damaged-1' };
-    store.appendTurn(seq, store.codec.encodeRecord({ seq, at: Date.now(), events: [recount] }), [], []);
-    await store.close();
+    await breakRecoveryOfShard0(config);
 
     const settings = watchFlag();
     await expect(Engine.start(config)).rejects.toThrow(/shard 0 failed/);
