@@ -22,6 +22,16 @@ describe('KeyArena', () => {
     );
   });
 
+  it('stores a key whose characters leave ASCII part way as its UTF-8 bytes, whole', () => {
+    const arena = new KeyArena();
+    const keys = ['order-42:é-retry', 'abcdefgh€', 'plain-ascii-key', '€', 'x'.repeat(100) + '日本'];
+    const offsets = keys.map((key) => arena.add(key));
+    keys.forEach((key, i) => {
+      expect(arena.key(offsets[i])).toBe(key);
+      expect(arena.bytesView.subarray(arena.keyStart(offsets[i]), arena.keyEnd(offsets[i]))).toEqual(Buffer.from(key, 'utf8'));
+    });
+  });
+
   it('keeps earlier keys when it grows past its first buffer', () => {
     const arena = new KeyArena();
     const keys = Array.from({ length: 60_000 }, (_, i) => `replay-key-${i.toString(36).padStart(8, '0')}`);

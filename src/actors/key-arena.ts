@@ -31,8 +31,18 @@ export class KeyArena {
     const room = LENGTH_BYTES + key.length * 3;
     if (key.length * 3 > LENGTH_MAX) return -1;
     this.ensureRoom(room);
+    const bytes = this.bytes!;
     const at = this.end;
-    return this.seal(at, this.bytes!.write(key, at + LENGTH_BYTES, 'utf8'));
+    const to = at + LENGTH_BYTES;
+    // ASCII, which validated keys are, is copied char by char: Buffer#write's argument checks and
+    // native call cost more than the copy for keys this short (one per replayed reserve).
+    let i = 0;
+    for (; i < key.length; i++) {
+      const code = key.charCodeAt(i);
+      if (code >= 0x80) break;
+      bytes[to + i] = code;
+    }
+    return this.seal(at, i === key.length ? i : bytes.write(key, to, 'utf8'));
   }
 
   /**

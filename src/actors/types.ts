@@ -26,7 +26,7 @@ export interface Reservation {
   allocations: Allocation[];
   /** Higher first. */
   priority: number;
-  /** Shard-wide arrival order; breaks priority ties (earlier first). */
+  /** The reservation's number within its SKU (the last part of its id), so its arrival order; breaks priority ties (earlier first). */
   arrival: number;
   allowPartial: boolean;
   /** Locations the caller restricted the reservation to, in its order; null = the SKU's order. */
