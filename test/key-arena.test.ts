@@ -10,63 +10,102 @@ import type { IdempotencyRecord } from '../src/actors/sku.js';
 import { idempotencyBlock, idempotencyLogOfBlock } from '../src/persistence/idempotency-block.js';
 
 describe('KeyArena', () => {
-  it('gives back every string it stored, whatever its characters', () => {
+  it('keeps the bytes taken so far when it grows, and offsets still find them', () => {
     const arena = new KeyArena();
+    const offsets: number[] = [];
+    for (let i = 0; i < 5_000; i++) {
+      const bytes = arena.room(400);
+      offsets.push(arena.size);
+      bytes.fill(i % 251, arena.size, arena.size + 400);
+      arena.take(400);
+    }
+    expect(arena.size).toBe(2_000_000);
+    expect(arena.bytesView.length).toBeGreaterThanOrEqual(2_000_000);
+    offsets.forEach((at, i) => expect(arena.bytesView.subarray(at, at + 400).every((b) => b === i % 251)).toBe(true));
+  });
+
+  it('gives back its spare room when asked, keeping every byte taken', () => {
+    const arena = new KeyArena();
+    arena.room(3_000_000).fill(7, 0, 1_500_000);
+    arena.take(1_500_000);
+    expect(arena.bytesView.length).toBeGreaterThanOrEqual(3_000_000);
+    arena.shrinkToFit();
+    expect(arena.bytesView.length).toBe(1_500_000);
+    expect(arena.bytesView.every((b) => b === 7)).toBe(true);
+    // And takes more after it, as before.
+    arena.room(10).fill(9, 1_500_000, 1_500_010);
+    arena.take(10);
+    expect(arena.bytesView.subarray(1_499_999, 1_500_010)).toEqual(Buffer.from([7, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9]));
+  });
+});
+
+describe('IdempotencyLog keys in the arena', () => {
+  const keysOf = (log: IdempotencyLog): string[] => {
+    const keys: string[] = [];
+    log.forEach(0, (key) => keys.push(key));
+    return keys;
+  };
+  const logOf = (keys: string[]): IdempotencyLog => IdempotencyLog.of('sku-1', keys.map((key, i) => [key, 'reserve', `sku-1:${i + 1}`, i] as IdempotencyRecord));
+
+  it('gives back every key it stored, whatever its characters', () => {
     fc.assert(
       fc.property(fc.array(fc.string({ unit: 'grapheme', maxLength: 200 }), { maxLength: 50 }), (keys) => {
-        const offsets = keys.map((key) => arena.add(key));
-        expect(offsets.every((at) => at >= 0)).toBe(true);
-        expect(offsets.map((at) => arena.key(at))).toEqual(keys);
+        expect(keysOf(logOf(keys))).toEqual(keys);
       }),
       { numRuns: 500 },
     );
   });
 
   it('stores a key whose characters leave ASCII part way as its UTF-8 bytes, whole', () => {
-    const arena = new KeyArena();
     const keys = ['order-42:é-retry', 'abcdefgh€', 'plain-ascii-key', '€', 'x'.repeat(100) + '日本'];
-    const offsets = keys.map((key) => arena.add(key));
-    keys.forEach((key, i) => {
-      expect(arena.key(offsets[i])).toBe(key);
-      expect(arena.bytesView.subarray(arena.keyStart(offsets[i]), arena.keyEnd(offsets[i]))).toEqual(Buffer.from(key, 'utf8'));
-    });
+    const log = logOf(keys);
+    expect(keysOf(log)).toEqual(keys);
+    const written: Buffer[] = [];
+    log.writeEach({ key: () => expect.fail('every key is in the arena'), keyBytes: (bytes, start, end) => written.push(Buffer.from(bytes.subarray(start, end))) });
+    expect(written).toEqual(keys.map((key) => Buffer.from(key, 'utf8')));
   });
 
-  it('keeps earlier keys when it grows past its first buffer', () => {
-    const arena = new KeyArena();
+  it('keeps earlier keys when the arena grows past its first buffer', () => {
+    const arenaBefore = currentKeyArena().size;
     const keys = Array.from({ length: 60_000 }, (_, i) => `replay-key-${i.toString(36).padStart(8, '0')}`);
-    const offsets = keys.map((key) => arena.add(key));
-    expect(arena.size).toBeGreaterThan(1 << 20);
-    expect(offsets.map((at) => arena.key(at))).toEqual(keys);
+    const log = logOf(keys);
+    expect(currentKeyArena().size - arenaBefore).toBeGreaterThan(1 << 20);
+    expect(keysOf(log)).toEqual(keys);
   });
 
-  it('stores keys given as their UTF-8 bytes, from anywhere in a buffer, as add would', () => {
-    const arena = new KeyArena();
+  it('stores keys given as their UTF-8 bytes, from anywhere in a buffer, as push would', () => {
     fc.assert(
       fc.property(fc.array(fc.string({ unit: 'grapheme', maxLength: 200 }), { maxLength: 50 }), fc.nat(16), (keys, pad) => {
         // All the keys in one buffer, after `pad` bytes: as a snapshot block holds them.
         const parts = keys.map((key) => Buffer.from(key, 'utf8'));
         const source = Buffer.concat([Buffer.alloc(pad, 0xff), ...parts]);
+        const log = new IdempotencyLog('sku-1');
         let start = pad;
-        const offsets = parts.map((part) => {
-          const at = arena.addBytes(source, start, start + part.length);
+        parts.forEach((part, i) => {
+          log.pushBytes(source, start, start + part.length, 'commit', i + 1, i);
           start += part.length;
-          return at;
         });
-        expect(offsets.map((at) => arena.key(at))).toEqual(keys);
+        expect(keysOf(log)).toEqual(keys);
       }),
       { numRuns: 500 },
     );
-    const longest = Buffer.alloc(0xffff, 'k');
-    expect(arena.key(arena.addBytes(longest, 0, longest.length))).toBe(longest.toString());
-    expect(arena.addBytes(Buffer.alloc(0x10000, 'k'), 0, 0x10000)).toBe(-1);
   });
 
-  it('stores a key of 21,845 UTF-16 units and refuses one longer (-1)', () => {
-    const arena = new KeyArena();
-    const longest = 'é'.repeat(21_845);
-    expect(arena.key(arena.add(longest))).toBe(longest);
-    expect(arena.add('a'.repeat(21_846))).toBe(-1);
+  it('keeps a key of up to 65,535 bytes (21,845 UTF-16 units from a string) in the arena, a longer one aside', () => {
+    const log = new IdempotencyLog('sku-1');
+    // In the arena, a key's bytes are taken from it; aside, only the entry's fixed fields are.
+    const inArena = (push: () => void, keyBytes: number) => {
+      const before = currentKeyArena().size;
+      push();
+      return currentKeyArena().size - before >= keyBytes;
+    };
+    const longestString = 'é'.repeat(21_845);
+    const longestBytes = Buffer.alloc(0xffff, 'k');
+    expect(inArena(() => log.push(longestString, 'reserve', 'sku-1:1', 1), Buffer.byteLength(longestString))).toBe(true);
+    expect(inArena(() => log.push('a'.repeat(21_846), 'reserve', 'sku-1:2', 2), 21_846)).toBe(false);
+    expect(inArena(() => log.pushBytes(longestBytes, 0, longestBytes.length, 'reserve', 3, 3), 0xffff)).toBe(true);
+    expect(inArena(() => log.pushBytes(Buffer.alloc(0x10000, 'k'), 0, 0x10000, 'reserve', 4, 4), 0x10000)).toBe(false);
+    expect(keysOf(log)).toEqual([longestString, 'a'.repeat(21_846), longestBytes.toString(), 'k'.repeat(0x10000)]);
   });
 });
 
@@ -76,6 +115,54 @@ describe('IdempotencyLog with the arena', () => {
     log.forEach(0, (...record) => records.push(record));
     return records;
   };
+
+  it('keeps several logs interleaved in one arena apart, through pushes, drops and age counts (model)', () => {
+    const skus = ['sku-a', 'sku-b', 'sku-c'];
+    const record = fc.tuple(
+      fc.oneof(fc.string({ maxLength: 20 }), fc.constant('k'.repeat(30_000))),
+      fc.constantFrom<IdempotencyRecord[1]>('reserve', 'release', 'commit'),
+      fc.oneof(fc.nat(1_000_000), fc.constant('not-an-id')),
+      fc.integer({ min: 0, max: 1_000 }),
+    );
+    // Pushes outnumber drops, so logs grow long enough for drops to stop part way along them.
+    const op = fc.oneof(
+      { arbitrary: fc.record({ push: record, log: fc.nat(skus.length - 1), asBytes: fc.boolean() }), weight: 6 },
+      { arbitrary: fc.record({ drop: fc.nat(12), log: fc.nat(skus.length - 1) }), weight: 1 },
+      { arbitrary: fc.record({ before: fc.integer({ min: 0, max: 1_000 }), log: fc.nat(skus.length - 1) }), weight: 1 },
+    );
+    fc.assert(
+      // size 'max': fast-check's default size would keep the arrays to ~10 operations.
+      fc.property(fc.array(op, { minLength: 10, maxLength: 120, size: 'max' }), (ops) => {
+        const logs = skus.map((sku) => new IdempotencyLog(sku));
+        const models: IdempotencyRecord[][] = skus.map(() => []);
+        for (const o of ops) {
+          const log = logs[o.log];
+          const model = models[o.log];
+          if ('push' in o) {
+            const [key, kind, reservation, at] = o.push;
+            const id = typeof reservation === 'number' ? `${skus[o.log]}:${reservation.toString(36)}` : reservation;
+            if (o.asBytes) {
+              const bytes = Buffer.from(key, 'utf8');
+              log.pushBytes(bytes, 0, bytes.length, kind, typeof reservation === 'number' ? reservation : id, at);
+            } else log.push(key, kind, id, at);
+            model.push([key, kind, id, at]);
+          } else if ('drop' in o) {
+            log.dropOldest(o.drop);
+            model.splice(0, o.drop);
+          } else {
+            let n = 0;
+            while (n < model.length && model[n][3] < o.before) n++;
+            expect(log.countBefore(o.before)).toBe(n);
+          }
+        }
+        logs.forEach((log, i) => {
+          expect(log.length).toBe(models[i].length);
+          expect(read(log)).toEqual(models[i]);
+        });
+      }),
+      { numRuns: 300 },
+    );
+  });
 
   it('keeps a key the arena refuses as a string, beside keys it stored', () => {
     const records: IdempotencyRecord[] = [

@@ -1,16 +1,39 @@
 // Idempotency keys recovery has read back but not yet indexed (see SkuState.idemLog).
 //
-// Columns rather than a record per key: recovery appends one key per replayed reserve, release
-// and commit, and a per-key tuple or Map entry is an object for the young generation to copy.
-// For the same reason a key is kept as bytes in the thread's key arena (key-arena.ts), and a
-// reservation id as its number (reservation-id.ts): a replayed key or id is a fresh string per
-// event, and a log of a sale's keys held ~2M of each.
+// Each key is an entry in the thread's key arena (key-arena.ts), chained to the SKU's next one:
+// no JavaScript value per key. Recovery appends a key per replayed reserve, release and commit;
+// kept as four growing arrays per SKU (the layout before), the arrays' backing stores outlived
+// one or two scavenges each and were promoted, and the log was a third of a recovery's time and
+// most of its collection work (docs/benchmarks.md, "Idempotency logs outside the heap").
+//
+// Entry layout, at offset e (in memory only, never stored: native byte order for the floats):
+//   e+0   the log's next entry: 1 + its offset, 0 after the newest (uint32)
+//   e+4   kind code (bits 0-1), KEY_ASIDE, RESERVATION_ASIDE (uint8)
+//   e+5   at (float64)
+//   e+13  the reservation's number in this SKU's ids (reservation-id.ts), 0 when aside (float64)
+//   e+21  the key's length in bytes (uint16), 0 when aside
+//   e+23  the key, UTF-8
+// A key longer than KEY_BYTES_MAX, and a reservation id not of the form `reservationIdOf(sku, n)`
+// (neither happens with validated input), are kept aside as strings.
 
 import type { IdempotencyRecord, IdempotentKind } from './sku.js';
 import { currentKeyArena, type KeyArena } from './key-arena.js';
 import { reservationIdOf, reservationNoIn } from './reservation-id.js';
 
 const KINDS: readonly IdempotentKind[] = ['reserve', 'release', 'commit'];
+const KIND_CODE: Record<IdempotentKind, number> = { reserve: 0, release: 1, commit: 2 };
+const KIND_BITS = 0x03;
+const KEY_ASIDE = 0x04;
+const RESERVATION_ASIDE = 0x08;
+
+const FLAGS_AT = 4;
+const TIME_AT = 5;
+const RESERVATION_AT = 13;
+const KEY_LENGTH_AT = 21;
+const HEADER_BYTES = 23;
+const KEY_BYTES_MAX = 0xffff;
+/** An entry's offset + 1 is stored in 32 bits: Node's Buffers end below 4 GiB. */
+const NONE = -1;
 
 /** Where a checkpoint writes keys to (idempotency-block.ts). */
 export interface KeyWriter {
@@ -20,27 +43,28 @@ export interface KeyWriter {
 }
 
 export class IdempotencyLog {
-  /** Where the key is in the arena, or the key itself when the arena did not take it. */
-  private keys: (number | string)[] = [];
-  /** The arena this log's keys are in: the thread's when the log was made. */
+  /** The arena this log's entries are in: the thread's when the log was made. */
   private readonly arena: KeyArena = currentKeyArena();
-  private kinds: number[] = [];
-  /** The reservation's number when its id is `reservationIdOf(sku, number)`, the id itself otherwise. */
-  private reservations: (number | string)[] = [];
-  /** Only numbers, so V8 keeps them unboxed (double elements). */
-  private ats: number[] = [];
+  private head = NONE;
+  private tail = NONE;
+  private count = 0;
+  /** Keys (at 2e) and reservation ids (at 2e + 1) of entries that keep them aside; rare. */
+  private aside: Map<number, string> | null = null;
 
   constructor(private readonly sku: string) {}
 
   get length(): number {
-    return this.keys.length;
+    return this.count;
   }
 
   push(key: string, kind: IdempotentKind, reservationId: string, at: number): void {
-    const offset = this.arena.add(key);
-    this.keys.push(offset < 0 ? key : offset);
+    // UTF-8 needs at most three bytes per UTF-16 unit.
+    const inArena = key.length * 3 <= KEY_BYTES_MAX;
+    const bytes = this.arena.room(HEADER_BYTES + (inArena ? key.length * 3 : 0));
+    const e = this.arena.size;
+    const keyLength = inArena ? writeKey(bytes, e + HEADER_BYTES, key) : 0;
     const no = reservationNoIn(this.sku, reservationId);
-    this.pushRest(kind, no < 0 ? reservationId : no, at);
+    this.append(bytes, e, kind, no < 0 ? reservationId : no, at, keyLength, inArena ? null : key);
   }
 
   /**
@@ -48,15 +72,32 @@ export class IdempotencyLog {
    * the reservation as its number in this SKU's ids (`reservationNoIn`) or, failing that, the id.
    */
   pushBytes(source: Uint8Array, start: number, end: number, kind: IdempotentKind, reservation: number | string, at: number): void {
-    const offset = this.arena.addBytes(source, start, end);
-    this.keys.push(offset < 0 ? Buffer.from(source.buffer, source.byteOffset + start, end - start).toString('utf8') : offset);
-    this.pushRest(kind, reservation, at);
+    const length = end - start;
+    const inArena = length <= KEY_BYTES_MAX;
+    const bytes = this.arena.room(HEADER_BYTES + (inArena ? length : 0));
+    const e = this.arena.size;
+    // Keys are short (at most 128 bytes when validated): a loop beats a native copy's call.
+    if (inArena) for (let i = 0, to = e + HEADER_BYTES; i < length; i++) bytes[to + i] = source[start + i];
+    const aside = inArena ? null : Buffer.from(source.buffer, source.byteOffset + start, length).toString('utf8');
+    this.append(bytes, e, kind, reservation, at, inArena ? length : 0, aside);
   }
 
-  private pushRest(kind: IdempotentKind, reservation: number | string, at: number): void {
-    this.kinds.push(KINDS.indexOf(kind));
-    this.reservations.push(reservation);
-    this.ats.push(at);
+  /** Write entry `e`'s header after its key, chain it on, and take its bytes. */
+  private append(bytes: Buffer, e: number, kind: IdempotentKind, reservation: number | string, at: number, keyLength: number, keyAside: string | null): void {
+    const reservationAside = typeof reservation === 'string';
+    writeUint32(bytes, e, 0);
+    bytes[e + FLAGS_AT] = KIND_CODE[kind] | (keyAside === null ? 0 : KEY_ASIDE) | (reservationAside ? RESERVATION_ASIDE : 0);
+    writeFloat64(bytes, e + TIME_AT, at);
+    writeFloat64(bytes, e + RESERVATION_AT, reservationAside ? 0 : reservation);
+    bytes[e + KEY_LENGTH_AT] = keyLength & 0xff;
+    bytes[e + KEY_LENGTH_AT + 1] = keyLength >>> 8;
+    if (this.tail === NONE) this.head = e;
+    else writeUint32(bytes, this.tail, e + 1);
+    this.tail = e;
+    this.count++;
+    this.arena.take(HEADER_BYTES + keyLength);
+    if (keyAside !== null) (this.aside ??= new Map()).set(2 * e, keyAside);
+    if (reservationAside) (this.aside ??= new Map()).set(2 * e + 1, reservation);
   }
 
   static of(sku: string, records: IdempotencyRecord[]): IdempotencyLog {
@@ -67,21 +108,39 @@ export class IdempotencyLog {
 
   /** Forget the `count` oldest keys. */
   dropOldest(count: number): void {
-    this.keys.splice(0, count);
-    this.kinds.splice(0, count);
-    this.reservations.splice(0, count);
-    this.ats.splice(0, count);
+    if (count <= 0) return;
+    if (count >= this.count) {
+      this.head = this.tail = NONE;
+      this.count = 0;
+      this.aside = null;
+      return;
+    }
+    const bytes = this.arena.bytesView;
+    let e = this.head;
+    for (let i = 0; i < count; i++) {
+      this.aside?.delete(2 * e);
+      this.aside?.delete(2 * e + 1);
+      e = readUint32(bytes, e) - 1;
+    }
+    this.head = e;
+    this.count -= count;
   }
 
   /** How many of the oldest keys were remembered before `time`. */
   countBefore(time: number): number {
+    const bytes = this.arena.bytesView;
     let n = 0;
-    while (n < this.ats.length && this.ats[n] < time) n++;
+    for (let e = this.head; n < this.count && readFloat64(bytes, e + TIME_AT) < time; e = readUint32(bytes, e) - 1) n++;
     return n;
   }
 
   forEach(from: number, visit: (key: string, kind: IdempotentKind, reservationId: string, at: number) => void): void {
-    for (let i = from; i < this.keys.length; i++) visit(this.key(i), KINDS[this.kinds[i]], this.reservationId(i), this.ats[i]);
+    let i = 0;
+    for (let e = this.head; i < this.count; e = readUint32(this.arena.bytesView, e) - 1, i++) {
+      if (i < from) continue;
+      const bytes = this.arena.bytesView;
+      visit(this.key(bytes, e), KINDS[bytes[e + FLAGS_AT] & KIND_BITS], this.reservationId(bytes, e), readFloat64(bytes, e + TIME_AT));
+    }
   }
 
   /**
@@ -90,22 +149,66 @@ export class IdempotencyLog {
    * that turn (docs/benchmarks.md, "The first checkpoint after recovery").
    */
   writeEach(write: KeyWriter): void {
-    const arena = this.arena;
-    for (let i = 0; i < this.keys.length; i++) {
-      const stored = this.keys[i];
-      const kind = KINDS[this.kinds[i]];
-      if (typeof stored === 'number') write.keyBytes(arena.bytesView, arena.keyStart(stored), arena.keyEnd(stored), kind, this.reservationId(i), this.ats[i]);
-      else write.key(stored, kind, this.reservationId(i), this.ats[i]);
+    const bytes = this.arena.bytesView;
+    let i = 0;
+    for (let e = this.head; i < this.count; e = readUint32(bytes, e) - 1, i++) {
+      const flags = bytes[e + FLAGS_AT];
+      const kind = KINDS[flags & KIND_BITS];
+      const reservationId = this.reservationId(bytes, e);
+      const at = readFloat64(bytes, e + TIME_AT);
+      if (flags & KEY_ASIDE) write.key(this.aside!.get(2 * e)!, kind, reservationId, at);
+      else write.keyBytes(bytes, e + HEADER_BYTES, e + HEADER_BYTES + keyLengthOf(bytes, e), kind, reservationId, at);
     }
   }
 
-  private key(i: number): string {
-    const stored = this.keys[i];
-    return typeof stored === 'number' ? this.arena.key(stored) : stored;
+  private key(bytes: Buffer, e: number): string {
+    if (bytes[e + FLAGS_AT] & KEY_ASIDE) return this.aside!.get(2 * e)!;
+    return bytes.toString('utf8', e + HEADER_BYTES, e + HEADER_BYTES + keyLengthOf(bytes, e));
   }
 
-  private reservationId(i: number): string {
-    const stored = this.reservations[i];
-    return typeof stored === 'number' ? reservationIdOf(this.sku, stored) : stored;
+  private reservationId(bytes: Buffer, e: number): string {
+    if (bytes[e + FLAGS_AT] & RESERVATION_ASIDE) return this.aside!.get(2 * e + 1)!;
+    return reservationIdOf(this.sku, readFloat64(bytes, e + RESERVATION_AT));
   }
+}
+
+/** Write `key` as UTF-8 at `to` (room for three bytes per unit is there); returns its length. */
+function writeKey(bytes: Buffer, to: number, key: string): number {
+  // ASCII, which validated keys are, is copied char by char: Buffer#write's argument checks and
+  // native call cost more than the copy for keys this short.
+  for (let i = 0; i < key.length; i++) {
+    const code = key.charCodeAt(i);
+    if (code >= 0x80) return bytes.write(key, to, 'utf8');
+    bytes[to + i] = code;
+  }
+  return key.length;
+}
+
+function keyLengthOf(bytes: Buffer, e: number): number {
+  return bytes[e + KEY_LENGTH_AT] | (bytes[e + KEY_LENGTH_AT + 1] << 8);
+}
+
+function writeUint32(bytes: Buffer, at: number, value: number): void {
+  bytes[at] = value & 0xff;
+  bytes[at + 1] = (value >>> 8) & 0xff;
+  bytes[at + 2] = (value >>> 16) & 0xff;
+  bytes[at + 3] = value >>> 24;
+}
+
+function readUint32(bytes: Buffer, at: number): number {
+  return (bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24)) >>> 0;
+}
+
+// Floats go through one scratch double: a byte copy, with none of Buffer#writeDoubleLE's checks.
+const scratch = new Float64Array(1);
+const scratchBytes = new Uint8Array(scratch.buffer);
+
+function writeFloat64(bytes: Buffer, at: number, value: number): void {
+  scratch[0] = value;
+  for (let i = 0; i < 8; i++) bytes[at + i] = scratchBytes[i];
+}
+
+function readFloat64(bytes: Buffer, at: number): number {
+  for (let i = 0; i < 8; i++) scratchBytes[i] = bytes[at + i];
+  return scratch[0];
 }
