@@ -26,6 +26,7 @@
 //   BENCH_OUTSTANDING, BENCH_DEPTH     engine promises in flight; in-process executes in flight
 //   BENCH_OUTSTANDING_LIGHT            engine promises in flight for the light-load runs (1000)
 //   BENCH_ONLY=inprocess|engine        one part only
+//   BENCH_MIX=reserve|reserve+commit   in-process runs of that mix only (quick: that mix instead of reserve)
 //   BENCH_DIR                          base of the temporary data directories (default os.tmpdir())
 
 import { loadavg } from 'node:os';
@@ -70,12 +71,16 @@ const DEPTH = Math.round(envNumber('BENCH_DEPTH', 4));
 const ONLY = process.env.BENCH_ONLY ?? '';
 type Mix = 'reserve' | 'reserve+commit';
 /** In-process runs: batch sizes per mix (the steady-state mix at one size, to bound the run time). */
-const INPROCESS_RUNS: { mix: Mix; batches: number[] }[] = QUICK
-  ? [{ mix: 'reserve', batches: [1024] }]
-  : [
-      { mix: 'reserve', batches: [256, 1024, 4096] },
-      { mix: 'reserve+commit', batches: [1024] },
-    ];
+const ONLY_MIX = process.env.BENCH_MIX as Mix | undefined;
+if (ONLY_MIX !== undefined && ONLY_MIX !== 'reserve' && ONLY_MIX !== 'reserve+commit') throw new Error(`BENCH_MIX must be reserve or reserve+commit, not ${ONLY_MIX}`);
+const INPROCESS_RUNS = (
+  (QUICK
+    ? [{ mix: ONLY_MIX ?? 'reserve', batches: [1024] }]
+    : [
+        { mix: 'reserve', batches: [256, 1024, 4096] },
+        { mix: 'reserve+commit', batches: [1024] },
+      ]) as { mix: Mix; batches: number[] }[]
+).filter((run) => ONLY_MIX === undefined || run.mix === ONLY_MIX);
 
 /** Stock per SKU: large enough never to run out, so every reserve in the timed window is granted. */
 const STOCK = 1_000_000_000;

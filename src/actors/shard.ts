@@ -17,6 +17,7 @@ import type { Alert } from '../alerts/alert.js';
 import { alertEvents, type AlertSignal } from './alerts.js';
 import { ExpiryHeap } from './expiry-heap.js';
 import { retireKeyArena } from './key-arena.js';
+import { openCount, openReservation, openReservations as openReservationsOf } from './open-holds.js';
 import { beginRecovery, endRecovery } from './recovery-pretenuring.js';
 import { searchSkus, type SkuSearchPage, type SkuSearchQuery } from './sku-search.js';
 import { levelsOf } from './levels.js';
@@ -315,10 +316,8 @@ export class Shard {
       if (shardOf(state.sku, this.options.shardCount) !== this.options.shardId) assert.fail(`SKU ${state.sku} recovered on the wrong shard`);
       // A SKU no replayed event touched is as its snapshot restored it (stateOf counted its customers).
       assertInvariantsFull(state, !this.dirty.has(state.sku));
-      if (state.open) {
-        for (const r of state.open.values()) this.expiry.push(r.expiresAt, r.id);
-        openReservations += state.open.size;
-      }
+      for (const r of openReservationsOf(state)) this.expiry.push(r.expiresAt, r.id);
+      openReservations += openCount(state);
     }
     this.lastCheckpointSeq = checkpoint.seq;
     return {
@@ -499,7 +498,7 @@ export class Shard {
       for (const loc of state.locations) if (loc.reserved > loc.onHand) (shortfalls ??= []).push(loc.location);
     }
     // Settle: bump reservations a low count left uncovered, serve waiting requests freed units.
-    let guard = (state.open?.size ?? 0) * 2 + 16;
+    let guard = openCount(state) * 2 + 16;
     for (let next = react(state, now); next; next = react(state, now)) {
       if (--guard <= 0) assert.fail(`SKU ${sku} does not settle`);
       this.apply(state, next, turn);
@@ -576,7 +575,7 @@ export class Shard {
 
   /** Where an open reservation's latest event is; null when it is not open (or not ours). */
   private latestEventOf(sku: string, reservationId: string): WalPosition | null {
-    const r = this.skus.get(sku)?.open?.get(reservationId);
+    const r = openReservation(this.skus.get(sku), reservationId);
     return r && r.walSeq > 0 ? { seq: r.walSeq, index: r.walIndex } : null;
   }
 

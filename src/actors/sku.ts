@@ -20,6 +20,7 @@ import { availableAt as available } from './levels.js';
 import { errorBody, type ErrorBody } from '../errors.js';
 import { dropOldest, evictionBatch } from '../insertion-order.js';
 import { IdempotencyLog } from './idempotency-log.js';
+import { addOpen, customerHolds, customersOf, openCount, openReservation, openReservations, removeOpen } from './open-holds.js';
 import { parseReservationId, reservationIdOf } from './reservation-id.js';
 import type {
   Allocation,
@@ -84,11 +85,13 @@ export interface SkuState {
   /** In allocation order. */
   locations: LocationStock[];
   locationOrder: string[] | null;
-  /** PENDING and ACTIVE reservations by id; created on first use so idle SKUs stay small. */
+  /** The only open (PENDING or ACTIVE) reservation, when there is just one (open-holds.ts). */
+  sole: Reservation | null;
+  /** Open reservations by id, when there are two or more; null otherwise (open-holds.ts). */
   open: Map<string, Reservation> | null;
   /** PENDING reservations, priority descending then arrival ascending. */
   pending: Reservation[] | null;
-  /** Open reservations per customer (anti-hoarding); derived, rebuilt on restore. */
+  /** Open reservations per customer (anti-hoarding), set with `open`; derived, rebuilt on restore. */
   customers: Map<string, number> | null;
   /** Idempotency keys of mutating calls, oldest first. */
   idem: Map<string, IdempotencyEntry> | null;
@@ -126,6 +129,7 @@ export function emptySku(sku: string): SkuState {
     sku,
     locations: [],
     locationOrder: null,
+    sole: null,
     open: null,
     pending: null,
     customers: null,
@@ -272,10 +276,10 @@ export function decide(state: SkuState | undefined, command: Command | ExpireCom
       if (only) {
         for (const name of only) if (!findLocation(state, name)) return fail('UNKNOWN_LOCATION', { location: name });
       }
-      if ((state.open?.size ?? 0) >= limits.reservationsPerSkuMax) {
+      if (openCount(state) >= limits.reservationsPerSkuMax) {
         return fail('RESERVATIONS_PER_SKU_LIMIT', { reservationsPerSkuMax: limits.reservationsPerSkuMax });
       }
-      if ((state.customers?.get(command.customerId) ?? 0) >= limits.reservationsPerCustomerMax) {
+      if (customerHolds(state, command.customerId) >= limits.reservationsPerCustomerMax) {
         return fail('CUSTOMER_RESERVATION_LIMIT', { customerId: command.customerId, reservationsPerCustomerMax: limits.reservationsPerCustomerMax });
       }
       const holdTtlMs = command.holdTtlMs ?? limits.holdTtlMsDefault;
@@ -327,7 +331,7 @@ export function decide(state: SkuState | undefined, command: Command | ExpireCom
     case 'commit': {
       const hit = idempotencyHit(state, command.idempotencyKey, command);
       if (hit) return hit;
-      const r = state?.open?.get(command.reservationId);
+      const r = openReservation(state, command.reservationId);
       if (!state || !r) return missingReservation(state, command.reservationId);
       if (hiddenFrom(command.asChannel, r.channel)) return otherChannel(r.id);
       const base = { sku: state.sku, at: now, reservationId: r.id, idem: command.idempotencyKey };
@@ -339,7 +343,7 @@ export function decide(state: SkuState | undefined, command: Command | ExpireCom
     }
 
     case 'expire': {
-      const r = state?.open?.get(command.reservationId);
+      const r = openReservation(state, command.reservationId);
       // A timer for a reservation that ended or was re-armed since is stale: nothing to do.
       if (!state || !r || r.expiresAt > now) return { ok: true, events: [] };
       return { ok: true, events: [{ type: 'ReservationExpired', sku: state.sku, at: now, reservationId: r.id }] };
@@ -420,7 +424,7 @@ export function decide(state: SkuState | undefined, command: Command | ExpireCom
     case 'getReservation':
     case 'getReservationHistory': {
       // Open reservations answer from memory; ended ones from the history store (the runtime).
-      const r = state?.open?.get(command.reservationId);
+      const r = openReservation(state, command.reservationId);
       if (r && hiddenFrom(command.asChannel, r.channel)) return otherChannel(r.id);
       if (r && command.type === 'getReservation') return { ok: true, cached: reservationView(r) };
       return missingReservation(state, command.reservationId);
@@ -435,7 +439,7 @@ export function react(state: SkuState, now: number): SkuEvent | null {
   for (const loc of state.locations) {
     if (loc.reserved <= loc.onHand) continue;
     let victim: Reservation | null = null;
-    for (const r of state.open!.values()) {
+    for (const r of openReservations(state)) {
       if (r.state !== 'ACTIVE' || !r.allocations.some((a) => a.location === loc.location)) continue;
       if (!victim || r.priority < victim.priority || (r.priority === victim.priority && r.arrival > victim.arrival)) victim = r;
     }
@@ -539,19 +543,11 @@ const ENDED_STATE = {
 } as const;
 
 function end(state: SkuState, event: ReservationReleased | ReservationCommitted | ReservationExpired): Reservation {
-  const r = state.open!.get(event.reservationId)!;
+  const r = openReservation(state, event.reservationId)!;
   if (r.state === 'ACTIVE') unhold(state, r, event.type === 'ReservationCommitted');
   else removePending(state, r);
   transitionReservation(r, event);
-  // A Map emptied by delete is shrunk into a fresh backing table (a runtime call and an
-  // allocation); most SKUs hold one open reservation at a time, so drop the Map instead.
-  if (state.open!.size === 1) state.open = null;
-  else state.open!.delete(r.id);
-  const customers = state.customers!;
-  const left = customers.get(r.customerId)! - 1;
-  if (left > 0) customers.set(r.customerId, left);
-  else if (customers.size === 1) state.customers = null;
-  else customers.delete(r.customerId);
+  removeOpen(state, r);
   return r;
 }
 
@@ -687,11 +683,7 @@ function applyEvent(state: SkuState, event: SkuEvent, limits: Limits, replaying:
       // by the decoder (replay). A caller that keeps the event takes what it needs first, as
       // Shard.apply takes the WAL form.
       const r: Reservation = event.reservation;
-      const open = (state.open ??= new Map());
-      if (open.has(r.id)) assert.fail(`reservation ${r.id} placed twice`);
-      open.set(r.id, r);
-      const customers = (state.customers ??= new Map());
-      customers.set(r.customerId, (customers.get(r.customerId) ?? 0) + 1);
+      addOpen(state, r);
       if (r.state === 'ACTIVE') hold(state, r);
       else insertPending(state, r);
       state.nextReservationNo = Math.max(state.nextReservationNo, r.arrival + 1);
@@ -699,7 +691,7 @@ function applyEvent(state: SkuState, event: SkuEvent, limits: Limits, replaying:
       break;
     }
     case 'ReservationActivated': {
-      const r = state.open!.get(event.reservationId)!;
+      const r = openReservation(state, event.reservationId)!;
       assert.equal(r.state, 'PENDING', 'only a waiting reservation can be activated');
       removePending(state, r);
       transitionReservation(r, event);
@@ -708,7 +700,7 @@ function applyEvent(state: SkuState, event: SkuEvent, limits: Limits, replaying:
       break;
     }
     case 'ReservationBumped': {
-      const r = state.open!.get(event.reservationId)!;
+      const r = openReservation(state, event.reservationId)!;
       assert.equal(r.state, 'ACTIVE', 'only an active reservation can be bumped');
       unhold(state, r, false);
       transitionReservation(r, event);
@@ -764,13 +756,6 @@ export function assertInvariants(state: SkuState, settled: boolean): void {
   if (reserved !== state.activeQuantity) assert.fail(`reserved total differs from ACTIVE quantity for ${state.sku}`);
 }
 
-/** Open reservations per customer, counted from the reservations themselves. */
-export function customersOf(open: Iterable<Reservation>): Map<string, number> {
-  const customers = new Map<string, number>();
-  for (const r of open) customers.set(r.customerId, (customers.get(r.customerId) ?? 0) + 1);
-  return customers;
-}
-
 /**
  * O(open reservations): reserved per location equals the ACTIVE allocations there, and the
  * per-customer counts equal the open reservations' customers. `customersCounted`: the counts were
@@ -782,7 +767,7 @@ export function assertInvariantsFull(state: SkuState, customersCounted = false):
   assertInvariants(state, true);
   const byLocation = new Map<string, number>();
   let pending = 0;
-  for (const r of state.open?.values() ?? []) {
+  for (const r of openReservations(state)) {
     if (r.state !== 'ACTIVE' && r.state !== 'PENDING') assert.fail(`ended reservation ${r.id} still open`);
     if (r.state === 'PENDING') {
       pending++;
@@ -798,11 +783,17 @@ export function assertInvariantsFull(state: SkuState, customersCounted = false):
     if (r.quantity > r.requested) assert.fail(`reservation ${r.id} holds more than requested`);
   }
   if (pending !== (state.pending?.length ?? 0)) assert.fail(`pending queue of ${state.sku} out of step`);
-  if (customersCounted) return assertLocationsReserved(state, byLocation);
-  const customers = customersOf(state.open?.values() ?? []);
-  if (customers.size !== (state.customers?.size ?? 0)) assert.fail(`customers with open reservations of ${state.sku} out of step`);
-  for (const [customer, count] of customers) {
-    if (state.customers!.get(customer) !== count) assert.fail(`open reservations of customer ${customer} on ${state.sku} out of step`);
+  // One hold is `sole`, two or more are in `open` with their customers counted (open-holds.ts).
+  const { open, customers } = state;
+  if (open !== null ? state.sole !== null || open.size < 2 || customers === null : customers !== null) {
+    assert.fail(`open reservations of ${state.sku} not kept as one sole hold or a Map of two or more`);
+  }
+  if (open !== null && !customersCounted) {
+    const counted = customersOf(open.values());
+    if (counted.size !== customers!.size) assert.fail(`customers with open reservations of ${state.sku} out of step`);
+    for (const [customer, count] of counted) {
+      if (customers!.get(customer) !== count) assert.fail(`open reservations of customer ${customer} on ${state.sku} out of step`);
+    }
   }
   assertLocationsReserved(state, byLocation);
 }
@@ -853,7 +844,7 @@ export function skuView(state: SkuState): SkuView {
     available: free,
     locations,
     pending: state.pending?.length ?? 0,
-    openReservations: state.open?.size ?? 0,
+    openReservations: openCount(state),
     outOfStockFlag: state.flag,
     thresholds: state.thresholds ?? {},
     category: state.category,
@@ -869,7 +860,7 @@ function reservationList(state: SkuState, limit: number): ReservationListView {
   const reservations: ReservationView[] = [];
   const pending: ReservationView[] = [];
   let truncated = false;
-  for (const r of state.open?.values() ?? []) {
+  for (const r of openReservations(state)) {
     if (r.state !== 'ACTIVE') continue;
     if (reservations.length >= limit) {
       truncated = true;
@@ -923,7 +914,7 @@ export function reservationIdOfEvent(event: SkuEvent): string | null {
 export function reservationOfEvent(state: SkuState, event: SkuEvent): Reservation | null {
   if (event.type === 'ReservationPlaced') return event.reservation;
   const id = reservationIdOfEvent(event);
-  return id === null ? null : (state.open?.get(id) ?? null);
+  return id === null ? null : (openReservation(state, id) ?? null);
 }
 
 /** A reservation's audit trail from its events in WAL order: each event and the reservation after it. */

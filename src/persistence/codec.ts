@@ -6,7 +6,8 @@
 import { Packr } from 'msgpackr';
 import type { Alert } from '../alerts/alert.js';
 import type { ReservationPlaced, SkuEvent, Reservation, Thresholds } from '../actors/types.js';
-import { customersOf, type IdempotencyRecord, type LocationStock, type SkuState } from '../actors/sku.js';
+import type { IdempotencyRecord, LocationStock, SkuState } from '../actors/sku.js';
+import { openCount, openHoldsOf, openReservations } from '../actors/open-holds.js';
 import { IdempotencyLog } from '../actors/idempotency-log.js';
 import { storedReservation, type ReservationTuple } from './reservation-tuple.js';
 import { reservationBlock, reservationsOfBlock } from './reservation-block.js';
@@ -249,7 +250,7 @@ export function snapshotOf(state: SkuState): SkuSnapshot {
     sku: state.sku,
     locations: state.locations,
     locationOrder: state.locationOrder,
-    openBlock: reservationBlock(state.open?.values() ?? [], state.open?.size ?? 0),
+    openBlock: reservationBlock(openReservations(state), openCount(state)),
     idemBlock,
     eventIds: state.eventIds ? [...state.eventIds] : [],
     thresholds: state.thresholds,
@@ -265,19 +266,16 @@ export function stateOf(snapshot: SkuSnapshot): SkuState {
   const reservations = snapshot.openBlock
     ? reservationsOfBlock(snapshot.openBlock, snapshot.sku)
     : (snapshot.open ?? []).map((stored) => storedReservation(stored, snapshot.sku));
-  const open = reservations.length ? new Map(reservations.map((r) => [r.id, r] as const)) : null;
   const pending = reservations.filter((r) => r.state === 'PENDING');
   pending.sort((a, b) => b.priority - a.priority || a.arrival - b.arrival);
   let activeQuantity = 0;
   for (const r of reservations) if (r.state === 'ACTIVE') activeQuantity += r.quantity;
-  const customers = customersOf(reservations);
   return {
     sku: snapshot.sku,
     locations: snapshot.locations,
     locationOrder: snapshot.locationOrder,
-    open,
+    ...openHoldsOf(reservations),
     pending: pending.length ? pending : null,
-    customers: customers.size ? customers : null,
     idem: null,
     // Indexed on the SKU's first live command (indexIdempotency), as replayed keys are.
     idemLog: snapshot.idemBlock ? idempotencyLogOfBlock(snapshot.idemBlock, snapshot.sku) : snapshot.idem?.length ? IdempotencyLog.of(snapshot.sku, snapshot.idem) : null,
