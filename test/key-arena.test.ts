@@ -5,37 +5,45 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { IdempotencyLog } from '../src/actors/idempotency-log.js';
-import { currentKeyArena, KeyArena, retireKeyArena } from '../src/actors/key-arena.js';
+import { currentKeyArena, KeyArena, retireKeyArena, SLAB_MASK } from '../src/actors/key-arena.js';
 import type { IdempotencyRecord } from '../src/actors/sku.js';
 import { idempotencyBlock, idempotencyLogOfBlock } from '../src/persistence/idempotency-block.js';
 
 describe('KeyArena', () => {
-  it('keeps the bytes taken so far when it grows, and offsets still find them', () => {
+  const write = (arena: KeyArena, length: number, fill: number): number => {
+    const slab = arena.room(length);
+    const at = arena.size;
+    slab.fill(fill, at & SLAB_MASK, (at & SLAB_MASK) + length);
+    arena.take(length);
+    return at;
+  };
+  const bytesAt = (arena: KeyArena, at: number, length: number) => arena.slab(at).subarray(at & SLAB_MASK, (at & SLAB_MASK) + length);
+
+  it('keeps every entry whole in one slab as it grows, and each offset finds its bytes', () => {
     const arena = new KeyArena();
-    const offsets: number[] = [];
-    for (let i = 0; i < 5_000; i++) {
-      const bytes = arena.room(400);
-      offsets.push(arena.size);
-      bytes.fill(i % 251, arena.size, arena.size + 400);
-      arena.take(400);
-    }
-    expect(arena.size).toBe(2_000_000);
-    expect(arena.bytesView.length).toBeGreaterThanOrEqual(2_000_000);
-    offsets.forEach((at, i) => expect(arena.bytesView.subarray(at, at + 400).every((b) => b === i % 251)).toBe(true));
+    // 3,001-byte entries do not divide a slab: some slab tails are left unused.
+    const offsets = Array.from({ length: 5_000 }, (_, i) => write(arena, 3_001, i % 251));
+    expect(arena.size).toBeGreaterThan(5_000 * 3_001);
+    offsets.forEach((at, i) => {
+      expect((at & SLAB_MASK) + 3_001).toBeLessThanOrEqual(arena.slab(at).length);
+      expect(bytesAt(arena, at, 3_001).every((b) => b === i % 251)).toBe(true);
+    });
   });
 
-  it('gives back its spare room when asked, keeping every byte taken', () => {
+  it('gives back its last slab\'s spare room when asked, keeping every byte taken, and takes more after', () => {
     const arena = new KeyArena();
-    arena.room(3_000_000).fill(7, 0, 1_500_000);
-    arena.take(1_500_000);
-    expect(arena.bytesView.length).toBeGreaterThanOrEqual(3_000_000);
+    const first = write(arena, 1_000_000, 7);
     arena.shrinkToFit();
-    expect(arena.bytesView.length).toBe(1_500_000);
-    expect(arena.bytesView.every((b) => b === 7)).toBe(true);
-    // And takes more after it, as before.
-    arena.room(10).fill(9, 1_500_000, 1_500_010);
-    arena.take(10);
-    expect(arena.bytesView.subarray(1_499_999, 1_500_010)).toEqual(Buffer.from([7, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9]));
+    expect(arena.slab(first).length).toBe(1_000_000);
+    expect(bytesAt(arena, first, 1_000_000).every((b) => b === 7)).toBe(true);
+    const second = write(arena, 10, 9);
+    expect(arena.slab(second)).not.toBe(arena.slab(first));
+    expect(bytesAt(arena, second, 10).every((b) => b === 9)).toBe(true);
+    expect(bytesAt(arena, first, 1_000_000).every((b) => b === 7)).toBe(true);
+  });
+
+  it('refuses an entry larger than a slab', () => {
+    expect(() => new KeyArena().room(SLAB_MASK + 2)).toThrow(RangeError);
   });
 });
 
@@ -65,12 +73,26 @@ describe('IdempotencyLog keys in the arena', () => {
     expect(written).toEqual(keys.map((key) => Buffer.from(key, 'utf8')));
   });
 
-  it('keeps earlier keys when the arena grows past its first buffer', () => {
+  it('follows a log across the arena\'s slabs, two logs interleaved', () => {
     const arenaBefore = currentKeyArena().size;
-    const keys = Array.from({ length: 60_000 }, (_, i) => `replay-key-${i.toString(36).padStart(8, '0')}`);
-    const log = logOf(keys);
-    expect(currentKeyArena().size - arenaBefore).toBeGreaterThan(1 << 20);
-    expect(keysOf(log)).toEqual(keys);
+    // 20,000-byte keys: ~600 of them fill three slabs.
+    const big = Array.from({ length: 600 }, (_, i) => `${i}:`.padEnd(20_000, 'k'));
+    const small = Array.from({ length: 600 }, (_, i) => `replay-key-${i.toString(36).padStart(8, '0')}`);
+    const bigLog = new IdempotencyLog('sku-1');
+    const smallLog = new IdempotencyLog('sku-2');
+    big.forEach((key, i) => {
+      bigLog.push(key, 'reserve', `sku-1:${i + 1}`, i);
+      smallLog.push(small[i], 'commit', `sku-2:${i + 1}`, i);
+    });
+    expect(currentKeyArena().size - arenaBefore).toBeGreaterThan(2 * (SLAB_MASK + 1));
+    expect(keysOf(bigLog)).toEqual(big);
+    expect(keysOf(smallLog)).toEqual(small);
+    const written: string[] = [];
+    bigLog.writeEach({ key: () => expect.fail('every key is in the arena'), keyBytes: (bytes, start, end) => written.push(Buffer.from(bytes.subarray(start, end)).toString()) });
+    expect(written).toEqual(big);
+    bigLog.dropOldest(450);
+    expect(keysOf(bigLog)).toEqual(big.slice(450));
+    expect(bigLog.countBefore(500)).toBe(50);
   });
 
   it('stores keys given as their UTF-8 bytes, from anywhere in a buffer, as push would', () => {

@@ -6,7 +6,8 @@
 // one or two scavenges each and were promoted, and the log was a third of a recovery's time and
 // most of its collection work (docs/benchmarks.md, "Idempotency logs outside the heap").
 //
-// Entry layout, at offset e (in memory only, never stored: native byte order for the floats):
+// Entry layout, at offset e (in memory only, never stored: native byte order for the floats; the
+// bytes are at `e & SLAB_MASK` in the arena's slab for `e`):
 //   e+0   the log's next entry: 1 + its offset, 0 after the newest (uint32)
 //   e+4   kind code (bits 0-1), KEY_ASIDE, RESERVATION_ASIDE (uint8)
 //   e+5   at (float64)
@@ -17,7 +18,7 @@
 // (neither happens with validated input), are kept aside as strings.
 
 import type { IdempotencyRecord, IdempotentKind } from './sku.js';
-import { currentKeyArena, type KeyArena } from './key-arena.js';
+import { currentKeyArena, SLAB_MASK, type KeyArena } from './key-arena.js';
 import { reservationIdOf, reservationNoIn } from './reservation-id.js';
 
 const KINDS: readonly IdempotentKind[] = ['reserve', 'release', 'commit'];
@@ -32,7 +33,7 @@ const RESERVATION_AT = 13;
 const KEY_LENGTH_AT = 21;
 const HEADER_BYTES = 23;
 const KEY_BYTES_MAX = 0xffff;
-/** An entry's offset + 1 is stored in 32 bits: Node's Buffers end below 4 GiB. */
+/** No entry. An entry's offset + 1 is stored in 32 bits: the arena stays below 4 GiB. */
 const NONE = -1;
 
 /** Where a checkpoint writes keys to (idempotency-block.ts). */
@@ -60,11 +61,11 @@ export class IdempotencyLog {
   push(key: string, kind: IdempotentKind, reservationId: string, at: number): void {
     // UTF-8 needs at most three bytes per UTF-16 unit.
     const inArena = key.length * 3 <= KEY_BYTES_MAX;
-    const bytes = this.arena.room(HEADER_BYTES + (inArena ? key.length * 3 : 0));
+    const slab = this.arena.room(HEADER_BYTES + (inArena ? key.length * 3 : 0));
     const e = this.arena.size;
-    const keyLength = inArena ? writeKey(bytes, e + HEADER_BYTES, key) : 0;
+    const keyLength = inArena ? writeKey(slab, (e & SLAB_MASK) + HEADER_BYTES, key) : 0;
     const no = reservationNoIn(this.sku, reservationId);
-    this.append(bytes, e, kind, no < 0 ? reservationId : no, at, keyLength, inArena ? null : key);
+    this.append(slab, e, kind, no < 0 ? reservationId : no, at, keyLength, inArena ? null : key);
   }
 
   /**
@@ -74,25 +75,27 @@ export class IdempotencyLog {
   pushBytes(source: Uint8Array, start: number, end: number, kind: IdempotentKind, reservation: number | string, at: number): void {
     const length = end - start;
     const inArena = length <= KEY_BYTES_MAX;
-    const bytes = this.arena.room(HEADER_BYTES + (inArena ? length : 0));
+    const slab = this.arena.room(HEADER_BYTES + (inArena ? length : 0));
     const e = this.arena.size;
     // Keys are short (at most 128 bytes when validated): a loop beats a native copy's call.
-    if (inArena) for (let i = 0, to = e + HEADER_BYTES; i < length; i++) bytes[to + i] = source[start + i];
+    if (inArena) for (let i = 0, to = (e & SLAB_MASK) + HEADER_BYTES; i < length; i++) slab[to + i] = source[start + i];
     const aside = inArena ? null : Buffer.from(source.buffer, source.byteOffset + start, length).toString('utf8');
-    this.append(bytes, e, kind, reservation, at, inArena ? length : 0, aside);
+    this.append(slab, e, kind, reservation, at, inArena ? length : 0, aside);
   }
 
-  /** Write entry `e`'s header after its key, chain it on, and take its bytes. */
-  private append(bytes: Buffer, e: number, kind: IdempotentKind, reservation: number | string, at: number, keyLength: number, keyAside: string | null): void {
+  /** Write entry `e`'s header (in `slab`) after its key, chain it on, and take its bytes. */
+  private append(slab: Buffer, e: number, kind: IdempotentKind, reservation: number | string, at: number, keyLength: number, keyAside: string | null): void {
+    const p = e & SLAB_MASK;
     const reservationAside = typeof reservation === 'string';
-    writeUint32(bytes, e, 0);
-    bytes[e + FLAGS_AT] = KIND_CODE[kind] | (keyAside === null ? 0 : KEY_ASIDE) | (reservationAside ? RESERVATION_ASIDE : 0);
-    writeFloat64(bytes, e + TIME_AT, at);
-    writeFloat64(bytes, e + RESERVATION_AT, reservationAside ? 0 : reservation);
-    bytes[e + KEY_LENGTH_AT] = keyLength & 0xff;
-    bytes[e + KEY_LENGTH_AT + 1] = keyLength >>> 8;
+    writeUint32(slab, p, 0);
+    slab[p + FLAGS_AT] = KIND_CODE[kind] | (keyAside === null ? 0 : KEY_ASIDE) | (reservationAside ? RESERVATION_ASIDE : 0);
+    writeFloat64(slab, p + TIME_AT, at);
+    writeFloat64(slab, p + RESERVATION_AT, reservationAside ? 0 : reservation);
+    slab[p + KEY_LENGTH_AT] = keyLength & 0xff;
+    slab[p + KEY_LENGTH_AT + 1] = keyLength >>> 8;
+    // The previous entry may be in an earlier slab.
     if (this.tail === NONE) this.head = e;
-    else writeUint32(bytes, this.tail, e + 1);
+    else writeUint32(this.arena.slab(this.tail), this.tail & SLAB_MASK, e + 1);
     this.tail = e;
     this.count++;
     this.arena.take(HEADER_BYTES + keyLength);
@@ -115,12 +118,11 @@ export class IdempotencyLog {
       this.aside = null;
       return;
     }
-    const bytes = this.arena.bytesView;
     let e = this.head;
     for (let i = 0; i < count; i++) {
       this.aside?.delete(2 * e);
       this.aside?.delete(2 * e + 1);
-      e = readUint32(bytes, e) - 1;
+      e = this.next(e);
     }
     this.head = e;
     this.count -= count;
@@ -128,18 +130,18 @@ export class IdempotencyLog {
 
   /** How many of the oldest keys were remembered before `time`. */
   countBefore(time: number): number {
-    const bytes = this.arena.bytesView;
     let n = 0;
-    for (let e = this.head; n < this.count && readFloat64(bytes, e + TIME_AT) < time; e = readUint32(bytes, e) - 1) n++;
+    for (let e = this.head; n < this.count && readFloat64(this.arena.slab(e), (e & SLAB_MASK) + TIME_AT) < time; e = this.next(e)) n++;
     return n;
   }
 
   forEach(from: number, visit: (key: string, kind: IdempotentKind, reservationId: string, at: number) => void): void {
     let i = 0;
-    for (let e = this.head; i < this.count; e = readUint32(this.arena.bytesView, e) - 1, i++) {
+    for (let e = this.head; i < this.count; e = this.next(e), i++) {
       if (i < from) continue;
-      const bytes = this.arena.bytesView;
-      visit(this.key(bytes, e), KINDS[bytes[e + FLAGS_AT] & KIND_BITS], this.reservationId(bytes, e), readFloat64(bytes, e + TIME_AT));
+      const slab = this.arena.slab(e);
+      const p = e & SLAB_MASK;
+      visit(this.key(slab, e), KINDS[slab[p + FLAGS_AT] & KIND_BITS], this.reservationId(slab, e), readFloat64(slab, p + TIME_AT));
     }
   }
 
@@ -149,26 +151,34 @@ export class IdempotencyLog {
    * that turn (docs/benchmarks.md, "The first checkpoint after recovery").
    */
   writeEach(write: KeyWriter): void {
-    const bytes = this.arena.bytesView;
     let i = 0;
-    for (let e = this.head; i < this.count; e = readUint32(bytes, e) - 1, i++) {
-      const flags = bytes[e + FLAGS_AT];
+    for (let e = this.head; i < this.count; e = this.next(e), i++) {
+      const slab = this.arena.slab(e);
+      const p = e & SLAB_MASK;
+      const flags = slab[p + FLAGS_AT];
       const kind = KINDS[flags & KIND_BITS];
-      const reservationId = this.reservationId(bytes, e);
-      const at = readFloat64(bytes, e + TIME_AT);
+      const reservationId = this.reservationId(slab, e);
+      const at = readFloat64(slab, p + TIME_AT);
       if (flags & KEY_ASIDE) write.key(this.aside!.get(2 * e)!, kind, reservationId, at);
-      else write.keyBytes(bytes, e + HEADER_BYTES, e + HEADER_BYTES + keyLengthOf(bytes, e), kind, reservationId, at);
+      else write.keyBytes(slab, p + HEADER_BYTES, p + HEADER_BYTES + keyLengthOf(slab, p), kind, reservationId, at);
     }
   }
 
-  private key(bytes: Buffer, e: number): string {
-    if (bytes[e + FLAGS_AT] & KEY_ASIDE) return this.aside!.get(2 * e)!;
-    return bytes.toString('utf8', e + HEADER_BYTES, e + HEADER_BYTES + keyLengthOf(bytes, e));
+  /** The entry after `e` in this log (NONE after the newest). */
+  private next(e: number): number {
+    return readUint32(this.arena.slab(e), e & SLAB_MASK) - 1;
   }
 
-  private reservationId(bytes: Buffer, e: number): string {
-    if (bytes[e + FLAGS_AT] & RESERVATION_ASIDE) return this.aside!.get(2 * e + 1)!;
-    return reservationIdOf(this.sku, readFloat64(bytes, e + RESERVATION_AT));
+  private key(slab: Buffer, e: number): string {
+    const p = e & SLAB_MASK;
+    if (slab[p + FLAGS_AT] & KEY_ASIDE) return this.aside!.get(2 * e)!;
+    return slab.toString('utf8', p + HEADER_BYTES, p + HEADER_BYTES + keyLengthOf(slab, p));
+  }
+
+  private reservationId(slab: Buffer, e: number): string {
+    const p = e & SLAB_MASK;
+    if (slab[p + FLAGS_AT] & RESERVATION_ASIDE) return this.aside!.get(2 * e + 1)!;
+    return reservationIdOf(this.sku, readFloat64(slab, p + RESERVATION_AT));
   }
 }
 
@@ -184,8 +194,9 @@ function writeKey(bytes: Buffer, to: number, key: string): number {
   return key.length;
 }
 
-function keyLengthOf(bytes: Buffer, e: number): number {
-  return bytes[e + KEY_LENGTH_AT] | (bytes[e + KEY_LENGTH_AT + 1] << 8);
+/** The key length of the entry at position `p` of its slab. */
+function keyLengthOf(slab: Buffer, p: number): number {
+  return slab[p + KEY_LENGTH_AT] | (slab[p + KEY_LENGTH_AT + 1] << 8);
 }
 
 function writeUint32(bytes: Buffer, at: number, value: number): void {
