@@ -42,8 +42,14 @@ describe('KeyArena', () => {
     expect(bytesAt(arena, first, 1_000_000).every((b) => b === 7)).toBe(true);
   });
 
-  it('refuses an entry larger than a slab', () => {
+  it('refuses an entry larger than a slab, and a slab past its last', () => {
     expect(() => new KeyArena().room(SLAB_MASK + 2)).toThrow(RangeError);
+    const arena = new KeyArena(2);
+    write(arena, SLAB_MASK + 1, 1);
+    write(arena, SLAB_MASK + 1, 2);
+    const size = arena.size;
+    expect(() => arena.room(1)).toThrow(/the key arena is full/);
+    expect(arena.size).toBe(size);
   });
 });
 

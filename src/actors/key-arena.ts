@@ -23,6 +23,10 @@ const SLABS_MAX = 1023;
 
 export class KeyArena {
   private readonly slabs: Buffer[] = [];
+
+  /** `slabsMax`: lower only in tests, to reach the limit without 4 GiB. */
+  constructor(private readonly slabsMax = SLABS_MAX) {}
+
   /** Where the next entry goes in the last slab; a full slab until the first is made. */
   private end = SLAB_BYTES;
 
@@ -38,7 +42,7 @@ export class KeyArena {
   room(room: number): Buffer {
     if (room > SLAB_BYTES) throw new RangeError(`an entry of ${room} bytes does not fit a key arena slab`);
     if (SLAB_BYTES - this.end < room) {
-      if (this.slabs.length === SLABS_MAX) throw new RangeError('the key arena is full (4 GiB of idempotency keys in one thread)');
+      if (this.slabs.length === this.slabsMax) throw new RangeError('the key arena is full (4 GiB of idempotency keys in one thread)');
       this.slabs.push(Buffer.allocUnsafeSlow(SLAB_BYTES));
       this.end = 0;
     }
