@@ -270,12 +270,16 @@ export function stateOf(snapshot: SkuSnapshot): SkuState {
   pending.sort((a, b) => b.priority - a.priority || a.arrival - b.arrival);
   let activeQuantity = 0;
   for (const r of reservations) if (r.state === 'ACTIVE') activeQuantity += r.quantity;
+  const holds = openHoldsOf(reservations);
+  // Fields in emptySku's order: every SKU state then has one shape for V8.
   return {
     sku: snapshot.sku,
     locations: snapshot.locations,
     locationOrder: snapshot.locationOrder,
-    ...openHoldsOf(reservations),
+    sole: holds.sole,
+    open: holds.open,
     pending: pending.length ? pending : null,
+    customers: holds.customers,
     idem: null,
     // Indexed on the SKU's first live command (indexIdempotency), as replayed keys are.
     idemLog: snapshot.idemBlock ? idempotencyLogOfBlock(snapshot.idemBlock, snapshot.sku) : snapshot.idem?.length ? IdempotencyLog.of(snapshot.sku, snapshot.idem) : null,
