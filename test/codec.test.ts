@@ -13,37 +13,13 @@ import { idempotencyBlock, idempotencyLogOfBlock } from '../src/persistence/idem
 import { reservationBlock } from '../src/persistence/reservation-block.js';
 import { reservationOfTuple, type ReservationTuple } from '../src/persistence/reservation-tuple.js';
 import { loggedRecordBefore, reservationTuple } from './fixtures/wal-before-layout.js';
+import { heldReservation } from './fixtures/held-reservation.js';
 
 function placed(n: number, note = ''): SkuEvent {
-  return {
-    type: 'ReservationPlaced',
-    sku: 'sku-1',
-    at: 1_700_000_000_000 + n,
-    reservation: {
-      id: `sku-1:${n}`,
-      sku: 'sku-1',
-      orderId: `order-${n}${note}`,
-      customerId: `customer-${n}`,
-      channel: 'web',
-      idempotencyKey: `key-${n}`,
-      requested: 1,
-      quantity: 1,
-      allocations: [{ location: 'dc-1', quantity: 1 }],
-      priority: 0,
-      arrival: n,
-      allowPartial: false,
-      locations: null,
-      holdTtlMs: 600_000,
-      state: 'ACTIVE',
-      createdAt: 1_700_000_000_000 + n,
-      activatedAt: 1_700_000_000_000 + n,
-      expiresAt: 1_700_000_600_000 + n,
-      endedAt: 0,
-      endReason: null,
-      walSeq: 0,
-      walIndex: 0,
-    },
-  } as SkuEvent;
+  const at = 1_700_000_000_000 + n;
+  // The id with its number in decimal, as these fixtures always wrote it (ids of 10 and more differ from base 36).
+  const reservation = heldReservation('sku-1', n, at, { id: `sku-1:${n}`, orderId: `order-${n}${note}` });
+  return { type: 'ReservationPlaced', sku: 'sku-1', at, reservation } as SkuEvent;
 }
 
 function reservationOf(event: SkuEvent): Reservation {

@@ -8,6 +8,7 @@ import { Shard } from '../src/actors/shard.js';
 import type { HistoryEntry, Reservation, ReservationView, SkuEvent } from '../src/actors/types.js';
 import { ShardStore } from '../src/persistence/shard-store.js';
 import { loggedRecordBefore } from './fixtures/wal-before-layout.js';
+import { heldReservation } from './fixtures/held-reservation.js';
 import { openTestShard, removeTempDirs, reserve, setStock, tempDir, type TestShard } from './helpers.js';
 
 afterEach(() => removeTempDirs());
@@ -131,28 +132,5 @@ describe('reservation history from linked events', () => {
 });
 
 function reservationS1(): Reservation {
-  return {
-    id: 'S:1',
-    sku: 'S',
-    orderId: 'o-1',
-    customerId: 'c-1',
-    channel: 'web',
-    idempotencyKey: 'k-1',
-    requested: 1,
-    quantity: 1,
-    allocations: [{ location: 'w', quantity: 1 }],
-    priority: 0,
-    arrival: 1,
-    allowPartial: false,
-    locations: null,
-    holdTtlMs: 600_000,
-    state: 'ACTIVE',
-    createdAt: 1,
-    activatedAt: 1,
-    expiresAt: 600_001,
-    endedAt: 0,
-    endReason: null,
-    walSeq: 0,
-    walIndex: 0,
-  };
+  return heldReservation('S', 1, 1, { orderId: 'o-1', customerId: 'c-1', idempotencyKey: 'k-1', allocations: [{ location: 'w', quantity: 1 }] });
 }

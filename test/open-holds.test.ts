@@ -8,32 +8,10 @@ import { addOpen, customerHolds, openCount, openReservation, openReservations, r
 import { emptySku, type SkuState } from '../src/actors/sku.js';
 import type { Reservation } from '../src/actors/types.js';
 import { reservationIdOf } from '../src/actors/reservation-id.js';
+import { heldReservation } from './fixtures/held-reservation.js';
 
 function hold(no: number, customerId: string): Reservation {
-  return {
-    id: reservationIdOf('S', no),
-    sku: 'S',
-    orderId: `o-${no}`,
-    customerId,
-    channel: 'web',
-    idempotencyKey: `key-${no}`.padEnd(8, '0'),
-    requested: 1,
-    quantity: 1,
-    allocations: [{ location: 'w', quantity: 1 }],
-    priority: 0,
-    arrival: no,
-    allowPartial: false,
-    locations: null,
-    holdTtlMs: 60_000,
-    state: 'ACTIVE',
-    createdAt: 0,
-    activatedAt: 0,
-    expiresAt: 60_000,
-    endedAt: 0,
-    endReason: null,
-    walSeq: 0,
-    walIndex: 0,
-  };
+  return heldReservation('S', no, 0, { customerId });
 }
 
 function expectForm(state: SkuState): void {

@@ -9,35 +9,18 @@ import { RecordCodec } from '../src/persistence/codec.js';
 import type { IdempotencyRecord } from '../src/actors/sku.js';
 import { idempotencyBlock, idempotencyLogOfBlock } from '../src/persistence/idempotency-block.js';
 import { reservationBlock, reservationsOfBlock } from '../src/persistence/reservation-block.js';
+import { heldReservation } from './fixtures/held-reservation.js';
 
 const T0 = 1_700_000_000_000;
 
 function held(no: number, overrides: Partial<Reservation> = {}): Reservation {
-  return {
-    id: `sku-1:${no.toString(36)}`,
-    sku: 'sku-1',
-    orderId: `order-${no}`,
+  return heldReservation('sku-1', no, T0 + no, {
     customerId: `customer-${no % 3}`,
-    channel: 'web',
     idempotencyKey: `key-${no}-abcdefgh`,
-    requested: 1,
-    quantity: 1,
-    allocations: [{ location: 'dc-1', quantity: 1 }],
-    priority: 0,
-    arrival: no,
-    allowPartial: false,
-    locations: null,
-    holdTtlMs: 600_000,
-    state: 'ACTIVE',
-    createdAt: T0 + no,
-    activatedAt: T0 + no,
-    expiresAt: T0 + 600_000 + no,
-    endedAt: 0,
-    endReason: null,
     walSeq: 1_000 + no,
     walIndex: no % 7,
     ...overrides,
-  };
+  });
 }
 
 /** One of each shape a SKU holds open, plus an ended one (the form itself must not lose a field). */

@@ -10,6 +10,7 @@ import type { Allocation, HistoryEntry, Reservation, ReservationView, SkuEvent }
 import { RecordCodec, type WalRecord } from '../src/persistence/codec.js';
 import { Shard } from '../src/actors/shard.js';
 import { ShardStore } from '../src/persistence/shard-store.js';
+import { heldReservation } from './fixtures/held-reservation.js';
 import { WAL_RECORD_MARKER } from '../src/persistence/wal-record.js';
 import { loggedRecordBefore } from './fixtures/wal-before-layout.js';
 import { openTestShard, removeTempDirs, reserve, setStock, tempDir } from './helpers.js';
@@ -86,30 +87,7 @@ const record: fc.Arbitrary<WalRecord> = fc.record({
 });
 
 function placedRecord(): WalRecord {
-  const r: Reservation = {
-    id: 'sku-1:1',
-    sku: 'sku-1',
-    orderId: 'order-1',
-    customerId: 'customer-1',
-    channel: 'web',
-    idempotencyKey: 'key-1',
-    requested: 2,
-    quantity: 2,
-    allocations: [{ location: 'dc-1', quantity: 2 }],
-    priority: 0,
-    arrival: 1,
-    allowPartial: false,
-    locations: null,
-    holdTtlMs: 600_000,
-    state: 'ACTIVE',
-    createdAt: T0,
-    activatedAt: T0,
-    expiresAt: T0 + 600_000,
-    endedAt: 0,
-    endReason: null,
-    walSeq: 0,
-    walIndex: 0,
-  };
+  const r = heldReservation('sku-1', 1, T0, { requested: 2, quantity: 2, allocations: [{ location: 'dc-1', quantity: 2 }] });
   const committed = { type: 'ReservationCommitted', sku: 'sku-1', at: T0 + 5, reservationId: 'sku-1:1', idem: 'key-2', prevSeq: 7, prevIndex: 0 } as SkuEvent;
   return { seq: 8, at: T0, events: [{ type: 'ReservationPlaced', sku: 'sku-1', at: T0, idem: 'key-1', reservation: r }, committed] };
 }
