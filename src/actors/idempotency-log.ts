@@ -21,8 +21,9 @@ import type { IdempotencyRecord, IdempotentKind } from './sku.js';
 import { currentKeyArena, SLAB_MASK, type KeyArena } from './key-arena.js';
 import { reservationIdOf, reservationNoIn } from './reservation-id.js';
 
-const KINDS: readonly IdempotentKind[] = ['reserve', 'release', 'commit'];
-const KIND_CODE: Record<IdempotentKind, number> = { reserve: 0, release: 1, commit: 2 };
+/** Idempotent calls by code, and back. Snapshots store these codes (idempotency-block.ts): never reorder. */
+export const KINDS: readonly IdempotentKind[] = ['reserve', 'release', 'commit'];
+export const KIND_CODE: Record<IdempotentKind, number> = { reserve: 0, release: 1, commit: 2 };
 const KIND_BITS = 0x03;
 const KEY_ASIDE = 0x04;
 const RESERVATION_ASIDE = 0x08;

@@ -7,13 +7,11 @@
 //   per key, oldest first: key (string), kind (number, KINDS), reservationId (string), at (number)
 
 import type { IdempotentKind } from '../actors/sku.js';
-import { IdempotencyLog, type KeyWriter } from '../actors/idempotency-log.js';
+import { IdempotencyLog, KIND_CODE, KINDS, type KeyWriter } from '../actors/idempotency-log.js';
 import { reservationIdOf, reservationNoInBytes } from '../actors/reservation-id.js';
 import { BlockReader, BlockWriter } from './binary-block.js';
 
 const VERSION = 1;
-const KINDS: readonly IdempotentKind[] = ['reserve', 'release', 'commit'];
-const KIND_CODES = new Map(KINDS.map((kind, code) => [kind, code]));
 
 // One writer per thread: its memory is reused by every snapshot the thread writes.
 const writer = new BlockWriter();
@@ -35,7 +33,7 @@ const keyWriter: KeyWriter = {
 
 /** What follows a key. */
 function rest(kind: IdempotentKind, reservationId: string, at: number): void {
-  writer.number(KIND_CODES.get(kind)!);
+  writer.number(KIND_CODE[kind]);
   writer.string(reservationId);
   writer.number(at);
   written++;
