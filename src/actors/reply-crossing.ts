@@ -4,7 +4,8 @@
 // values it costs about 0.7 µs including the rebuild (docs/benchmarks.md). Only reservation
 // answers are flattened; every other reply crosses as it is.
 
-import type { Command, Reply, ReservationView } from './types.js';
+import { singleAllocation } from './shared-allocations.js';
+import type { Allocation, Command, Reply, ReservationView } from './types.js';
 
 /** The reservation view's values in its key order; allocations as [location, quantity, …]. */
 type FlatView = (string | number | null | (string | number)[])[];
@@ -25,8 +26,13 @@ function flatten(view: ReservationView): FlatView {
 // must then carry it too. Key order is reservationView()'s, so JSON answers read the same.
 function rebuild(flat: FlatView): ReservationView {
   const pairs = flat[8] as (string | number)[];
-  const allocations: ReservationView['allocations'] = [];
-  for (let i = 0; i < pairs.length; i += 2) allocations.push({ location: pairs[i] as string, quantity: pairs[i + 1] as number });
+  let allocations: ReservationView['allocations'];
+  if (pairs.length === 2) allocations = singleAllocation(pairs[0] as string, pairs[1] as number);
+  else {
+    const several: Allocation[] = [];
+    for (let i = 0; i < pairs.length; i += 2) several.push({ location: pairs[i] as string, quantity: pairs[i + 1] as number });
+    allocations = several;
+  }
   return {
     reservationId: flat[0] as string,
     sku: flat[1] as string,

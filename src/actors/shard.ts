@@ -24,6 +24,7 @@ import { levelsOf } from './levels.js';
 import { StockSeries } from './stock-series.js';
 import type { AvailabilityChange, DemandEvent } from './messages.js';
 import { shardOf } from './placement.js';
+import { assertSharedAllocationsIntact } from './shared-allocations.js';
 import {
   assertInvariants,
   assertInvariantsFull,
@@ -319,6 +320,7 @@ export class Shard {
       for (const r of openReservationsOf(state)) this.expiry.push(r.expiresAt, r.id);
       openReservations += openCount(state);
     }
+    assertSharedAllocationsIntact();
     this.lastCheckpointSeq = checkpoint.seq;
     return {
       shardId: this.options.shardId,
@@ -509,7 +511,10 @@ export class Shard {
     const alerting = alertEvents(state, now, { shortfalls, committed: command.type === 'commit', signal, recentPeakAvailable });
     for (let i = 0; i < alerting.length; i++) this.apply(state, alerting[i], turn);
     assertInvariants(state, true);
-    if (this.options.shard.invariantsFullEveryTransition) assertInvariantsFull(state);
+    if (this.options.shard.invariantsFullEveryTransition) {
+      assertInvariantsFull(state);
+      assertSharedAllocationsIntact();
+    }
     this.dirty.add(sku);
     recordLevels(this.series, state, now);
     if (this.watched.size > 0 && this.watched.has(sku)) (turn.watchedChanged ??= new Set()).add(sku);

@@ -20,6 +20,7 @@ import { availableAt as available } from './levels.js';
 import { errorBody, type ErrorBody } from '../errors.js';
 import { dropOldest, evictionBatch } from '../insertion-order.js';
 import { IdempotencyLog } from './idempotency-log.js';
+import { NO_ALLOCATIONS, singleAllocation } from './shared-allocations.js';
 import { addOpen, customerHolds, customersOf, openCount, openReservation, openReservations, removeOpen } from './open-holds.js';
 import { parseReservationId, reservationIdOf } from './reservation-id.js';
 import type {
@@ -167,8 +168,12 @@ function findLocation(state: SkuState, location: string): LocationStock | undefi
 }
 
 /** Greedy allocation in the SKU's (or the caller's) location order. */
-function allocate(state: SkuState, wanted: number, only: string[] | null): { allocations: Allocation[]; total: number } {
-  const allocations: Allocation[] = [];
+function allocate(state: SkuState, wanted: number, only: string[] | null): { allocations: readonly Allocation[]; total: number } {
+  // One location is the common case: its list is shared (shared-allocations.ts); a second
+  // location makes a list of the reservation's own.
+  let firstLocation: string | null = null;
+  let firstTake = 0;
+  let several: Allocation[] | null = null;
   let total = 0;
   const candidates = only ? only.map((name) => findLocation(state, name)!) : state.locations;
   for (let i = 0; i < candidates.length && total < wanted; i++) {
@@ -176,9 +181,15 @@ function allocate(state: SkuState, wanted: number, only: string[] | null): { all
     const free = available(loc);
     if (free <= 0) continue;
     const take = Math.min(free, wanted - total);
-    allocations.push({ location: loc.location, quantity: take });
+    if (firstLocation === null) {
+      firstLocation = loc.location;
+      firstTake = take;
+    } else {
+      (several ??= [{ location: firstLocation, quantity: firstTake }]).push({ location: loc.location, quantity: take });
+    }
     total += take;
   }
+  const allocations = several ?? (firstLocation === null ? NO_ALLOCATIONS : singleAllocation(firstLocation, firstTake));
   return { allocations, total };
 }
 
@@ -289,9 +300,9 @@ export function decide(state: SkuState | undefined, command: Command | ExpireCom
       // it outranks every waiting request, otherwise it would starve the head of the queue.
       const head = state.pending?.[0];
       const mayTake = !head || priority > head.priority;
-      const { allocations, total } = mayTake ? allocate(state, command.quantity, only) : { allocations: [], total: 0 };
+      const { allocations, total } = mayTake ? allocate(state, command.quantity, only) : { allocations: NO_ALLOCATIONS, total: 0 };
       const allowPartial = command.allowPartial ?? false;
-      let granted: Allocation[] | null = null;
+      let granted: readonly Allocation[] | null = null;
       if (total === command.quantity || (allowPartial && total > 0)) granted = allocations;
       if (!granted && !command.queueIfShort) {
         return fail('INSUFFICIENT_STOCK', { sku: state.sku, requested: command.quantity, available: availableIn(state, only) });
@@ -309,7 +320,7 @@ export function decide(state: SkuState | undefined, command: Command | ExpireCom
         idempotencyKey: command.idempotencyKey,
         requested: command.quantity,
         quantity: granted ? total : 0,
-        allocations: granted ?? [],
+        allocations: granted ?? NO_ALLOCATIONS,
         priority,
         arrival: no,
         allowPartial,
@@ -503,10 +514,6 @@ function unhold(state: SkuState, r: Reservation, shipped: boolean): void {
 
 type ReservationChange = ReservationActivated | ReservationBumped | ReservationReleased | ReservationCommitted | ReservationExpired;
 
-function copyAllocations(allocations: Allocation[]): Allocation[] {
-  return allocations.map((a) => ({ location: a.location, quantity: a.quantity }));
-}
-
 /**
  * A reservation's own fields after one of its events. Shared by `evolve` (which also keeps the
  * SKU's counters and queue) and `foldHistory` (which rebuilds the audit trail from the WAL).
@@ -517,12 +524,12 @@ function transitionReservation(r: Reservation, event: ReservationChange): void {
       r.state = 'ACTIVE';
       r.activatedAt = event.at;
       r.expiresAt = event.expiresAt;
-      r.allocations = copyAllocations(event.allocations);
+      r.allocations = event.allocations;
       r.quantity = r.allocations.reduce((n, a) => n + a.quantity, 0);
       break;
     case 'ReservationBumped':
       r.state = 'PENDING';
-      r.allocations = [];
+      r.allocations = NO_ALLOCATIONS;
       r.quantity = 0;
       r.expiresAt = event.expiresAt;
       break;
@@ -814,7 +821,7 @@ export function reservationView(r: Reservation): ReservationView {
     channel: r.channel,
     requested: r.requested,
     quantity: r.quantity,
-    allocations: copyAllocations(r.allocations),
+    allocations: r.allocations,
     priority: r.priority,
     createdAt: r.createdAt,
     expiresAt: r.expiresAt,
@@ -922,7 +929,7 @@ export function foldHistory(lines: { seq: number; event: SkuEvent }[]): HistoryE
   let r: Reservation | null = null;
   const entries: HistoryEntry[] = [];
   for (const { seq, event } of lines) {
-    if (event.type === 'ReservationPlaced') r = { ...event.reservation, allocations: copyAllocations(event.reservation.allocations) };
+    if (event.type === 'ReservationPlaced') r = { ...event.reservation };
     else if (r && reservationIdOfEvent(event) === r.id) transitionReservation(r, event as ReservationChange);
     else continue;
     entries.push({ seq, at: event.at, event: event.type, reservation: reservationView(r) });

@@ -7,9 +7,10 @@ import type { StockSeriesView } from './stock-series.js';
 
 export type ReservationState = 'PENDING' | 'ACTIVE' | 'COMMITTED' | 'RELEASED' | 'EXPIRED';
 
+/** Never changed in place: a reservation's list may be shared with others (shared-allocations.ts). */
 export interface Allocation {
-  location: string;
-  quantity: number;
+  readonly location: string;
+  readonly quantity: number;
 }
 
 /** A reservation as held in memory while it is open (PENDING or ACTIVE). */
@@ -23,7 +24,7 @@ export interface Reservation {
   requested: number;
   /** Units held: the sum of `allocations`. Zero while PENDING. */
   quantity: number;
-  allocations: Allocation[];
+  allocations: readonly Allocation[];
   /** Higher first. */
   priority: number;
   /** The reservation's number within its SKU (the last part of its id), so its arrival order; breaks priority ties (earlier first). */
@@ -285,7 +286,7 @@ export interface ReservationPlaced extends EventBase {
 export interface ReservationActivated extends EventBase {
   type: 'ReservationActivated';
   reservationId: string;
-  allocations: Allocation[];
+  allocations: readonly Allocation[];
   expiresAt: number;
 }
 export interface ReservationReleased extends EventBase {
@@ -363,7 +364,7 @@ export interface ReservationView {
   channel: string;
   requested: number;
   quantity: number;
-  allocations: Allocation[];
+  allocations: readonly Allocation[];
   priority: number;
   createdAt: number;
   expiresAt: number;

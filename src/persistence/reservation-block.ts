@@ -21,6 +21,7 @@
 // across a SKU's holds, so each is written once.
 
 import type { Allocation, Reservation, ReservationState } from '../actors/types.js';
+import { NO_ALLOCATIONS, singleAllocation } from '../actors/shared-allocations.js';
 import { BlockReader, BlockWriter, NameTable, readName } from './binary-block.js';
 
 const VERSION = 1;
@@ -170,10 +171,14 @@ export function writeAllocations(w: BlockWriter, allocations: readonly Allocatio
   }
 }
 
-export function readAllocations(reader: BlockReader, locations: string[]): Allocation[] {
+export function readAllocations(reader: BlockReader, locations: string[]): readonly Allocation[] {
   // Each allocation takes at least two bytes: a count beyond the bytes is damage.
-  const allocations: Allocation[] = new Array(reader.index(reader.source.length, 'allocations'));
-  for (let k = 0; k < allocations.length; k++) {
+  const count = reader.index(reader.source.length, 'allocations');
+  // The common lists are shared (shared-allocations.ts): a replayed hold then owns no list.
+  if (count === 0) return NO_ALLOCATIONS;
+  if (count === 1) return singleAllocation(readName(reader, locations, 'allocation location'), reader.number());
+  const allocations: Allocation[] = new Array(count);
+  for (let k = 0; k < count; k++) {
     allocations[k] = { location: readName(reader, locations, 'allocation location'), quantity: reader.number() };
   }
   return allocations;
