@@ -18,7 +18,8 @@ const ANSWERED_WITH_A_RESERVATION = new Set<Command['type']>(['reserve', 'releas
 
 function flatten(view: ReservationView): FlatView {
   const allocations: (string | number)[] = [];
-  for (const a of view.allocations) allocations.push(a.location, a.quantity);
+  const list = view.allocations;
+  for (let i = 0; i < list.length; i++) allocations.push(list[i].location, list[i].quantity);
   return [view.reservationId, view.sku, view.state, view.orderId, view.customerId, view.channel, view.requested, view.quantity, allocations, view.priority, view.createdAt, view.expiresAt, view.endedAt, view.endReason];
 }
 

@@ -493,7 +493,11 @@ function removePending(state: SkuState, r: Reservation): void {
 
 /** Take the reservation's allocations off the shelf (they are already on `r`). */
 function hold(state: SkuState, r: Reservation): void {
-  for (const a of r.allocations) {
+  // Indexed, as every loop over allocations: lists come in two array shapes (the shared empty
+  // one and lists of objects), and `for…of` over both left an iterator result per step here.
+  const allocations = r.allocations;
+  for (let i = 0; i < allocations.length; i++) {
+    const a = allocations[i];
     const loc = findLocation(state, a.location);
     if (!loc) assert.fail(`allocation at unknown location ${a.location}`);
     assert.ok(a.quantity > 0, 'allocation quantity must be positive');
@@ -504,7 +508,9 @@ function hold(state: SkuState, r: Reservation): void {
 }
 
 function unhold(state: SkuState, r: Reservation, shipped: boolean): void {
-  for (const a of r.allocations) {
+  const allocations = r.allocations;
+  for (let i = 0; i < allocations.length; i++) {
+    const a = allocations[i];
     const loc = findLocation(state, a.location)!;
     loc.reserved -= a.quantity;
     if (shipped) loc.onHand -= a.quantity;
@@ -782,7 +788,9 @@ export function assertInvariantsFull(state: SkuState, customersCounted = false):
       continue;
     }
     let sum = 0;
-    for (const a of r.allocations) {
+    const allocations = r.allocations;
+    for (let i = 0; i < allocations.length; i++) {
+      const a = allocations[i];
       byLocation.set(a.location, (byLocation.get(a.location) ?? 0) + a.quantity);
       sum += a.quantity;
     }

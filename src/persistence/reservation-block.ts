@@ -165,7 +165,8 @@ export function readReservation(reader: BlockReader, sku: string, channels: stri
 /** Allocations: their count, then each location's name and its quantity. */
 export function writeAllocations(w: BlockWriter, allocations: readonly Allocation[], locations: NameTable): void {
   w.number(allocations.length);
-  for (const a of allocations) {
+  for (let i = 0; i < allocations.length; i++) {
+    const a = allocations[i];
     locations.write(w, a.location);
     w.number(a.quantity);
   }
