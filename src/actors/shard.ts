@@ -129,7 +129,9 @@ interface Turn {
   watchedChanged: Set<string> | null;
   /** One event per SKU and kind: a flash sale's thousands of attempts on a SKU cross as one. */
   demand: DemandEvent[];
-  demandBySku: Map<string, DemandEvent> | null;
+  /** The turn's demand events by SKU, a Map per kind (a key of kind and SKU was a string made per reserve). */
+  attemptsBySku: Map<string, DemandEvent> | null;
+  salesBySku: Map<string, DemandEvent> | null;
   /** Alert notices decided this turn: they go to the outbox in the turn's transaction. */
   notices: Alert[];
 }
@@ -170,15 +172,15 @@ function alertSignalOf(command: Command | InternalCommand): AlertSignal | null {
 
 /** Count a sale or a reservation attempt into the turn's demand event for that SKU and kind. */
 function addDemand(turn: Turn, sku: string, kind: DemandEvent['kind'], quantity: number, at: number): void {
-  const key = kind === 'sale' ? 's' + sku : 'a' + sku;
-  const found = (turn.demandBySku ??= new Map()).get(key);
+  const bySku = kind === 'sale' ? (turn.salesBySku ??= new Map()) : (turn.attemptsBySku ??= new Map());
+  const found = bySku.get(sku);
   if (found) {
     found.quantity += quantity;
     found.count! += 1;
     return;
   }
   const event: DemandEvent = { sku, kind, quantity, count: 1, available: 0, leadTimeDays: null, at };
-  turn.demandBySku.set(key, event);
+  bySku.set(sku, event);
   turn.demand.push(event);
 }
 
@@ -407,7 +409,7 @@ export class Shard {
     const seq = this.seq + 1;
     let commandCount = 0;
     for (const batch of batches) commandCount += batch.commands.length;
-    const turn: Turn = { now, seq, eventCount: 0, commandCount, historyIds: [], historyIndexes: [], watchedChanged: null, demand: [], demandBySku: null, notices: [] };
+    const turn: Turn = { now, seq, eventCount: 0, commandCount, historyIds: [], historyIndexes: [], watchedChanged: null, demand: [], attemptsBySku: null, salesBySku: null, notices: [] };
     const replies: Reply[][] = [];
     let storeReads: { batch: number; index: number; read: StoreRead }[] | null = null;
     this.expireDue(turn);
@@ -491,8 +493,7 @@ export class Shard {
     const evaluateOnly = signal !== null || command.type === 'evaluateAlerts';
     if (produced.length === 0 && (!evaluateOnly || !state)) return { ok: true, value: { sku, ok: true } };
     if (!state) this.skus.set(sku, (state = emptySku(sku)));
-    let first: ReplyValue = { sku, ok: true };
-    if (produced.length > 0) first = this.apply(state, produced[0], turn);
+    const first: ReplyValue | null = produced.length > 0 ? this.apply(state, produced[0], turn) : null;
     for (let i = 1; i < produced.length; i++) this.apply(state, produced[i], turn);
     // A warehouse count below what is reserved: reserved stock went to sales elsewhere (alert).
     let shortfalls: string[] | null = null;
@@ -518,7 +519,7 @@ export class Shard {
     this.dirty.add(sku);
     recordLevels(this.series, state, now);
     if (this.watched.size > 0 && this.watched.has(sku)) (turn.watchedChanged ??= new Set()).add(sku);
-    return { ok: true, value: first };
+    return { ok: true, value: first ?? { sku, ok: true } };
   }
 
   private apply(state: SkuState, event: SkuEvent, turn: Turn) {
