@@ -63,7 +63,7 @@ describe('IdempotencyLog keys in the arena', () => {
 
   it('gives back every key it stored, whatever its characters', () => {
     fc.assert(
-      fc.property(fc.array(fc.string({ unit: 'grapheme', maxLength: 200 }), { maxLength: 50 }), (keys) => {
+      fc.property(fc.array(fc.string({ unit: 'grapheme', maxLength: 200, size: 'max' }), { maxLength: 50, size: 'max' }), (keys) => {
         expect(keysOf(logOf(keys))).toEqual(keys);
       }),
       { numRuns: 500 },
@@ -103,7 +103,7 @@ describe('IdempotencyLog keys in the arena', () => {
 
   it('stores keys given as their UTF-8 bytes, from anywhere in a buffer, as push would', () => {
     fc.assert(
-      fc.property(fc.array(fc.string({ unit: 'grapheme', maxLength: 200 }), { maxLength: 50 }), fc.nat(16), (keys, pad) => {
+      fc.property(fc.array(fc.string({ unit: 'grapheme', maxLength: 200, size: 'max' }), { maxLength: 50, size: 'max' }), fc.nat(16), (keys, pad) => {
         // All the keys in one buffer, after `pad` bytes: as a snapshot block holds them.
         const parts = keys.map((key) => Buffer.from(key, 'utf8'));
         const source = Buffer.concat([Buffer.alloc(pad, 0xff), ...parts]);
@@ -216,10 +216,10 @@ describe('IdempotencyLog with the arena', () => {
   it('reads back any keys and reservation ids of any SKU from a snapshot block, as they were written', () => {
     const id = (sku: string) => fc.oneof(fc.nat(36 ** 10 - 1).map((no) => `${sku}:${no.toString(36)}`), fc.string({ unit: 'grapheme', maxLength: 20 }));
     const record = (sku: string) =>
-      fc.tuple(fc.string({ unit: 'grapheme', maxLength: 60 }), fc.constantFrom('reserve', 'release', 'commit'), id(sku), fc.double({ min: 0, max: 4e12, noNaN: true })) as fc.Arbitrary<IdempotencyRecord>;
+      fc.tuple(fc.string({ unit: 'grapheme', maxLength: 60, size: 'max' }), fc.constantFrom('reserve', 'release', 'commit'), id(sku), fc.double({ min: 0, max: 4e12, noNaN: true })) as fc.Arbitrary<IdempotencyRecord>;
     fc.assert(
       fc.property(
-        fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }).chain((sku) => fc.tuple(fc.constant(sku), fc.array(record(sku), { minLength: 1, maxLength: 30 }))),
+        fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }).chain((sku) => fc.tuple(fc.constant(sku), fc.array(record(sku), { minLength: 1, maxLength: 30, size: 'max' }))),
         ([sku, records]) => {
           const block = Buffer.from(idempotencyBlock(records.length, (write) => records.forEach((r) => write.key(...r))));
           expect(read(idempotencyLogOfBlock(block, sku)!)).toEqual(records);

@@ -295,7 +295,7 @@ describe('SKU actor against a reference model', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.tuple(fc.nat(6), fc.nat(6)),
-        fc.array(opArb, { minLength: 1, maxLength: 30 }),
+        fc.array(opArb, { minLength: 1, maxLength: 30, size: 'max' }),
         fc.constantFrom(1, 3, 1_000_000),
         async (initial, ops, checkpointEvery) => runScenario(initial, ops, checkpointEvery),
       ),

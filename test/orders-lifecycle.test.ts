@@ -351,7 +351,7 @@ describe('order lifecycle: any sequence of commands (fast-check)', () => {
 
   it('every reachable order passes the recovery invariants; a refusal changes nothing; SHIPPED is final', () => {
     fc.assert(
-      fc.property(fc.boolean(), fc.array(commandArb, { maxLength: 30 }), (preOrder, commands) => {
+      fc.property(fc.boolean(), fc.array(commandArb, { maxLength: 30, size: 'max' }), (preOrder, commands) => {
         let order = drive(null, { type: 'receive', order: base(preOrder) });
         for (const command of commands) {
           const d = decide(order, command, T0);
