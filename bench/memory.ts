@@ -1,11 +1,16 @@
 // Heap bytes per idle SKU: N SKUs, each created by one setStock at one location, held by one
 // in-process Shard (timers off). Target: ≤ 1024 bytes per idle SKU.
 //
+// And heap bytes per open hold: one hot SKU takes N reserves of one unit (each with its own
+// idempotency key, order and customer, as in a flash sale) that all stay open. What a hold costs
+// is what a hot SKU's shard keeps, marks and copies through its collections.
+//
 // Each size runs in a fresh child process started with --expose-gc, so sizes do not share a heap
 // and the script works however it is started:
 //   npm run bench:memory   (compiled first, as published)
 //   npx tsx bench/memory.ts, node --expose-gc --import tsx bench/memory.ts
-//   BENCH_QUICK=1 (100k only); BENCH_MEMORY_SIZES=100000,1000000; BENCH_DIR as elsewhere.
+//   BENCH_QUICK=1 (100k only); BENCH_MEMORY_SIZES=100000,1000000; BENCH_MEMORY_HOLDS=200000
+//   (open holds; quick 50000); BENCH_DIR as elsewhere.
 //
 // Measured: heapUsed after a full GC with the SKUs loaded, minus heapUsed after a full GC with
 // the shard open and empty, over N. That covers the shard's SKU map and every SKU's state,
@@ -84,6 +89,50 @@ async function measure(n: number): Promise<void> {
   removeTempDir(dataDir);
 }
 
+interface HoldMeasurement {
+  holds: number;
+  heapBeforeBytes: number;
+  heapAfterBytes: number;
+  bytesPerHold: number;
+  loadSeconds: number;
+}
+
+const HOT_SKU = 'hot-sku';
+
+async function measureHolds(n: number): Promise<void> {
+  const dataDir = makeTempDir('memory-holds');
+  // Raised caps, as bench:shard raises them: the point is n holds on one SKU.
+  const config = buildConfig({ shards: 1, limits: { reservationsPerSkuMax: n, idempotencyKeysPerSkuMax: n } });
+  if (n > config.limits.quantityMax) throw new Error(`at most ${config.limits.quantityMax} holds of one unit fit one location`);
+  const { shard } = Shard.open({ shardId: 0, shardCount: 1, dataDir, limits: config.limits, shard: config.shard, timers: false });
+  const [stocked] = await shard.execute([{ type: 'setStock', sku: HOT_SKU, location: 'dc-1', onHand: config.limits.quantityMax, eventId: 'hot-stock-1' }]);
+  if (!stocked.ok) throw new Error(`setStock failed: ${JSON.stringify(stocked.error)}`);
+  fullGc();
+  const before = process.memoryUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < n; i += BATCH) {
+    const commands: Command[] = [];
+    for (let j = i; j < Math.min(n, i + BATCH); j++) {
+      commands.push({ type: 'reserve', sku: HOT_SKU, idempotencyKey: `hold-key-${j}`, orderId: `order-${j}`, customerId: `customer-${j}`, channel: 'web', quantity: 1 });
+    }
+    const replies = await shard.execute(commands);
+    for (const r of replies) if (!r.ok) throw new Error(`reserve failed: ${JSON.stringify(r.error)}`);
+  }
+  const loadSeconds = (performance.now() - t0) / 1000;
+  fullGc();
+  const after = process.memoryUsage();
+  const result: HoldMeasurement = {
+    holds: n,
+    heapBeforeBytes: before.heapUsed,
+    heapAfterBytes: after.heapUsed,
+    bytesPerHold: (after.heapUsed - before.heapUsed) / n,
+    loadSeconds,
+  };
+  reportResult(result);
+  await shard.close();
+  removeTempDir(dataDir);
+}
+
 // ---- parent ----------------------------------------------------------------------------------
 
 function runChild(n: number): Promise<Measurement> {
@@ -99,6 +148,9 @@ async function main(): Promise<void> {
     console.error(`  ${fmt(n)} SKUs: ${fmt(m.bytesPerSku, 0)} bytes/SKU (loaded in ${fmt(m.loadSeconds, 1)} s)`);
     results.push(m);
   }
+  const holds = Number(process.env.BENCH_MEMORY_HOLDS ?? (QUICK ? 50_000 : 200_000));
+  const h = await childResult<HoldMeasurement>(SCRIPT, ['holds', String(holds)], `memory child for ${holds} holds`, ['--expose-gc']);
+  console.error(`  ${fmt(holds)} open holds: ${fmt(h.bytesPerHold, 0)} bytes/hold`);
   const MiB = (b: number) => fmt(b / 2 ** 20, 1);
   console.log(
     markdownTable(
@@ -115,10 +167,18 @@ async function main(): Promise<void> {
       ]),
     ),
   );
-  console.log('\nheapUsed after full GC (global.gc twice), loaded minus empty shard, over the SKU count. One setStock per SKU, one location.');
-  const path = writeResult('memory', { targetBytesPerSku: TARGET_BYTES, results });
+  console.log('\nheapUsed after full GC (global.gc twice), loaded minus empty shard, over the SKU count. One setStock per SKU, one location.\n');
+  console.log(
+    markdownTable(
+      ['open holds on one SKU', 'heap before MiB', 'heap after MiB', 'bytes / open hold', 'load s'],
+      [[h.holds, MiB(h.heapBeforeBytes), MiB(h.heapAfterBytes), fmt(h.bytesPerHold, 0), fmt(h.loadSeconds, 1)]],
+    ),
+  );
+  console.log('\nReserves of one unit on one SKU, all left open; heapUsed after full GC, minus before the first reserve, over the holds.');
+  const path = writeResult('memory', { targetBytesPerSku: TARGET_BYTES, results, openHolds: h });
   console.log(`\nresults: ${path}`);
 }
 
 if (process.argv[2] === 'child') await measure(Number(process.argv[3]));
+else if (process.argv[2] === 'holds') await measureHolds(Number(process.argv[3]));
 else await main();

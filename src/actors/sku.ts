@@ -69,6 +69,26 @@ export interface IdempotencyEntry {
   at: number;
 }
 
+/**
+ * What `idem` keeps for a key: the open reservation its reserve placed, which already says all an
+ * entry would (kind reserve, its id, its creation time), or an entry. A hold thus costs no entry
+ * object (and no boxed time) while it is open, which in a flash sale is most of its life; when it
+ * ends, `end` swaps in an entry so the ended reservation is not kept alive.
+ */
+export type IdempotencyValue = IdempotencyEntry | Reservation;
+
+export function idempotencyKindOf(value: IdempotencyValue): IdempotentKind {
+  return 'kind' in value ? value.kind : 'reserve';
+}
+
+export function idempotencyReservationIdOf(value: IdempotencyValue): string {
+  return 'kind' in value ? value.reservationId : value.id;
+}
+
+export function idempotencyAtOf(value: IdempotencyValue): number {
+  return 'kind' in value ? value.at : value.createdAt;
+}
+
 /** A retry whose first answer the shard reads from the WAL once the turn is flushed. */
 export interface IdempotentReplay {
   key: string;
@@ -95,7 +115,7 @@ export interface SkuState {
   /** Open reservations per customer (anti-hoarding), set with `open`; derived, rebuilt on restore. */
   customers: Map<string, number> | null;
   /** Idempotency keys of mutating calls, oldest first. */
-  idem: Map<string, IdempotencyEntry> | null;
+  idem: Map<string, IdempotencyValue> | null;
   /**
    * Keys recovered from a snapshot and the WAL, oldest first, not yet in `idem`: a Map insert per
    * replayed event (a fresh string hash, an entry object, the table's growth) was 13–15 % of a
@@ -207,11 +227,12 @@ function availableIn(state: SkuState, only: string[] | null): number {
  */
 function idempotencyHit(state: SkuState | undefined, key: string | undefined, command: ReserveCommand | ReleaseCommand | CommitCommand): Decision | null {
   if (!key || !state?.idem) return null;
-  const entry = state.idem.get(key);
-  if (!entry) return null;
-  const sameCall = entry.kind === command.type && (command.type === 'reserve' || entry.reservationId === command.reservationId);
+  const value = state.idem.get(key);
+  if (!value) return null;
+  const reservationId = idempotencyReservationIdOf(value);
+  const sameCall = idempotencyKindOf(value) === command.type && (command.type === 'reserve' || reservationId === command.reservationId);
   if (!sameCall) return { ok: false, error: errorBody('IDEMPOTENCY_KEY_REUSED', undefined, { idempotencyKey: key }) };
-  return { ok: true, replay: { key, reservationId: entry.reservationId } };
+  return { ok: true, replay: { key, reservationId } };
 }
 
 /** The event an idempotent call leaves, and back: one table, read both ways. */
@@ -561,6 +582,7 @@ function end(state: SkuState, event: ReservationReleased | ReservationCommitted 
   else removePending(state, r);
   transitionReservation(r, event);
   removeOpen(state, r);
+  detachIdempotency(state, r);
   return r;
 }
 
@@ -597,7 +619,14 @@ function rememberIdempotency(state: SkuState, event: SkuEvent, limits: Limits): 
   // Oldest first (insertion order): at the cap, forget the oldest (a batch of them: see
   // insertion-order.ts). Age is swept separately (forgetExpiredIdempotency).
   if (idem.size >= limits.idempotencyKeysPerSkuMax) dropOldest(idem, idem.size - limits.idempotencyKeysPerSkuMax + evictionBatch(limits.idempotencyKeysPerSkuMax));
-  idem.set(event.idem!, { kind: KIND_OF_EVENT[event.type]!, reservationId: reservationIdOfEvent(event)!, at: event.at });
+  if (event.type === 'ReservationPlaced') idem.set(event.idem!, event.reservation);
+  else idem.set(event.idem!, { kind: KIND_OF_EVENT[event.type]!, reservationId: reservationIdOfEvent(event)!, at: event.at });
+}
+
+/** An ended reservation's key keeps an entry of its own, not the reservation (see IdempotencyValue). */
+function detachIdempotency(state: SkuState, r: Reservation): void {
+  const idem = state.idem;
+  if (idem !== null && idem.get(r.idempotencyKey) === r) idem.set(r.idempotencyKey, { kind: 'reserve', reservationId: r.id, at: r.createdAt });
 }
 
 /** Replay's `rememberIdempotency`: the key joins the SKU's log, trimmed to the same cap. */
@@ -636,8 +665,8 @@ export function forgetExpiredIdempotency(state: SkuState, now: number, limits: L
     if (log.length === 0) state.idemLog = null;
   }
   if (!state.idem) return;
-  for (const [key, entry] of state.idem) {
-    if (entry.at >= oldest) break;
+  for (const [key, value] of state.idem) {
+    if (idempotencyAtOf(value) >= oldest) break;
     state.idem.delete(key);
   }
   if (state.idem.size === 0) state.idem = null;

@@ -6,7 +6,7 @@
 import { Packr } from 'msgpackr';
 import type { Alert } from '../alerts/alert.js';
 import type { ReservationPlaced, SkuEvent, Reservation, Thresholds } from '../actors/types.js';
-import type { IdempotencyRecord, LocationStock, SkuState } from '../actors/sku.js';
+import { idempotencyAtOf, idempotencyKindOf, idempotencyReservationIdOf, type IdempotencyRecord, type LocationStock, type SkuState } from '../actors/sku.js';
 import { openCount, openHoldsOf, openReservations } from '../actors/open-holds.js';
 import { IdempotencyLog } from '../actors/idempotency-log.js';
 import { storedReservation, type ReservationTuple } from './reservation-tuple.js';
@@ -244,7 +244,7 @@ export function snapshotOf(state: SkuState): SkuSnapshot {
   const { idemLog, idem } = state;
   const idemBlock = idempotencyBlock((idemLog?.length ?? 0) + (idem?.size ?? 0), (write) => {
     idemLog?.writeEach(write);
-    if (idem) for (const [key, e] of idem) write.key(key, e.kind, e.reservationId, e.at);
+    if (idem) for (const [key, v] of idem) write.key(key, idempotencyKindOf(v), idempotencyReservationIdOf(v), idempotencyAtOf(v));
   });
   return {
     sku: state.sku,
