@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { Shard } from '../src/actors/shard.js';
 import type { Command } from '../src/actors/types.js';
 import { buildConfig } from '../src/config.js';
-import { childResult, fmt, fullGc, machineInfo, machineLine, makeTempDir, markdownTable, QUICK, removeTempDir, reportResult, skuName, writeResult } from './common.js';
+import { childResult, envNumber, fmt, fullGc, machineInfo, machineLine, makeTempDir, markdownTable, QUICK, removeTempDir, reportResult, skuName, writeResult } from './common.js';
 
 const TARGET_BYTES = 1024;
 const BATCH = 4096;
@@ -148,7 +148,7 @@ async function main(): Promise<void> {
     console.error(`  ${fmt(n)} SKUs: ${fmt(m.bytesPerSku, 0)} bytes/SKU (loaded in ${fmt(m.loadSeconds, 1)} s)`);
     results.push(m);
   }
-  const holds = Number(process.env.BENCH_MEMORY_HOLDS ?? (QUICK ? 50_000 : 200_000));
+  const holds = Math.round(envNumber('BENCH_MEMORY_HOLDS', 200_000, 50_000));
   const h = await childResult<HoldMeasurement>(SCRIPT, ['holds', String(holds)], `memory child for ${holds} holds`, ['--expose-gc']);
   console.error(`  ${fmt(holds)} open holds: ${fmt(h.bytesPerHold, 0)} bytes/hold`);
   const MiB = (b: number) => fmt(b / 2 ** 20, 1);

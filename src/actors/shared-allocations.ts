@@ -1,9 +1,9 @@
 // Allocation lists shared between reservations. A reservation's allocations are never changed in
 // place (a transition replaces the whole list), so every hold of a few units at one location can
-// point at the same frozen list instead of owning an array and an object that live as long as it
-// does. In a flash sale that is nearly every hold: a hot SKU with 400,000 open holds kept 800,000
-// such objects, each promoted and marked by every collection (docs/benchmarks.md, "Allocation
-// lists shared between holds").
+// point at the same list instead of owning an array and an object that live as long as it does.
+// In a flash sale that is nearly every hold: a hot SKU with 400,000 open holds kept 800,000 such
+// objects, each promoted and marked by every collection (docs/benchmarks.md, "What an open hold
+// costs": a hold's heap 817 -> 586 bytes, reserves +12-15 %).
 //
 // Each thread has its own lists (module state is per worker). The lists are not frozen: a frozen
 // array and object have shapes of their own, which made the code that reads allocations
