@@ -113,7 +113,8 @@ async function measureHolds(n: number): Promise<void> {
   for (let i = 0; i < n; i += BATCH) {
     const commands: Command[] = [];
     for (let j = i; j < Math.min(n, i + BATCH); j++) {
-      commands.push({ type: 'reserve', sku: HOT_SKU, idempotencyKey: `hold-key-${j}`, orderId: `order-${j}`, customerId: `customer-${j}`, channel: 'web', quantity: 1 });
+      // The channel as a command brings it: its own copy of the string (a decoder's, or a thread crossing's).
+      commands.push({ type: 'reserve', sku: HOT_SKU, idempotencyKey: `hold-key-${j}`, orderId: `order-${j}`, customerId: `customer-${j}`, channel: Buffer.from('web').toString(), quantity: 1 });
     }
     const replies = await shard.execute(commands);
     for (const r of replies) if (!r.ok) throw new Error(`reserve failed: ${JSON.stringify(r.error)}`);

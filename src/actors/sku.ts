@@ -21,6 +21,7 @@ import { errorBody, type ErrorBody } from '../errors.js';
 import { dropOldest, evictionBatch } from '../insertion-order.js';
 import { IdempotencyLog } from './idempotency-log.js';
 import { NO_ALLOCATIONS, singleAllocation } from './shared-allocations.js';
+import { sharedChannel } from './shared-names.js';
 import { addOpen, customerHolds, customersOf, openCount, openReservation, openReservations, removeOpen } from './open-holds.js';
 import { parseReservationId, reservationIdOf } from './reservation-id.js';
 import type {
@@ -337,7 +338,7 @@ export function decide(state: SkuState | undefined, command: Command | ExpireCom
         sku: state.sku,
         orderId: command.orderId,
         customerId: command.customerId,
-        channel: command.channel,
+        channel: sharedChannel(command.channel),
         idempotencyKey: command.idempotencyKey,
         requested: command.quantity,
         quantity: granted ? total : 0,
