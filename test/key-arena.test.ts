@@ -147,7 +147,7 @@ describe('IdempotencyLog with the arena', () => {
   it('keeps several logs interleaved in one arena apart, through pushes, drops and age counts (model)', () => {
     const skus = ['sku-a', 'sku-b', 'sku-c'];
     const record = fc.tuple(
-      fc.oneof(fc.string({ maxLength: 20 }), fc.constant('k'.repeat(30_000))),
+      fc.oneof(fc.string({ maxLength: 20, size: 'max' }), fc.constant('k'.repeat(30_000))),
       fc.constantFrom<IdempotencyRecord[1]>('reserve', 'release', 'commit'),
       fc.oneof(fc.nat(1_000_000), fc.constant('not-an-id')),
       fc.integer({ min: 0, max: 1_000 }),
@@ -214,7 +214,7 @@ describe('IdempotencyLog with the arena', () => {
   });
 
   it('reads back any keys and reservation ids of any SKU from a snapshot block, as they were written', () => {
-    const id = (sku: string) => fc.oneof(fc.nat(36 ** 10 - 1).map((no) => `${sku}:${no.toString(36)}`), fc.string({ unit: 'grapheme', maxLength: 20 }));
+    const id = (sku: string) => fc.oneof(fc.nat(36 ** 10 - 1).map((no) => `${sku}:${no.toString(36)}`), fc.string({ unit: 'grapheme', maxLength: 20, size: 'max' }));
     const record = (sku: string) =>
       fc.tuple(fc.string({ unit: 'grapheme', maxLength: 60, size: 'max' }), fc.constantFrom('reserve', 'release', 'commit'), id(sku), fc.double({ min: 0, max: 4e12, noNaN: true })) as fc.Arbitrary<IdempotencyRecord>;
     fc.assert(
