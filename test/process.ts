@@ -3,10 +3,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -20,9 +21,19 @@ export const TEST_KEYS = {
 
 const sha256 = (key: string) => createHash('sha256').update(key).digest('hex');
 
+/**
+ * Directories writeTestConfig made, removed after the importing test file's tests (this module
+ * is loaded once per test file; a process 'exit' handler never ran, as vitest ends its forks).
+ */
+const configDirs: string[] = [];
+afterAll(() => {
+  for (const dir of configDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 /** A configuration file with the test keys and any overrides; returns its path. */
 export function writeTestConfig(overrides: Record<string, unknown> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'stockade-config-'));
+  configDirs.push(dir);
   const path = join(dir, 'config.json');
   const config = {
     apiKeys: [
