@@ -47,28 +47,43 @@ interface Measurement {
   dirtyAtEnd: boolean;
 }
 
-// ---- child: one size -------------------------------------------------------------------------
+// ---- children ----------------------------------------------------------------------------------
 
-async function measure(n: number): Promise<void> {
-  const dataDir = makeTempDir('memory');
-  const config = buildConfig({ shards: 1, shard: { checkpointWalRecordsMax: 1 } });
-  const { shard } = Shard.open({ shardId: 0, shardCount: 1, dataDir, limits: config.limits, shard: config.shard, timers: false });
+/**
+ * Run commandFor(0 … n−1) on the shard in batches of BATCH, every answer required to succeed,
+ * between two full collections: the heap before and after, and how long the load took.
+ */
+async function loadBetweenCollections(
+  shard: Shard,
+  n: number,
+  what: string,
+  commandFor: (j: number) => Command,
+): Promise<{ before: NodeJS.MemoryUsage; after: NodeJS.MemoryUsage; loadSeconds: number }> {
   fullGc();
   const before = process.memoryUsage();
   const t0 = performance.now();
   for (let i = 0; i < n; i += BATCH) {
     const commands: Command[] = [];
-    for (let j = i; j < Math.min(n, i + BATCH); j++) {
-      const sku = skuName(j);
-      // Template literals with a runtime part: a fresh string per SKU, never a shared literal.
-      commands.push({ type: 'setStock', sku, location: `dc-${(j % 1) + 1}`, onHand: 100 + (j % 50), eventId: `${sku}-stock-1` });
-    }
+    for (let j = i; j < Math.min(n, i + BATCH); j++) commands.push(commandFor(j));
     const replies = await shard.execute(commands);
-    for (const r of replies) if (!r.ok) throw new Error(`setStock failed: ${JSON.stringify(r.error)}`);
+    for (const r of replies) if (!r.ok) throw new Error(`${what} failed: ${JSON.stringify(r.error)}`);
   }
   const loadSeconds = (performance.now() - t0) / 1000;
   fullGc();
-  const after = process.memoryUsage();
+  return { before, after: process.memoryUsage(), loadSeconds };
+}
+
+// One size of idle SKUs.
+
+async function measure(n: number): Promise<void> {
+  const dataDir = makeTempDir('memory');
+  const config = buildConfig({ shards: 1, shard: { checkpointWalRecordsMax: 1 } });
+  const { shard } = Shard.open({ shardId: 0, shardCount: 1, dataDir, limits: config.limits, shard: config.shard, timers: false });
+  const { before, after, loadSeconds } = await loadBetweenCollections(shard, n, 'setStock', (j) => {
+    const sku = skuName(j);
+    // Template literals with a runtime part: a fresh string per SKU, never a shared literal.
+    return { type: 'setStock', sku, location: `dc-${(j % 1) + 1}`, onHand: 100 + (j % 50), eventId: `${sku}-stock-1` };
+  });
   const stats = shard.stats();
   if (stats.skus !== n) throw new Error(`shard holds ${stats.skus} SKUs, expected ${n}`);
   const result: Measurement = {
@@ -107,21 +122,16 @@ async function measureHolds(n: number): Promise<void> {
   const { shard } = Shard.open({ shardId: 0, shardCount: 1, dataDir, limits: config.limits, shard: config.shard, timers: false });
   const [stocked] = await shard.execute([{ type: 'setStock', sku: HOT_SKU, location: 'dc-1', onHand: config.limits.quantityMax, eventId: 'hot-stock-1' }]);
   if (!stocked.ok) throw new Error(`setStock failed: ${JSON.stringify(stocked.error)}`);
-  fullGc();
-  const before = process.memoryUsage();
-  const t0 = performance.now();
-  for (let i = 0; i < n; i += BATCH) {
-    const commands: Command[] = [];
-    for (let j = i; j < Math.min(n, i + BATCH); j++) {
-      // The channel as a command brings it: its own copy of the string (a decoder's, or a thread crossing's).
-      commands.push({ type: 'reserve', sku: HOT_SKU, idempotencyKey: `hold-key-${j}`, orderId: `order-${j}`, customerId: `customer-${j}`, channel: Buffer.from('web').toString(), quantity: 1 });
-    }
-    const replies = await shard.execute(commands);
-    for (const r of replies) if (!r.ok) throw new Error(`reserve failed: ${JSON.stringify(r.error)}`);
-  }
-  const loadSeconds = (performance.now() - t0) / 1000;
-  fullGc();
-  const after = process.memoryUsage();
+  // The channel as a command brings it: its own copy of the string (a decoder's, or a thread crossing's).
+  const { before, after, loadSeconds } = await loadBetweenCollections(shard, n, 'reserve', (j) => ({
+    type: 'reserve',
+    sku: HOT_SKU,
+    idempotencyKey: `hold-key-${j}`,
+    orderId: `order-${j}`,
+    customerId: `customer-${j}`,
+    channel: Buffer.from('web').toString(),
+    quantity: 1,
+  }));
   const result: HoldMeasurement = {
     holds: n,
     heapBeforeBytes: before.heapUsed,
