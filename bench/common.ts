@@ -308,3 +308,28 @@ export function fullGc(): void {
   gc();
   gc();
 }
+
+// ---- profiling ---------------------------------------------------------------------------
+
+/**
+ * BENCH_CPU_PROFILE=<dir>: a V8 CPU profile of this thread over a measured window only, written
+ * to `<dir>/<label>.cpuprofile`. `node --cpu-prof` covers the whole process, where set-up, the
+ * read-back checks and the closing checkpoint (which encodes every open hold) crowd out the window.
+ */
+export async function profileWindow(label: string): Promise<() => Promise<void>> {
+  const dir = process.env.BENCH_CPU_PROFILE;
+  if (dir === undefined || dir === '') return async () => {};
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    session.disconnect();
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${label.replace(/[^A-Za-z0-9.-]+/g, '_')}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    console.log(`  cpu profile of the window: ${file}`);
+  };
+}

@@ -28,6 +28,7 @@
 //   BENCH_ONLY=inprocess|engine        one part only
 //   BENCH_MIX=reserve|reserve+commit   in-process runs of that mix only (quick: that mix instead of reserve)
 //   BENCH_DIR                          base of the temporary data directories (default os.tmpdir())
+//   BENCH_CPU_PROFILE=<dir>            a CPU profile of the main thread over each measured window
 
 import { loadavg } from 'node:os';
 import type { Histogram } from 'hdr-histogram-js';
@@ -52,6 +53,7 @@ import {
   writeResult,
   cpuSample,
   cpuSince,
+  profileWindow,
   type Cell,
   type CpuWindow,
   type LatencySummary,
@@ -373,6 +375,7 @@ async function inProcess(workload: Workload, mix: Mix, batch: number, depth: num
     }
   };
   const { seconds, cpu } = await window(
+    `in-process-${mix}-${workload.label}-${depth}x${batch}`,
     WARMUP_S_INPROCESS,
     MEASURE_S_INPROCESS,
     client,
@@ -399,6 +402,7 @@ async function inProcess(workload: Workload, mix: Mix, batch: number, depth: num
  * `start` returns the promises that end once `stop` was called and their work is answered.
  */
 async function window(
+  label: string,
   warmupS: number,
   measureS: number,
   client: Client,
@@ -407,6 +411,7 @@ async function window(
 ): Promise<{ seconds: number; cpu: CpuWindow }> {
   const running = start();
   await new Promise((resolve) => setTimeout(resolve, warmupS * 1000));
+  const stopProfile = await profileWindow(label);
   const cpuStart = cpuSample();
   const t0 = performance.now();
   client.counting = true;
@@ -414,6 +419,7 @@ async function window(
   client.counting = false;
   const wallMs = performance.now() - t0;
   const cpu = cpuSince(cpuStart);
+  await stopProfile();
   stop();
   await Promise.all(running);
   return { seconds: wallMs / 1000, cpu };
@@ -509,6 +515,7 @@ async function throughEngine(workload: Workload, shards: number, crossing: 'batc
     });
   };
   const { seconds, cpu } = await window(
+    `engine-${workload.label}-${shards}-shards-${crossing}-${outstanding}`,
     WARMUP_S_ENGINE,
     MEASURE_S_ENGINE,
     client,
