@@ -1,10 +1,11 @@
-// A SKU's open reservations: one kept as its sole hold, two or more in Maps (open-holds.ts).
-// Whatever the order of holds placed and ended, lookups, counts and per-customer counts must
-// match a plain list of the open ones, and the state must always have one of the two forms.
+// A SKU's open reservations: one kept as its sole hold, two or more in chunks by number and a
+// Map of customers (open-holds.ts, holds-by-number.ts). Whatever the order of holds placed and
+// ended, and however far apart their numbers, lookups, counts and per-customer counts must match a
+// plain list of the open ones, and the state must always have one of the two forms.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addOpen, customerHolds, openCount, openReservation, openReservations, removeOpen } from '../src/actors/open-holds.js';
+import { addOpen, assertOpenFiled, customerHolds, openCount, openHoldsOf, openReservation, openReservations, removeOpen } from '../src/actors/open-holds.js';
 import { emptySku, type SkuState } from '../src/actors/sku.js';
 import type { Reservation } from '../src/actors/types.js';
 import { reservationIdOf } from '../src/actors/reservation-id.js';
@@ -26,17 +27,22 @@ function expectForm(state: SkuState): void {
 
 describe('open holds', () => {
   it('answer as a list of the open reservations would, through any places and ends (model)', () => {
+    // Numbers are issued in order; `skip` jumps ahead, as when other holds came and went, so
+    // holds land in chunks (of 32 numbers) far apart, and chunks are emptied and dropped.
     const op = fc.oneof(
-      { arbitrary: fc.record({ place: fc.constantFrom('c-1', 'c-2', 'c-3') }), weight: 3 },
+      { arbitrary: fc.record({ place: fc.constantFrom('c-1', 'c-2', 'c-3'), skip: fc.oneof(fc.constant(0), fc.nat(100)) }), weight: 3 },
       { arbitrary: fc.record({ end: fc.nat(20) }), weight: 2 },
     );
     fc.assert(
       fc.property(fc.array(op, { minLength: 1, maxLength: 60, size: 'max' }), (ops) => {
         const state = emptySku('S');
         const model: Reservation[] = [];
+        const placed: number[] = [];
         let next = 1;
         for (const o of ops) {
           if ('place' in o) {
+            next += o.skip;
+            placed.push(next);
             const r = hold(next++, o.place);
             addOpen(state, r);
             model.push(r);
@@ -45,17 +51,48 @@ describe('open holds', () => {
             removeOpen(state, r);
           }
           expectForm(state);
+          assertOpenFiled(state);
           expect(openCount(state)).toBe(model.length);
-          expect([...openReservations(state)].sort((a, b) => a.arrival - b.arrival)).toEqual(model);
+          // In number order, as they were placed: listings and snapshots keep that order.
+          expect([...openReservations(state)]).toEqual(model);
           for (const customer of ['c-1', 'c-2', 'c-3', 'c-4']) expect(customerHolds(state, customer)).toBe(model.filter((r) => r.customerId === customer).length);
-          for (let no = 1; no < next; no++) expect(openReservation(state, reservationIdOf('S', no))).toBe(model.find((r) => r.arrival === no));
+          // Every number placed so far (open or ended), and the next, not yet issued.
+          for (const no of [...placed, next]) expect(openReservation(state, reservationIdOf('S', no))).toBe(model.find((r) => r.arrival === no));
         }
       }),
       { numRuns: 300 },
     );
   });
 
-  it('refuses a reservation placed twice and the end of one that is not open, as the sole hold and in the Maps', () => {
+  it('finds a hold only by its own id: not by another spelling of its number, nor under another SKU', () => {
+    const state = emptySku('S');
+    addOpen(state, hold(1, 'c-1'));
+    const second = hold(37, 'c-2');
+    addOpen(state, second);
+    expect(openReservation(state, 'S:11')).toBe(second); // 37 in base 36
+    for (const other of ['S:011', 'S:1B', 'T:11', 'S11', 'S:', ':11', 'S:11:', 'S:zzzzzzzzzzz']) expect(openReservation(state, other)).toBeUndefined();
+  });
+
+  it('restores holds from a snapshot in their order, and refuses a number restored twice', () => {
+    const holds = [hold(3, 'c-1'), hold(40, 'c-2'), hold(41, 'c-1')];
+    const restored = { ...emptySku('S'), ...openHoldsOf(holds) };
+    assertOpenFiled(restored);
+    expect([...openReservations(restored)]).toEqual(holds);
+    expect(customerHolds(restored, 'c-1')).toBe(2);
+    expect(() => openHoldsOf([hold(3, 'c-1'), hold(3, 'c-2')])).toThrow(/S:3 restored twice/);
+  });
+
+  it('stops on a hold filed under a number that is not its own', () => {
+    const state = emptySku('S');
+    addOpen(state, hold(1, 'c-1'));
+    addOpen(state, { ...hold(2, 'c-2'), id: reservationIdOf('S', 5) });
+    expect(() => assertOpenFiled(state)).toThrow(/S:5 filed as number 2 of S/);
+    const lone = emptySku('S');
+    addOpen(lone, { ...hold(2, 'c-2'), id: 'S:x-2' });
+    expect(() => assertOpenFiled(lone)).toThrow(/S:x-2 is not number 2 of S/);
+  });
+
+  it('refuses a reservation placed twice and the end of one that is not open, as the sole hold and in the chunks', () => {
     const state = emptySku('S');
     const first = hold(1, 'c-1');
     expect(() => removeOpen(state, first)).toThrow(/S:1 is not open/);

@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { IdempotencyLog } from '../src/actors/idempotency-log.js';
-import { parseReservationId, reservationIdOf, reservationNoIn, reservationNoInBytes } from '../src/actors/reservation-id.js';
+import { parseReservationId, reservationIdOf, reservationNoAtEnd, reservationNoIn, reservationNoInBytes } from '../src/actors/reservation-id.js';
 import type { IdempotencyRecord } from '../src/actors/sku.js';
 
 describe('reservationNoIn', () => {
@@ -42,6 +42,44 @@ describe('reservationNoIn', () => {
 
   it('reads a lone zero, which reservationIdOf writes for 0', () => {
     expect(reservationNoIn('sku-1', 'sku-1:0')).toBe(0);
+  });
+});
+
+describe('reservationNoAtEnd', () => {
+  it('gives back the number of every id reservationIdOf writes, whatever the SKU', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1 }), fc.integer({ min: 0, max: 36 ** 10 - 1 }), (sku, no) => {
+        expect(reservationNoAtEnd(reservationIdOf(sku, no))).toBe(no);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('agrees with reservationNoIn wherever that reads a number (the SKU part aside)', () => {
+    const id = fc.oneof(
+      fc.tuple(fc.string({ maxLength: 12 }), fc.string({ unit: fc.constantFrom(...'0123456789az:A_'), maxLength: 12, size: 'max' })).map(([sku, tail]) => `${sku}:${tail}`),
+      fc.string({ maxLength: 24, size: 'max' }),
+    );
+    fc.assert(
+      fc.property(id, (text) => {
+        const cut = text.lastIndexOf(':');
+        const strict = cut < 0 ? -1 : reservationNoIn(text.slice(0, cut), text);
+        // Both read the same digits; only reservationNoIn refuses a leading zero.
+        if (strict >= 0) expect(reservationNoAtEnd(text)).toBe(strict);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it.each([
+    ['no number', 'sku-1:'],
+    ['no separator', 'sku-11'],
+    ['upper case', 'sku-1:1A'],
+    ['a character outside base 36', 'sku-1:1_'],
+    ['eleven digits, beyond an exact number', 'sku-1:10000000000'],
+    ['nothing', ''],
+  ])('refuses %s (-1)', (_, text) => {
+    expect(reservationNoAtEnd(text)).toBe(-1);
   });
 });
 

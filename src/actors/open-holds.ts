@@ -2,15 +2,19 @@
 //
 // Most SKUs hold at most one reservation at a time: in a sale over many SKUs each gets a hold now
 // and then, and it ends before the next. That one is kept in `state.sole`, with no Map; a second
-// one moves both into `state.open` (by id) and `state.customers` (counts per customer), and when
-// one is left it goes back to `sole`. Making the two Maps for a SKU's first hold and dropping them
-// with its last was ~22 % of what a recovery allocated (docs/benchmarks.md, "A SKU's only hold
-// without a Map"); deleting their last entry instead makes V8 shrink them into new tables.
+// one moves both into `state.open` (by number, holds-by-number.ts) and `state.customers` (counts
+// per customer, a Map), and when one is left it goes back to `sole`. Making the two structures for
+// a SKU's first hold and dropping them with its last was ~22 % of what a recovery allocated
+// (docs/benchmarks.md, "A SKU's only hold without a Map"); deleting their last entry instead makes
+// V8 shrink the Map into a new table.
 //
 // At most one of `sole` and `open` is set; `open`, when set, holds two or more; `customers` is
-// set exactly when `open` is.
+// set exactly when `open` is. Every open reservation's id is its SKU's id for its number
+// (`assertOpenFiled`), so a lookup by id is a lookup by the number in it.
 
 import assert from 'node:assert/strict';
+import { HoldsByNumber } from './holds-by-number.js';
+import { reservationNoAtEnd, reservationNoIn } from './reservation-id.js';
 import type { SkuState } from './sku.js';
 import type { Reservation } from './types.js';
 
@@ -21,8 +25,12 @@ export function openCount(state: SkuState): number {
 /** The open reservation with this id, or undefined. */
 export function openReservation(state: SkuState | undefined, reservationId: string): Reservation | undefined {
   if (!state) return undefined;
-  if (state.open !== null) return state.open.get(reservationId);
-  return state.sole !== null && state.sole.id === reservationId ? state.sole : undefined;
+  if (state.open === null) return state.sole !== null && state.sole.id === reservationId ? state.sole : undefined;
+  // The hold under the id's number is the one asked for only if it has that very id: another
+  // SKU's id, or another spelling of the number, names no open hold of this SKU.
+  const no = reservationNoAtEnd(reservationId);
+  const r = no < 0 ? undefined : state.open.get(no);
+  return r !== undefined && r.id === reservationId ? r : undefined;
 }
 
 export function openReservations(state: SkuState): Iterable<Reservation> {
@@ -42,15 +50,13 @@ export function addOpen(state: SkuState, r: Reservation): void {
   }
   if (state.open === null) {
     const sole = state.sole!;
-    if (sole.id === r.id) assert.fail(`reservation ${r.id} placed twice`);
-    state.open = new Map([
-      [sole.id, sole],
-      [r.id, r],
-    ]);
+    const open = new HoldsByNumber();
+    open.add(sole);
+    if (!open.add(r)) assert.fail(`reservation ${r.id} placed twice`);
+    state.open = open;
     state.customers = new Map([[sole.customerId, 1]]);
     state.sole = null;
-  } else if (state.open.has(r.id)) assert.fail(`reservation ${r.id} placed twice`);
-  else state.open.set(r.id, r);
+  } else if (!state.open.add(r)) assert.fail(`reservation ${r.id} placed twice`);
   const customers = state.customers!;
   customers.set(r.customerId, (customers.get(r.customerId) ?? 0) + 1);
 }
@@ -62,7 +68,7 @@ export function removeOpen(state: SkuState, r: Reservation): void {
     return;
   }
   const open = state.open;
-  if (open.get(r.id) !== r) assert.fail(`reservation ${r.id} is not open`);
+  if (open.get(r.arrival) !== r) assert.fail(`reservation ${r.id} is not open`);
   if (open.size === 2) {
     // Back to one: the other becomes the sole hold, and both Maps go.
     for (const other of open.values()) if (other !== r) state.sole = other;
@@ -70,7 +76,7 @@ export function removeOpen(state: SkuState, r: Reservation): void {
     state.customers = null;
     return;
   }
-  open.delete(r.id);
+  open.delete(r);
   const customers = state.customers!;
   const left = customers.get(r.customerId)! - 1;
   if (left > 0) customers.set(r.customerId, left);
@@ -80,7 +86,23 @@ export function removeOpen(state: SkuState, r: Reservation): void {
 /** The open-reservation fields of a state holding `reservations` (a snapshot's, restored). */
 export function openHoldsOf(reservations: Reservation[]): Pick<SkuState, 'sole' | 'open' | 'customers'> {
   if (reservations.length <= 1) return { sole: reservations[0] ?? null, open: null, customers: null };
-  return { sole: null, open: new Map(reservations.map((r) => [r.id, r] as const)), customers: customersOf(reservations) };
+  const open = new HoldsByNumber();
+  for (const r of reservations) if (!open.add(r)) throw new Error(`reservation ${r.id} restored twice`);
+  return { sole: null, open, customers: customersOf(reservations) };
+}
+
+/**
+ * Each open reservation's id is its SKU's id for its number, and `open` files it under that
+ * number: what `openReservation` relies on to find a hold by the number in an id.
+ */
+export function assertOpenFiled(state: SkuState): void {
+  const { sole, open } = state;
+  if (sole !== null && reservationNoIn(state.sku, sole.id) !== sole.arrival) assert.fail(`reservation ${sole.id} is not number ${sole.arrival} of ${state.sku}`);
+  if (open === null) return;
+  if (!open.countsAgree()) assert.fail(`open holds of ${state.sku} miscounted`);
+  for (const [no, r] of open.entries()) {
+    if (r.arrival !== no || reservationNoIn(state.sku, r.id) !== no) assert.fail(`reservation ${r.id} filed as number ${no} of ${state.sku}`);
+  }
 }
 
 /** Open reservations per customer, counted from the reservations themselves. */

@@ -41,6 +41,26 @@ export function reservationNoIn(sku: string, id: string): number {
   return no;
 }
 
+/**
+ * The number after the last separator of `id`, read as `reservationNoIn` would, or -1. It does not
+ * look at the SKU part: a caller that finds a reservation by it compares that reservation's id
+ * with `id`, which checks the SKU and the spelling at once (and is one pointer comparison when
+ * `id` is the very string the reservation holds, as with ids handed back in-process).
+ */
+export function reservationNoAtEnd(id: string): number {
+  let start = id.length;
+  while (start > 0 && id.charCodeAt(start - 1) !== SEPARATOR_CODE) start--;
+  const digits = id.length - start;
+  if (start === 0 || digits < 1 || digits > EXACT_DIGITS_MAX) return -1;
+  let no = 0;
+  for (let i = start; i < id.length; i++) {
+    const digit = base36Digit(id.charCodeAt(i));
+    if (digit < 0) return -1;
+    no = no * 36 + digit;
+  }
+  return no;
+}
+
 /** The value of one digit as Number.prototype.toString(36) writes it (0-9 then a-z), or -1. */
 function base36Digit(code: number): number {
   return code >= 48 && code <= 57 ? code - 48 : code >= 97 && code <= 122 ? code - 87 : -1;

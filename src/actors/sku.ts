@@ -22,7 +22,8 @@ import { dropOldest, evictionBatch } from '../insertion-order.js';
 import { IdempotencyLog } from './idempotency-log.js';
 import { NO_ALLOCATIONS, singleAllocation } from './shared-allocations.js';
 import { sharedChannel } from './shared-names.js';
-import { addOpen, customerHolds, customersOf, openCount, openReservation, openReservations, removeOpen } from './open-holds.js';
+import type { HoldsByNumber } from './holds-by-number.js';
+import { addOpen, assertOpenFiled, customerHolds, customersOf, openCount, openReservation, openReservations, removeOpen } from './open-holds.js';
 import { parseReservationId, reservationIdOf } from './reservation-id.js';
 import type {
   Allocation,
@@ -109,8 +110,8 @@ export interface SkuState {
   locationOrder: string[] | null;
   /** The only open (PENDING or ACTIVE) reservation, when there is just one (open-holds.ts). */
   sole: Reservation | null;
-  /** Open reservations by id, when there are two or more; null otherwise (open-holds.ts). */
-  open: Map<string, Reservation> | null;
+  /** Open reservations by their number in this SKU, when there are two or more; null otherwise (open-holds.ts). */
+  open: HoldsByNumber | null;
   /** PENDING reservations, priority descending then arrival ascending. */
   pending: Reservation[] | null;
   /** Open reservations per customer (anti-hoarding), set with `open`; derived, rebuilt on restore. */
@@ -833,6 +834,7 @@ export function assertInvariantsFull(state: SkuState, customersCounted = false):
   if (open !== null ? state.sole !== null || open.size < 2 || customers === null : customers !== null) {
     assert.fail(`open reservations of ${state.sku} not kept as one sole hold or a Map of two or more`);
   }
+  assertOpenFiled(state);
   if (open !== null && !customersCounted) {
     const counted = customersOf(open.values());
     if (counted.size !== customers!.size) assert.fail(`customers with open reservations of ${state.sku} out of step`);
