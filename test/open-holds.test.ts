@@ -90,6 +90,10 @@ describe('open holds', () => {
     const lone = emptySku('S');
     addOpen(lone, { ...hold(2, 'c-2'), id: 'S:x-2' });
     expect(() => assertOpenFiled(lone)).toThrow(/S:x-2 is not number 2 of S/);
+    // A damaged snapshot's number below zero is refused by the check, not by a crash on the way.
+    const restored = { ...emptySku('S'), ...openHoldsOf([{ ...hold(1, 'c-1'), arrival: -1 }, hold(2, 'c-2')]) };
+    expect(openReservation(restored, 'S:1')).toBeUndefined();
+    expect(() => assertOpenFiled(restored)).toThrow(/S:1 filed as number -1 of S/);
   });
 
   it('refuses a reservation placed twice and the end of one that is not open, as the sole hold and in the chunks', () => {

@@ -77,7 +77,7 @@ export class HoldsByNumber {
   }
 
   private chunkAt(chunkNo: number): Chunk | undefined {
-    return chunkNo === this.newestNo ? this.newest! : this.chunks.get(chunkNo);
+    return this.newest !== null && chunkNo === this.newestNo ? this.newest : this.chunks.get(chunkNo);
   }
 
   /** The holds, by chunk in the order the chunks were made, and by number within each. */

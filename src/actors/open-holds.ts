@@ -70,7 +70,7 @@ export function removeOpen(state: SkuState, r: Reservation): void {
   const open = state.open;
   if (open.get(r.arrival) !== r) assert.fail(`reservation ${r.id} is not open`);
   if (open.size === 2) {
-    // Back to one: the other becomes the sole hold, and both Maps go.
+    // Back to one: the other becomes the sole hold, and the holds by number and the customer Map go.
     for (const other of open.values()) if (other !== r) state.sole = other;
     state.open = null;
     state.customers = null;

@@ -832,7 +832,7 @@ export function assertInvariantsFull(state: SkuState, customersCounted = false):
   // One hold is `sole`, two or more are in `open` with their customers counted (open-holds.ts).
   const { open, customers } = state;
   if (open !== null ? state.sole !== null || open.size < 2 || customers === null : customers !== null) {
-    assert.fail(`open reservations of ${state.sku} not kept as one sole hold or a Map of two or more`);
+    assert.fail(`open reservations of ${state.sku} not kept as one sole hold or two or more by number`);
   }
   assertOpenFiled(state);
   if (open !== null && !customersCounted) {
