@@ -73,6 +73,18 @@ describe('open holds', () => {
     for (const other of ['S:011', 'S:1B', 'T:11', 'S11', 'S:', ':11', 'S:11:', 'S:zzzzzzzzzzz']) expect(openReservation(state, other)).toBeUndefined();
   });
 
+  it('files holds with the largest numbers an id spells exactly, beyond small integers', () => {
+    const top = 36 ** 10 - 1; // "zzzzzzzzzz", the longest number part reservationNoIn reads
+    const state = emptySku('S');
+    const holds = [top - 40, top - 1, top].map((no) => hold(no, `c-${no}`));
+    for (const r of holds) addOpen(state, r);
+    assertOpenFiled(state);
+    for (const r of holds) expect(openReservation(state, r.id)).toBe(r);
+    expect(openReservation(state, reservationIdOf('S', top - 2))).toBeUndefined();
+    removeOpen(state, holds[1]);
+    expect([...openReservations(state)]).toEqual([holds[0], holds[2]]);
+  });
+
   it('restores holds from a snapshot in their order, and refuses a number restored twice', () => {
     const holds = [hold(3, 'c-1'), hold(40, 'c-2'), hold(41, 'c-1')];
     const restored = { ...emptySku('S'), ...openHoldsOf(holds) };
