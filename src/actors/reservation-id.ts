@@ -31,14 +31,7 @@ export function reservationNoIn(sku: string, id: string): number {
   const start = sku.length + 1;
   const digits = id.length - start;
   if (digits < 1 || digits > EXACT_DIGITS_MAX || id.charCodeAt(sku.length) !== SEPARATOR_CODE || !id.startsWith(sku)) return -1;
-  let no = 0;
-  for (let i = start; i < id.length; i++) {
-    const digit = base36Digit(id.charCodeAt(i));
-    // A leading zero would read back as a shorter id.
-    if (digit < 0 || (digit === 0 && i === start && digits > 1)) return -1;
-    no = no * 36 + digit;
-  }
-  return no;
+  return numberFrom(id, start);
 }
 
 /**
@@ -52,10 +45,17 @@ export function reservationNoAtEnd(id: string): number {
   while (start > 0 && id.charCodeAt(start - 1) !== SEPARATOR_CODE) start--;
   const digits = id.length - start;
   if (start === 0 || digits < 1 || digits > EXACT_DIGITS_MAX) return -1;
+  return numberFrom(id, start);
+}
+
+/** The number `id[start…]` spells as reservationIdOf writes it (base 36, no leading zero), or -1. */
+function numberFrom(id: string, start: number): number {
+  const digits = id.length - start;
   let no = 0;
   for (let i = start; i < id.length; i++) {
     const digit = base36Digit(id.charCodeAt(i));
-    if (digit < 0) return -1;
+    // A leading zero would read back as a shorter id.
+    if (digit < 0 || (digit === 0 && i === start && digits > 1)) return -1;
     no = no * 36 + digit;
   }
   return no;
