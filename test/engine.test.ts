@@ -57,6 +57,27 @@ describe('engine', () => {
     }
   });
 
+  it("reports each shard's turns and checkpoints, with their durations, before the replies they carry", async () => {
+    // No scheduled threshold check or timed checkpoint: every turn and checkpoint here is one of the test's.
+    const shard = { checkpointWalRecordsMax: 2, checkpointIntervalMs: 3_600_000, thresholdCheckIntervalMs: 0 };
+    const engine = await Engine.start(buildConfig({ shards: 1, dataDir: tempDir(), shard }));
+    const turns: number[] = [];
+    const checkpoints: number[] = [];
+    engine.observe({ turnRan: (_shard, ms) => turns.push(ms), checkpointWritten: (_shard, ms) => checkpoints.push(ms) });
+    try {
+      expect((await engine.execute(setStock('T', 'w', 10))).ok).toBe(true);
+      expect([turns.length, checkpoints.length]).toEqual([1, 0]);
+      // The second turn that writes the WAL reaches checkpointWalRecordsMax and checkpoints in it.
+      expect((await engine.execute(reserve('T', 1))).ok).toBe(true);
+      expect([turns.length, checkpoints.length]).toEqual([2, 1]);
+      for (const ms of [...turns, ...checkpoints]) expect(ms).toBeGreaterThanOrEqual(0);
+      // A checkpoint is part of the turn that wrote it.
+      expect(turns[1]).toBeGreaterThanOrEqual(checkpoints[0]);
+    } finally {
+      await engine.stop();
+    }
+  });
+
   it('crosses threads in batches: many commands in one turn make few shard turns', async () => {
     const config = buildConfig({ shards: 1, dataDir: tempDir() });
     const engine = await Engine.start(config);

@@ -318,6 +318,9 @@ describe('gateway', () => {
     const metrics = await fetch(`${server.http}/metrics`).then((r) => r.text());
     expect(metrics).toMatch(/stockade_requests_total\{transport="ws",op="reserve",outcome="ok"\} \d+/);
     expect(metrics).toMatch(/stockade_wal_commit_seconds_bucket/);
+    const turns = [...metrics.matchAll(/stockade_shard_turn_seconds_count\{shard="(\d)"\} (\d+)/g)];
+    expect(turns.reduce((sum, [, , count]) => sum + Number(count), 0)).toBeGreaterThan(0);
+    expect(metrics).toMatch(/# TYPE stockade_shard_checkpoint_seconds histogram/);
     expect(metrics).toMatch(/stockade_shard_queue_depth\{shard="1"\} \d+/);
     for (const shard of ['0', '1']) expect(Number(metrics.match(new RegExp(`stockade_shard_heap_used_bytes\\{shard="${shard}"\\} (\\d+)`))?.[1])).toBeGreaterThan(1_000_000);
     const freeBytes = Number(metrics.match(/\nstockade_data_dir_free_bytes (\d+)/)?.[1]);

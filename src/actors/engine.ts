@@ -27,6 +27,9 @@ import { oversizeBatch, validateCommand } from './validate.js';
 export interface EngineObserver {
   /** A shard turn's WAL flush took this long. */
   walFlushed?(shardId: number, ms: number): void;
+  /** A shard ran a turn (or wrote a checkpoint) for this long, answering nothing else meanwhile. */
+  turnRan?(shardId: number, ms: number): void;
+  checkpointWritten?(shardId: number, ms: number): void;
   /** Watched SKUs changed durably. */
   availabilityChanged?(changes: AvailabilityChange[]): void;
   /** Sales (commits) and reservation attempts, after their turn is durable. */
@@ -212,6 +215,8 @@ class ShardHandle {
       case 'replies':
         for (const o of this.observers) {
           if (o.walFlushed) for (const ms of message.flushMs) o.walFlushed(this.data.shardId, ms);
+          if (o.turnRan) for (const ms of message.turnMs) o.turnRan(this.data.shardId, ms);
+          if (o.checkpointWritten) for (const ms of message.checkpointMs) o.checkpointWritten(this.data.shardId, ms);
           if (message.changes.length > 0) o.availabilityChanged?.(message.changes);
           if (message.demand.length > 0) o.demand?.(message.demand);
           if (message.alerts.length > 0) o.alerts?.(this.data.shardId, message.alerts);

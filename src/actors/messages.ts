@@ -63,6 +63,9 @@ export type FromShard =
       /** Reservation answers flattened for the crossing (reply-crossing.ts). */
       batches: { id: number; replies: CrossingReply[] }[];
       flushMs: number[];
+      /** Turns run and checkpoints written since the last message, in ms (Shard.onTurn, onCheckpoint). */
+      turnMs: number[];
+      checkpointMs: number[];
       changes: AvailabilityChange[];
       demand: DemandEvent[];
       /** Alert notices committed to the outbox, to publish. */

@@ -23,6 +23,8 @@ const { die, isDying } = shardDeath((message) => send(message));
 
 let outgoing: { id: number; replies: CrossingReply[] }[] = [];
 let flushMs: number[] = [];
+let turnMs: number[] = [];
+let checkpointMs: number[] = [];
 let changes: AvailabilityChange[] = [];
 let demand: DemandEvent[] = [];
 let alerts: Alert[] = [];
@@ -33,9 +35,11 @@ function scheduleSend(): void {
   sendScheduled = true;
   setImmediate(() => {
     sendScheduled = false;
-    send({ kind: 'replies', batches: outgoing, flushMs, changes, demand, alerts });
+    send({ kind: 'replies', batches: outgoing, flushMs, turnMs, checkpointMs, changes, demand, alerts });
     outgoing = [];
     flushMs = [];
+    turnMs = [];
+    checkpointMs = [];
     changes = [];
     demand = [];
     alerts = [];
@@ -57,6 +61,12 @@ try {
     for (const change of report.changes) changes.push(change);
     for (const event of report.demand) demand.push(event);
     for (const notice of report.alerts) alerts.push(notice);
+    scheduleSend();
+  };
+  // A turn's replies follow it, and carry its time; a checkpoint on the timer has no replies.
+  shard.onTurn = (ms) => turnMs.push(ms);
+  shard.onCheckpoint = (ms) => {
+    checkpointMs.push(ms);
     scheduleSend();
   };
   send({ kind: 'ready', recovery: opened.recovery });

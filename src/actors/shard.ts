@@ -236,6 +236,13 @@ export class Shard {
   private readonly watched = new Set<string>();
   /** Set by the host: what each durable turn changed, decided and reported. */
   onDurable: (report: DurableReport) => void = () => {};
+  /**
+   * Set by the host: how long each turn ran on this thread (a checkpoint it wrote and garbage
+   * collection inside it included): the shard answers nothing else meanwhile.
+   */
+  onTurn: (ms: number) => void = () => {};
+  /** Set by the host: how long each checkpoint took to write, in a turn or on its timer. */
+  onCheckpoint: (ms: number) => void = () => {};
 
   private constructor(
     private readonly options: ShardOptions,
@@ -405,6 +412,15 @@ export class Shard {
 
   /** Run batches as one turn: one WAL record, one flush. Returns each batch's replies. */
   private turn(batches: readonly Batch[]): Promise<Reply[]>[] {
+    const began = performance.now();
+    try {
+      return this.runTurn(batches);
+    } finally {
+      this.onTurn(performance.now() - began);
+    }
+  }
+
+  private runTurn(batches: readonly Batch[]): Promise<Reply[]>[] {
     const now = this.clock();
     const seq = this.seq + 1;
     let commandCount = 0;
@@ -664,6 +680,7 @@ export class Shard {
    * WAL record (same event-loop turn), then prune old WAL records the checkpoint covers.
    */
   private checkpoint(now: number): void {
+    const began = performance.now();
     const { limits } = this.options;
     const snapshots = [...this.dirty].map((sku) => {
       const state = this.skus.get(sku)!;
@@ -677,6 +694,7 @@ export class Shard {
     this.recordsSinceCheckpoint = 0;
     this.lastCheckpointSeq = this.seq;
     this.checkpoints++;
+    this.onCheckpoint(performance.now() - began);
   }
 
   stats(): ShardStats {

@@ -1,5 +1,6 @@
 // Prometheus metrics (prom-client): request rates and latency per transport and operation,
-// shard queue depths and heaps, WAL commit (flush) latency, connections and readiness.
+// shard queue depths and heaps, WAL commit (flush) latency, how long shards run turns and write
+// checkpoints, connections and readiness.
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { freeBytesOf, type Engine } from '../actors/engine.js';
@@ -8,6 +9,8 @@ import type { StreamsService } from '../streams/service.js';
 
 // Reserve latencies live well under a millisecond: buckets start at 50 µs.
 const LATENCY_BUCKETS_S = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+// A hot SKU's checkpoint grows with its open holds (docs/operations.md): up to seconds.
+const STALL_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 export class Metrics {
   readonly registry = new Registry();
@@ -15,6 +18,8 @@ export class Metrics {
   private readonly latency: Histogram<'transport' | 'op'>;
   private readonly requestChildren = new Map<string, { count: Counter.Internal; latency: Histogram.Internal<'transport' | 'op'> }>();
   private readonly walFlush: Histogram<'shard'>;
+  private readonly turn: Histogram<'shard'>;
+  private readonly checkpoint: Histogram<'shard'>;
   readonly connections: Gauge;
 
   constructor(engine: Engine) {
@@ -37,6 +42,22 @@ export class Metrics {
       help: 'Time from a shard turn queuing its WAL transaction to that transaction being on disk',
       labelNames: ['shard'],
       buckets: LATENCY_BUCKETS_S,
+      registers: [this.registry],
+    });
+    // A shard answers nothing else while it runs a turn or writes a checkpoint: these are its
+    // own pauses, the part of a request's wait that more disk or network would not shorten.
+    this.turn = new Histogram({
+      name: 'stockade_shard_turn_seconds',
+      help: 'Time a shard spent running one turn of commands (a checkpoint written in it and garbage collection included), answering nothing else',
+      labelNames: ['shard'],
+      buckets: STALL_BUCKETS_S,
+      registers: [this.registry],
+    });
+    this.checkpoint = new Histogram({
+      name: 'stockade_shard_checkpoint_seconds',
+      help: 'Time a shard spent writing one checkpoint (snapshots of the SKUs changed since the last), answering nothing else',
+      labelNames: ['shard'],
+      buckets: STALL_BUCKETS_S,
       registers: [this.registry],
     });
     this.connections = new Gauge({ name: 'stockade_ws_connections', help: 'Open WebSocket connections', registers: [this.registry] });
@@ -223,5 +244,13 @@ export class Metrics {
 
   walFlushed(shardId: number, ms: number): void {
     this.walFlush.observe({ shard: String(shardId) }, ms / 1000);
+  }
+
+  turnRan(shardId: number, ms: number): void {
+    this.turn.observe({ shard: String(shardId) }, ms / 1000);
+  }
+
+  checkpointWritten(shardId: number, ms: number): void {
+    this.checkpoint.observe({ shard: String(shardId) }, ms / 1000);
   }
 }

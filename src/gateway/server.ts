@@ -54,6 +54,8 @@ export function startGateway(
   installHttpApi(app, operations, keys, config.http, metrics, streams, config.notifier, services.demand ?? null);
   engine.observe({
     walFlushed: (shardId, ms) => metrics.walFlushed(shardId, ms),
+    turnRan: (shardId, ms) => metrics.turnRan(shardId, ms),
+    checkpointWritten: (shardId, ms) => metrics.checkpointWritten(shardId, ms),
     availabilityChanged: (changes) => ws.publish(changes),
   });
 
