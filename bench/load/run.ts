@@ -604,7 +604,7 @@ function tableRows(rows: Row[]): string[][] {
       r.machineCpuPercent === null || r.serverCpuPercent === null ? '-' : `${fmt(Math.max(0, r.machineCpuPercent - r.serverCpuPercent - r.generatorCpuPercent), 0)}%`,
       row.level.kind === 'open' ? `${fmtMs(r.sendLagP99Ms)} / ${fmtMs(r.sendLagMaxMs)}` : '-',
       row.server ? `${fmtBound(row.server.reserveP50Ms)} / ${fmtBound(row.server.reserveP99Ms)}` : '-',
-      row.server ? fmtBound(row.server.walCommitP99Ms) : '-',
+      row.server ? `${fmtBound(row.server.walCommitP99Ms)} / ${fmtBound(row.server.walCommitMaxMs)}` : '-',
       row.server ? `${fmtBound(row.server.turnP99Ms, 5000)} / ${fmtBound(row.server.turnMaxMs, 5000)}` : '-',
     ];
   });
@@ -628,7 +628,7 @@ const HEADERS = [
   'other CPU',
   'send lag p99 / max (ms)',
   'server-side p50 / p99',
-  'WAL commit p99',
+  'WAL commit p99 / max',
   'shard turn p99 / max',
 ];
 
@@ -862,7 +862,7 @@ function report(a: {
   );
   out.push(
     `- Send lag (open loop): how late the generator sent a request after its scheduled time (its own event loop was busy or descheduled), p99 and max over the measured window; that delay is part of the reported latency, so a latency percentile well above the lag's is the server's.`,
-    `- Server-side p50 / p99 and WAL commit p99 (Stockade only): from Stockade's own Prometheus histograms (\`stockade_request_duration_seconds\` for WebSocket reserves: a request entering the gateway to its answer, the durable write included, the socket write and everything in the client not; \`stockade_wal_commit_seconds\`), scraped before and after the row, so warm-up and drain are included. Read as bucket bounds ("≤ 5 ms": in the bucket up to 5 ms; buckets 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 1000 ms).`,
+    `- Server-side p50 / p99 and WAL commit p99 / max (Stockade only): from Stockade's own Prometheus histograms (\`stockade_request_duration_seconds\` for WebSocket reserves: a request entering the gateway to its answer, the durable write included, the socket write and everything in the client not; \`stockade_wal_commit_seconds\`), scraped before and after the row, so warm-up and drain are included. Read as bucket bounds ("≤ 5 ms": in the bucket up to 5 ms; buckets 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 1000 ms).`,
     `- Shard turn p99 / max (Stockade only): how long the shards' turns ran (\`stockade_shard_turn_seconds\`, every shard: a turn's commands, a checkpoint written in it, garbage collection inside it), p99 and the longest, as bucket bounds (0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000 ms). A request waits for the turns ahead of it on its shard.`,
   );
   out.push(

@@ -28,6 +28,8 @@ export interface ServerLatency {
   reserveP99Ms: number;
   walCommits: number;
   walCommitP99Ms: number;
+  /** The bound of the highest bucket any WAL commit reached. */
+  walCommitMaxMs: number;
   turns: number;
   turnP99Ms: number;
   /** The bound of the highest bucket any turn reached: the longest turn, within its bucket. */
@@ -70,6 +72,7 @@ export function latencyBetween(before: ServerHistograms, after: ServerHistograms
   const p50 = quantileMs(before.reserve, after.reserve, 0.5);
   const p99 = quantileMs(before.reserve, after.reserve, 0.99);
   const wal = quantileMs(before.walCommit, after.walCommit, 0.99);
+  const slowestCommit = quantileMs(before.walCommit, after.walCommit, 1);
   const turn = quantileMs(before.turn, after.turn, 0.99);
   const longest = quantileMs(before.turn, after.turn, 1);
   return {
@@ -78,6 +81,7 @@ export function latencyBetween(before: ServerHistograms, after: ServerHistograms
     reserveP99Ms: p99.ms,
     walCommits: wal.count,
     walCommitP99Ms: wal.ms,
+    walCommitMaxMs: slowestCommit.ms,
     turns: turn.count,
     turnP99Ms: turn.ms,
     turnMaxMs: longest.ms,
