@@ -78,6 +78,34 @@ describe('engine', () => {
     }
   });
 
+  it("reports each shard worker's garbage-collection pauses, by kind", async () => {
+    // The smallest young generation: the reserves below fill it many times over, so the worker
+    // must scavenge; its pauses arrive after the collections, in a message of their own if need be.
+    const engine = await Engine.start(buildConfig({ shards: 1, dataDir: tempDir(), shard: { youngGenerationMb: 8 } }));
+    const pauses: { shardId: number; kind: string; ms: number }[] = [];
+    const firstMinor = new Promise<void>((resolve) =>
+      engine.observe({
+        gcPaused: (shardId, pause) => {
+          pauses.push({ shardId, ...pause });
+          if (pause.kind === 'minor') resolve();
+        },
+      }),
+    );
+    try {
+      expect((await engine.execute(setStock('G', 'w', 1_000_000))).ok).toBe(true);
+      const replies = await Promise.all(Array.from({ length: 20_000 }, () => engine.execute(reserve('G', 1))));
+      expect(replies.every((r) => r.ok)).toBe(true);
+      await firstMinor;
+      for (const pause of pauses) {
+        expect(pause.shardId).toBe(0);
+        expect(['minor', 'major', 'incremental', 'weakcb']).toContain(pause.kind);
+        expect(pause.ms).toBeGreaterThanOrEqual(0);
+      }
+    } finally {
+      await engine.stop();
+    }
+  });
+
   it('crosses threads in batches: many commands in one turn make few shard turns', async () => {
     const config = buildConfig({ shards: 1, dataDir: tempDir() });
     const engine = await Engine.start(config);

@@ -13,7 +13,7 @@ import type { Alert } from '../alerts/alert.js';
 import type { StockadeConfig } from '../config.js';
 import { errorBody, type ErrorBody } from '../errors.js';
 import { DataDirInUseError, DataDirLock } from '../persistence/data-dir-lock.js';
-import type { AvailabilityChange, DemandEvent, FromShard, ShardWorkerData, ToShard } from './messages.js';
+import type { AvailabilityChange, DemandEvent, FromShard, GcPause, ShardWorkerData, ToShard } from './messages.js';
 import { shardOf } from './placement.js';
 import { beginRecovery, endRecovery } from './recovery-pretenuring.js';
 import { fromCrossing } from './reply-crossing.js';
@@ -30,6 +30,8 @@ export interface EngineObserver {
   /** A shard ran a turn (or wrote a checkpoint) for this long, answering nothing else meanwhile. */
   turnRan?(shardId: number, ms: number): void;
   checkpointWritten?(shardId: number, ms: number): void;
+  /** A shard worker's thread paused this long for a garbage collection. */
+  gcPaused?(shardId: number, pause: GcPause): void;
   /** Watched SKUs changed durably. */
   availabilityChanged?(changes: AvailabilityChange[]): void;
   /** Sales (commits) and reservation attempts, after their turn is durable. */
@@ -217,6 +219,7 @@ class ShardHandle {
           if (o.walFlushed) for (const ms of message.flushMs) o.walFlushed(this.data.shardId, ms);
           if (o.turnRan) for (const ms of message.turnMs) o.turnRan(this.data.shardId, ms);
           if (o.checkpointWritten) for (const ms of message.checkpointMs) o.checkpointWritten(this.data.shardId, ms);
+          if (o.gcPaused) for (const pause of message.gc) o.gcPaused(this.data.shardId, pause);
           if (message.changes.length > 0) o.availabilityChanged?.(message.changes);
           if (message.demand.length > 0) o.demand?.(message.demand);
           if (message.alerts.length > 0) o.alerts?.(this.data.shardId, message.alerts);

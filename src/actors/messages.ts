@@ -54,6 +54,14 @@ export type ToShard =
   | { kind: 'search'; id: number; query: SkuSearchQuery }
   | { kind: 'stop' };
 
+export type GcKind = 'minor' | 'major' | 'incremental' | 'weakcb';
+
+/** One collection's pause of a shard worker's thread, as Node's `gc` performance entries report it. */
+export interface GcPause {
+  kind: GcKind;
+  ms: number;
+}
+
 export type FromShard =
   | { kind: 'ready'; recovery: RecoveryStats }
   /** WAL replay at start: records replayed of those after the checkpoint. */
@@ -66,6 +74,8 @@ export type FromShard =
       /** Turns run and checkpoints written since the last message, in ms (Shard.onTurn, onCheckpoint). */
       turnMs: number[];
       checkpointMs: number[];
+      /** The worker's garbage-collection pauses since the last message. */
+      gc: GcPause[];
       changes: AvailabilityChange[];
       demand: DemandEvent[];
       /** Alert notices committed to the outbox, to publish. */

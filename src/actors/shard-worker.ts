@@ -1,10 +1,11 @@
 // Worker-thread host of one shard: receives command batches, answers with reply batches.
 // Replies that become durable together leave together (one postMessage per turn).
 
+import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, resourceLimits, workerData } from 'node:worker_threads';
 import type { Alert } from '../alerts/alert.js';
-import type { AvailabilityChange, DemandEvent, FromShard, ShardWorkerData, ToShard } from './messages.js';
+import type { AvailabilityChange, DemandEvent, FromShard, GcKind, GcPause, ShardWorkerData, ToShard } from './messages.js';
 import { toCrossing, type CrossingReply } from './reply-crossing.js';
 import { Shard } from './shard.js';
 import { shardDeath } from './shard-death.js';
@@ -25,6 +26,7 @@ let outgoing: { id: number; replies: CrossingReply[] }[] = [];
 let flushMs: number[] = [];
 let turnMs: number[] = [];
 let checkpointMs: number[] = [];
+let gc: GcPause[] = [];
 let changes: AvailabilityChange[] = [];
 let demand: DemandEvent[] = [];
 let alerts: Alert[] = [];
@@ -35,11 +37,12 @@ function scheduleSend(): void {
   sendScheduled = true;
   setImmediate(() => {
     sendScheduled = false;
-    send({ kind: 'replies', batches: outgoing, flushMs, turnMs, checkpointMs, changes, demand, alerts });
+    send({ kind: 'replies', batches: outgoing, flushMs, turnMs, checkpointMs, gc, changes, demand, alerts });
     outgoing = [];
     flushMs = [];
     turnMs = [];
     checkpointMs = [];
+    gc = [];
     changes = [];
     demand = [];
     alerts = [];
@@ -50,6 +53,24 @@ function queueReplies(id: number, replies: CrossingReply[]): void {
   outgoing.push({ id, replies });
   scheduleSend();
 }
+
+const GC_KINDS: Record<number, GcKind> = {
+  [perfConstants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+  [perfConstants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+  [perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [perfConstants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+};
+
+// This thread's collections, for the host's metrics: prom-client's own GC metric sees only the
+// main thread, and a hot SKU's worker is where the long pauses are (docs/benchmarks.md).
+const gcObserver = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    const kind = GC_KINDS[(entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? -1];
+    if (kind) gc.push({ kind, ms: entry.duration });
+  }
+  scheduleSend();
+});
+gcObserver.observe({ entryTypes: ['gc'] });
 
 let shard: Shard;
 try {
@@ -113,6 +134,7 @@ port.on('message', (message: ToShard) => {
       send({ kind: 'outbox', alerts: shard.unconfirmedAlerts() });
       break;
     case 'stop':
+      gcObserver.disconnect();
       shard.close().then(
         () => {
           send({ kind: 'stopped' });

@@ -1,9 +1,10 @@
 // Prometheus metrics (prom-client): request rates and latency per transport and operation,
-// shard queue depths and heaps, WAL commit (flush) latency, how long shards run turns and write
-// checkpoints, connections and readiness.
+// shard queue depths and heaps, WAL commit (flush) latency, how long shards run turns, write
+// checkpoints and pause for garbage collection, connections and readiness.
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { freeBytesOf, type Engine } from '../actors/engine.js';
+import type { GcPause } from '../actors/messages.js';
 import type { DemandService } from '../streams/demand-service.js';
 import type { StreamsService } from '../streams/service.js';
 
@@ -20,6 +21,7 @@ export class Metrics {
   private readonly walFlush: Histogram<'shard'>;
   private readonly turn: Histogram<'shard'>;
   private readonly checkpoint: Histogram<'shard'>;
+  private readonly gc: Histogram<'shard' | 'kind'>;
   readonly connections: Gauge;
 
   constructor(engine: Engine) {
@@ -57,6 +59,13 @@ export class Metrics {
       name: 'stockade_shard_checkpoint_seconds',
       help: 'Time a shard spent writing one checkpoint (snapshots of the SKUs changed since the last), answering nothing else',
       labelNames: ['shard'],
+      buckets: STALL_BUCKETS_S,
+      registers: [this.registry],
+    });
+    this.gc = new Histogram({
+      name: 'stockade_shard_gc_seconds',
+      help: "Garbage-collection pauses of each shard worker's thread, by kind (minor, major, incremental, weakcb)",
+      labelNames: ['shard', 'kind'],
       buckets: STALL_BUCKETS_S,
       registers: [this.registry],
     });
@@ -252,5 +261,9 @@ export class Metrics {
 
   checkpointWritten(shardId: number, ms: number): void {
     this.checkpoint.observe({ shard: String(shardId) }, ms / 1000);
+  }
+
+  gcPaused(shardId: number, pause: GcPause): void {
+    this.gc.observe({ shard: String(shardId), kind: pause.kind }, pause.ms / 1000);
   }
 }

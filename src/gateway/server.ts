@@ -56,6 +56,7 @@ export function startGateway(
     walFlushed: (shardId, ms) => metrics.walFlushed(shardId, ms),
     turnRan: (shardId, ms) => metrics.turnRan(shardId, ms),
     checkpointWritten: (shardId, ms) => metrics.checkpointWritten(shardId, ms),
+    gcPaused: (shardId, pause) => metrics.gcPaused(shardId, pause),
     availabilityChanged: (changes) => ws.publish(changes),
   });
 
