@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { fmtBound, latencyBetween, parseHistograms } from '../bench/load/server-latency.js';
 
 /** An exposition in prom-client's shape: `le` first, other labels after, any order among them. */
-function exposition(reserve: Record<string, number>, wal: Record<string, number>[], turns: Record<string, number>[] = []): string {
+function exposition(reserve: Record<string, number>, wal: Record<string, number>[], turns: Record<string, number>[] = [], gc: Record<string, number>[] = []): string {
   const lines = ['# HELP stockade_request_duration_seconds …', '# TYPE stockade_request_duration_seconds histogram'];
   for (const [le, count] of Object.entries(reserve)) {
     lines.push(`stockade_request_duration_seconds_bucket{le="${le}",transport="ws",op="reserve"} ${count}`);
@@ -18,6 +18,12 @@ function exposition(reserve: Record<string, number>, wal: Record<string, number>
   });
   turns.forEach((shard, i) => {
     for (const [le, count] of Object.entries(shard)) lines.push(`stockade_shard_turn_seconds_bucket{le="${le}",shard="${i}"} ${count}`);
+  });
+  gc.forEach((shard, i) => {
+    for (const [le, count] of Object.entries(shard)) {
+      lines.push(`stockade_shard_gc_seconds_bucket{le="${le}",shard="${i}",kind="minor"} ${count}`);
+      lines.push(`stockade_shard_gc_seconds_bucket{kind="major",le="${le}",shard="${i}"} 0`);
+    }
   });
   return lines.join('\n') + '\n';
 }
@@ -35,7 +41,7 @@ describe('server-side latency from two scrapes', () => {
     // Between the scrapes: 200 reserves, 150 within 1 ms, 198 within 5 ms, 2 above 10 ms.
     const after = parseHistograms(exposition({ '0.001': 250, '0.005': 298, '0.01': 298, '+Inf': 300 }, [{ '0.001': 10, '0.025': 20, '+Inf': 20 }]));
     // No turn histogram in this exposition: no turns counted, no percentile.
-    expect(latencyBetween(before, after)).toEqual({ reserves: 200, reserveP50Ms: 1, reserveP99Ms: 5, walCommits: 10, walCommitP99Ms: 25, walCommitMaxMs: 25, turns: 0, turnP99Ms: NaN, turnMaxMs: NaN });
+    expect(latencyBetween(before, after)).toEqual({ reserves: 200, reserveP50Ms: 1, reserveP99Ms: 5, walCommits: 10, walCommitP99Ms: 25, walCommitMaxMs: 25, turns: 0, turnP99Ms: NaN, turnMaxMs: NaN, gcMaxMs: NaN });
   });
 
   it("sums the shards' turn buckets and reads the turns' p99 and the longest turn's bucket", () => {
@@ -46,6 +52,13 @@ describe('server-side latency from two scrapes', () => {
     const latency = latencyBetween(before, after);
     expect([latency.turns, latency.turnP99Ms, latency.turnMaxMs]).toEqual([200, 50, 500]);
     expect([fmtBound(latency.turnMaxMs, 5000), fmtBound(Infinity, 5000)]).toEqual(['≤ 500 ms', '> 5 s']);
+  });
+
+  it("reads the longest garbage-collection pause over every worker and kind", () => {
+    const before = parseHistograms(exposition({}, [], [], [{ '0.005': 4, '0.05': 4, '+Inf': 4 }]));
+    // Between the scrapes: 3 pauses within 5 ms on shard 0, one of 5-50 ms on shard 1.
+    const after = parseHistograms(exposition({}, [], [], [{ '0.005': 7, '0.05': 7, '+Inf': 7 }, { '0.005': 0, '0.05': 1, '+Inf': 1 }]));
+    expect(latencyBetween(before, after).gcMaxMs).toBe(50);
   });
 
   it('reports beyond the last bound as infinite, and nothing counted as not a number', () => {

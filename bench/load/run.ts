@@ -606,6 +606,7 @@ function tableRows(rows: Row[]): string[][] {
       row.server ? `${fmtBound(row.server.reserveP50Ms)} / ${fmtBound(row.server.reserveP99Ms)}` : '-',
       row.server ? `${fmtBound(row.server.walCommitP99Ms)} / ${fmtBound(row.server.walCommitMaxMs)}` : '-',
       row.server ? `${fmtBound(row.server.turnP99Ms, 5000)} / ${fmtBound(row.server.turnMaxMs, 5000)}` : '-',
+      row.server ? fmtBound(row.server.gcMaxMs, 5000) : '-',
     ];
   });
 }
@@ -630,6 +631,7 @@ const HEADERS = [
   'server-side p50 / p99',
   'WAL commit p99 / max',
   'shard turn p99 / max',
+  'worker GC max',
 ];
 
 // ---- main --------------------------------------------------------------------------------------
@@ -864,6 +866,7 @@ function report(a: {
     `- Send lag (open loop): how late the generator sent a request after its scheduled time (its own event loop was busy or descheduled), p99 and max over the measured window; that delay is part of the reported latency, so a latency percentile well above the lag's is the server's.`,
     `- Server-side p50 / p99 and WAL commit p99 / max (Stockade only): from Stockade's own Prometheus histograms (\`stockade_request_duration_seconds\` for WebSocket reserves: a request entering the gateway to its answer, the durable write included, the socket write and everything in the client not; \`stockade_wal_commit_seconds\`), scraped before and after the row, so warm-up and drain are included. Read as bucket bounds ("≤ 5 ms": in the bucket up to 5 ms; buckets 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 1000 ms).`,
     `- Shard turn p99 / max (Stockade only): how long the shards' turns ran (\`stockade_shard_turn_seconds\`, every shard: a turn's commands, a checkpoint written in it, garbage collection inside it), p99 and the longest, as bucket bounds (0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000 ms). A request waits for the turns ahead of it on its shard.`,
+    `- Worker GC max (Stockade only): the shard workers' longest garbage-collection pause in the row (\`stockade_shard_gc_seconds\`, any kind), as a bucket bound; a pause inside a turn is part of that turn's time as well.`,
   );
   out.push(
     `- Throughput = answers per second in the measured window. Latency via hdr-histogram (µs resolution). Oversold = Σ max(0, grants − stock); after every row the stock is read back from the system and must equal stock − grants, never negative, with grants = min(stock, attempts) per SKU (any failed check is printed in the oversold cell).`,

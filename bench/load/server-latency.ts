@@ -2,7 +2,8 @@
 // entering the gateway to its answer (durable write included, socket write and the client's own
 // delays not), the WAL commit time, and how long the shards' turns ran (a request waits for the
 // turns ahead of it). The load generator's latency includes everything on the way, including its
-// own send lag on a shared machine; this separates the server's share.
+// own send lag on a shared machine; this separates the server's share. The shard workers'
+// longest garbage-collection pause is read too.
 //
 // Histograms are cumulative since the process started, so a run's figures are the difference of
 // two scrapes; a percentile is read as the upper bound of the bucket it falls in (the buckets are
@@ -12,6 +13,7 @@
 const REQUEST_BUCKET = /^stockade_request_duration_seconds_bucket\{(?=[^}]*transport="ws")(?=[^}]*op="reserve")(?=[^}]*le="([^"]+)")[^}]*\} (\d+)/;
 const WAL_BUCKET = /^stockade_wal_commit_seconds_bucket\{(?=[^}]*le="([^"]+)")[^}]*\} (\d+)/;
 const TURN_BUCKET = /^stockade_shard_turn_seconds_bucket\{(?=[^}]*le="([^"]+)")[^}]*\} (\d+)/;
+const GC_BUCKET = /^stockade_shard_gc_seconds_bucket\{(?=[^}]*le="([^"]+)")[^}]*\} (\d+)/;
 
 /** Cumulative counts by bucket upper bound (seconds; +Inf last), summed over label sets. */
 export type Buckets = Map<number, number>;
@@ -20,6 +22,8 @@ export interface ServerHistograms {
   reserve: Buckets;
   walCommit: Buckets;
   turn: Buckets;
+  /** Every shard worker's collections, of every kind. */
+  gc: Buckets;
 }
 
 export interface ServerLatency {
@@ -34,6 +38,8 @@ export interface ServerLatency {
   turnP99Ms: number;
   /** The bound of the highest bucket any turn reached: the longest turn, within its bucket. */
   turnMaxMs: number;
+  /** The same for the shard workers' garbage-collection pauses. */
+  gcMaxMs: number;
 }
 
 function add(buckets: Buckets, le: string, count: number): void {
@@ -41,11 +47,12 @@ function add(buckets: Buckets, le: string, count: number): void {
   buckets.set(bound, (buckets.get(bound) ?? 0) + count);
 }
 
-/** Parse the three histograms out of a Prometheus text exposition. */
+/** Parse the histograms out of a Prometheus text exposition. */
 export function parseHistograms(text: string): ServerHistograms {
   const reserve: Buckets = new Map();
   const walCommit: Buckets = new Map();
   const turn: Buckets = new Map();
+  const gc: Buckets = new Map();
   for (const line of text.split('\n')) {
     const request = REQUEST_BUCKET.exec(line);
     if (request) add(reserve, request[1], Number(request[2]));
@@ -53,8 +60,10 @@ export function parseHistograms(text: string): ServerHistograms {
     if (wal) add(walCommit, wal[1], Number(wal[2]));
     const ran = TURN_BUCKET.exec(line);
     if (ran) add(turn, ran[1], Number(ran[2]));
+    const paused = GC_BUCKET.exec(line);
+    if (paused) add(gc, paused[1], Number(paused[2]));
   }
-  return { reserve, walCommit, turn };
+  return { reserve, walCommit, turn, gc };
 }
 
 /** Upper bound (ms) of the bucket holding quantile `q` of what was counted between two scrapes. */
@@ -75,6 +84,7 @@ export function latencyBetween(before: ServerHistograms, after: ServerHistograms
   const slowestCommit = quantileMs(before.walCommit, after.walCommit, 1);
   const turn = quantileMs(before.turn, after.turn, 0.99);
   const longest = quantileMs(before.turn, after.turn, 1);
+  const longestGc = quantileMs(before.gc, after.gc, 1);
   return {
     reserves: p99.count,
     reserveP50Ms: p50.ms,
@@ -85,6 +95,7 @@ export function latencyBetween(before: ServerHistograms, after: ServerHistograms
     turns: turn.count,
     turnP99Ms: turn.ms,
     turnMaxMs: longest.ms,
+    gcMaxMs: longestGc.ms,
   };
 }
 
