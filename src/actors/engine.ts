@@ -27,8 +27,9 @@ import { oversizeBatch, validateCommand } from './validate.js';
 export interface EngineObserver {
   /** A shard turn's WAL flush took this long. */
   walFlushed?(shardId: number, ms: number): void;
-  /** A shard ran a turn (or wrote a checkpoint) for this long, answering nothing else meanwhile. */
+  /** A shard ran a turn for this long, answering nothing else meanwhile (Shard.onTurn). */
   turnRan?(shardId: number, ms: number): void;
+  /** A shard wrote a checkpoint for this long, in a turn or on its timer (Shard.onCheckpoint). */
   checkpointWritten?(shardId: number, ms: number): void;
   /** A shard worker's thread paused this long for a garbage collection. */
   gcPaused?(shardId: number, pause: GcPause): void;
