@@ -7,7 +7,7 @@
 //
 // Histograms are cumulative since the process started, so a run's figures are the difference of
 // two scrapes; a percentile is read as the upper bound of the bucket it falls in (the buckets are
-// those of src/gateway/metrics.ts: 50 µs … 1 s, and 0.5 ms … 5 s for turns).
+// those of src/gateway/metrics.ts: 50 µs … 1 s, and 0.5 ms … 5 s for turns and collections).
 
 // Label order is prom-client's business: each label is matched wherever it stands.
 const REQUEST_BUCKET = /^stockade_request_duration_seconds_bucket\{(?=[^}]*transport="ws")(?=[^}]*op="reserve")(?=[^}]*le="([^"]+)")[^}]*\} (\d+)/;
