@@ -1,7 +1,8 @@
-// A SKU's open reservations: one kept as its sole hold, two or more in chunks by number and a
-// Map of customers (open-holds.ts, holds-by-number.ts). Whatever the order of holds placed and
-// ended, and however far apart their numbers, lookups, counts and per-customer counts must match a
-// plain list of the open ones, and the state must always have one of the two forms.
+// A SKU's open reservations: one kept as its sole hold, two or more in chunks by number and
+// customer counts (open-holds.ts, holds-by-number.ts, customer-counts.ts). Whatever the order of
+// holds placed and ended, and however far apart their numbers, lookups, counts and per-customer
+// counts must match a plain list of the open ones, and the state must always have one of the two
+// forms.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';

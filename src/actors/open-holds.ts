@@ -3,7 +3,7 @@
 // Most SKUs hold at most one reservation at a time: in a sale over many SKUs each gets a hold now
 // and then, and it ends before the next. That one is kept in `state.sole`, with no Map; a second
 // one moves both into `state.open` (by number, holds-by-number.ts) and `state.customers` (counts
-// per customer, a Map), and when one is left it goes back to `sole`. Making the two structures for
+// per customer, customer-counts.ts), and when one is left it goes back to `sole`. Making the two structures for
 // a SKU's first hold and dropping them with its last was ~22 % of what a recovery allocated
 // (docs/benchmarks.md, "A SKU's only hold without a Map"); deleting their last entry instead makes
 // V8 shrink the Map into a new table.
@@ -13,6 +13,7 @@
 // (`assertOpenFiled`), so a lookup by id is a lookup by the number in it.
 
 import assert from 'node:assert/strict';
+import { CustomerCounts } from './customer-counts.js';
 import { HoldsByNumber } from './holds-by-number.js';
 import { reservationNoAtEnd, reservationNoIn } from './reservation-id.js';
 import type { SkuState } from './sku.js';
@@ -54,11 +55,10 @@ export function addOpen(state: SkuState, r: Reservation): void {
     open.add(sole);
     if (!open.add(r)) assert.fail(`reservation ${r.id} placed twice`);
     state.open = open;
-    state.customers = new Map([[sole.customerId, 1]]);
+    state.customers = CustomerCounts.of([sole.customerId]);
     state.sole = null;
   } else if (!state.open.add(r)) assert.fail(`reservation ${r.id} placed twice`);
-  const customers = state.customers!;
-  customers.set(r.customerId, (customers.get(r.customerId) ?? 0) + 1);
+  state.customers!.increment(r.customerId);
 }
 
 export function removeOpen(state: SkuState, r: Reservation): void {
@@ -70,17 +70,14 @@ export function removeOpen(state: SkuState, r: Reservation): void {
   const open = state.open;
   if (open.get(r.arrival) !== r) assert.fail(`reservation ${r.id} is not open`);
   if (open.size === 2) {
-    // Back to one: the other becomes the sole hold, and the holds by number and the customer Map go.
+    // Back to one: the other becomes the sole hold, and the holds by number and the customer counts go.
     for (const other of open.values()) if (other !== r) state.sole = other;
     state.open = null;
     state.customers = null;
     return;
   }
   open.delete(r);
-  const customers = state.customers!;
-  const left = customers.get(r.customerId)! - 1;
-  if (left > 0) customers.set(r.customerId, left);
-  else customers.delete(r.customerId);
+  state.customers!.decrement(r.customerId);
 }
 
 /** The open-reservation fields of a state holding `reservations` (a snapshot's, restored). */
@@ -106,8 +103,8 @@ export function assertOpenFiled(state: SkuState): void {
 }
 
 /** Open reservations per customer, counted from the reservations themselves. */
-export function customersOf(open: Iterable<Reservation>): Map<string, number> {
-  const customers = new Map<string, number>();
-  for (const r of open) customers.set(r.customerId, (customers.get(r.customerId) ?? 0) + 1);
+export function customersOf(open: Iterable<Reservation>): CustomerCounts {
+  const customers = new CustomerCounts();
+  for (const r of open) customers.increment(r.customerId);
   return customers;
 }

@@ -20,6 +20,8 @@ import { availableAt as available } from './levels.js';
 import { errorBody, type ErrorBody } from '../errors.js';
 import { dropOldest, evictionBatch } from '../insertion-order.js';
 import { IdempotencyLog } from './idempotency-log.js';
+import { IdempotencyTable } from './idempotency-table.js';
+import type { CustomerCounts } from './customer-counts.js';
 import { NO_ALLOCATIONS, singleAllocation } from './shared-allocations.js';
 import { sharedChannel } from './shared-names.js';
 import type { HoldsByNumber } from './holds-by-number.js';
@@ -115,9 +117,9 @@ export interface SkuState {
   /** PENDING reservations, priority descending then arrival ascending. */
   pending: Reservation[] | null;
   /** Open reservations per customer (anti-hoarding), set with `open`; derived, rebuilt on restore. */
-  customers: Map<string, number> | null;
+  customers: CustomerCounts | null;
   /** Idempotency keys of mutating calls, oldest first. */
-  idem: Map<string, IdempotencyValue> | null;
+  idem: IdempotencyTable<IdempotencyValue> | null;
   /**
    * Keys recovered from a snapshot and the WAL, oldest first, not yet in `idem`: a Map insert per
    * replayed event (a fresh string hash, an entry object, the table's growth) was 13–15 % of a
@@ -617,10 +619,10 @@ function rememberEventId(state: SkuState, eventId: string, limits: Limits): void
 
 function rememberIdempotency(state: SkuState, event: SkuEvent, limits: Limits): void {
   if (state.idemLog) indexIdempotency(state, limits);
-  const idem = (state.idem ??= new Map());
+  const idem = (state.idem ??= new IdempotencyTable());
   // Oldest first (insertion order): at the cap, forget the oldest (a batch of them: see
   // insertion-order.ts). Age is swept separately (forgetExpiredIdempotency).
-  if (idem.size >= limits.idempotencyKeysPerSkuMax) dropOldest(idem, idem.size - limits.idempotencyKeysPerSkuMax + evictionBatch(limits.idempotencyKeysPerSkuMax));
+  if (idem.size >= limits.idempotencyKeysPerSkuMax) idem.dropOldest(idem.size - limits.idempotencyKeysPerSkuMax + evictionBatch(limits.idempotencyKeysPerSkuMax));
   if (event.type === 'ReservationPlaced') idem.set(event.idem!, event.reservation);
   else idem.set(event.idem!, { kind: KIND_OF_EVENT[event.type]!, reservationId: reservationIdOfEvent(event)!, at: event.at });
 }
@@ -649,7 +651,7 @@ export function indexIdempotency(state: SkuState, limits: Limits): void {
   const log = state.idemLog;
   if (!log) return;
   state.idemLog = null;
-  const idem = (state.idem ??= new Map());
+  const idem = (state.idem ??= new IdempotencyTable());
   log.forEach(Math.max(0, log.length - limits.idempotencyKeysPerSkuMax), (key, kind, reservationId, at) => idem.set(key, { kind, reservationId, at }));
   if (idem.size === 0) state.idem = null;
 }
@@ -666,12 +668,10 @@ export function forgetExpiredIdempotency(state: SkuState, now: number, limits: L
     log.dropOldest(log.countBefore(oldest));
     if (log.length === 0) state.idemLog = null;
   }
-  if (!state.idem) return;
-  for (const [key, value] of state.idem) {
-    if (idempotencyAtOf(value) >= oldest) break;
-    state.idem.delete(key);
-  }
-  if (state.idem.size === 0) state.idem = null;
+  const idem = state.idem;
+  if (!idem) return;
+  idem.dropOldest(idem.countOldest((value) => idempotencyAtOf(value) < oldest));
+  if (idem.size === 0) state.idem = null;
 }
 
 /**

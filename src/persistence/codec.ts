@@ -244,7 +244,7 @@ export function snapshotOf(state: SkuState): SkuSnapshot {
   const { idemLog, idem } = state;
   const idemBlock = idempotencyBlock((idemLog?.length ?? 0) + (idem?.size ?? 0), (write) => {
     idemLog?.writeEach(write);
-    if (idem) for (const [key, v] of idem) write.key(key, idempotencyKindOf(v), idempotencyReservationIdOf(v), idempotencyAtOf(v));
+    idem?.forEach((v, key) => write.key(key, idempotencyKindOf(v), idempotencyReservationIdOf(v), idempotencyAtOf(v)));
   });
   return {
     sku: state.sku,

@@ -1,0 +1,117 @@
+// How many open reservations each customer has on one SKU (anti-hoarding), for SKUs holding two
+// or more (open-holds.ts).
+//
+// A SKU in a sale over many SKUs has a handful of customers: a Map, which is the fastest for that.
+// A hot SKU has one per shopper, hundreds of thousands, and a Map's all-at-once growth stalls its
+// shard for tens of milliseconds (growing-index.ts): past SMALL_MAX customers the counts move to
+// entries of their own, indexed by a GrowingIndex. An entry's number is reused once its customer
+// has no open hold left, so the entries never outnumber the most customers the SKU has had at once.
+
+import { GrowingIndex } from './growing-index.js';
+
+/** Customers kept in a Map; one more moves them to the growing index, for good. */
+const SMALL_MAX = 4096;
+const CHUNK_BITS = 10;
+const CHUNK_MASK = (1 << CHUNK_BITS) - 1;
+
+export class CustomerCounts extends GrowingIndex {
+  private small: Map<string, number> | null = new Map();
+  /** Entry n's customer and count, at [n >> CHUNK_BITS][n & CHUNK_MASK]. */
+  private readonly keys: (string | undefined)[][] = [];
+  private readonly counts: Int32Array[] = [];
+  /** Entry numbers given up, to reuse before making a new one. */
+  private readonly free: number[] = [];
+  private entriesMade = 0;
+
+  static of(customerIds: Iterable<string>): CustomerCounts {
+    const counts = new CustomerCounts();
+    for (const customerId of customerIds) counts.increment(customerId);
+    return counts;
+  }
+
+  get size(): number {
+    return this.small !== null ? this.small.size : this.indexed;
+  }
+
+  /** The customer's count, undefined when it has no open hold. */
+  get(customerId: string): number | undefined {
+    if (this.small !== null) return this.small.get(customerId);
+    const id = this.find(customerId);
+    return id < 0 ? undefined : this.counts[id >>> CHUNK_BITS][id & CHUNK_MASK];
+  }
+
+  increment(customerId: string): void {
+    const small = this.small;
+    if (small !== null) {
+      small.set(customerId, (small.get(customerId) ?? 0) + 1);
+      if (small.size > SMALL_MAX) this.leaveMap(small);
+      return;
+    }
+    const id = this.find(customerId);
+    if (id >= 0) this.counts[id >>> CHUNK_BITS][id & CHUNK_MASK]++;
+    else this.add(customerId, 1);
+  }
+
+  /** One hold fewer; the customer goes at zero. A customer with no count is a caller's bug. */
+  decrement(customerId: string): void {
+    const small = this.small;
+    if (small !== null) {
+      const left = small.get(customerId)! - 1;
+      if (left > 0) small.set(customerId, left);
+      else small.delete(customerId);
+      return;
+    }
+    const id = this.find(customerId);
+    if (id < 0) throw new Error(`customer ${customerId} has no open reservation counted`);
+    const chunk = this.counts[id >>> CHUNK_BITS];
+    if (--chunk[id & CHUNK_MASK] > 0) return;
+    this.remove(customerId);
+    this.keys[id >>> CHUNK_BITS][id & CHUNK_MASK] = undefined;
+    this.free.push(id);
+  }
+
+  /** Set a count outright (tests that break the invariants on purpose use it). */
+  set(customerId: string, count: number): this {
+    if (this.small !== null) this.small.set(customerId, count);
+    else {
+      const id = this.find(customerId);
+      if (id >= 0) this.counts[id >>> CHUNK_BITS][id & CHUNK_MASK] = count;
+      else this.add(customerId, count);
+    }
+    return this;
+  }
+
+  *[Symbol.iterator](): IterableIterator<[string, number]> {
+    if (this.small !== null) {
+      yield* this.small;
+      return;
+    }
+    for (let id = 0; id < this.entriesMade; id++) {
+      const key = this.keys[id >>> CHUNK_BITS][id & CHUNK_MASK];
+      if (key !== undefined) yield [key, this.counts[id >>> CHUNK_BITS][id & CHUNK_MASK]];
+    }
+  }
+
+  protected keyOf(id: number): string {
+    return this.keys[id >>> CHUNK_BITS][id & CHUNK_MASK]!;
+  }
+
+  private add(customerId: string, count: number): void {
+    let id = this.free.pop();
+    if (id === undefined) {
+      id = this.entriesMade++;
+      if ((id & CHUNK_MASK) === 0) {
+        this.keys.push(new Array<string | undefined>(CHUNK_MASK + 1));
+        this.counts.push(new Int32Array(CHUNK_MASK + 1));
+      }
+    }
+    this.keys[id >>> CHUNK_BITS][id & CHUNK_MASK] = customerId;
+    this.counts[id >>> CHUNK_BITS][id & CHUNK_MASK] = count;
+    this.insert(customerId, id);
+  }
+
+  private leaveMap(small: Map<string, number>): void {
+    this.small = null;
+    for (const [customerId, count] of small) this.add(customerId, count);
+  }
+}

@@ -1,0 +1,130 @@
+// A SKU's idempotency keys and their first answers, oldest first (SkuState.idem).
+//
+// Keys are only ever added at the new end and forgotten from the old end (at the per-SKU cap, or
+// past their TTL), so the entries are a queue: chunks of CHUNK entries, numbered in arrival order,
+// a chunk dropped once its last key is forgotten. Up to SMALL_MAX keys a Map does it faster;
+// past that a hot SKU's keys, one per reserve, would make the Map's all-at-once growth stall the
+// shard (growing-index.ts), so they move to the queue with a GrowingIndex over it.
+
+import { GrowingIndex } from './growing-index.js';
+import { dropOldest } from '../insertion-order.js';
+
+/** Keys kept in a Map; one more moves them to the queue, for good. */
+const SMALL_MAX = 4096;
+const CHUNK_BITS = 10;
+const CHUNK = 1 << CHUNK_BITS;
+const CHUNK_MASK = CHUNK - 1;
+
+export class IdempotencyTable<V> extends GrowingIndex {
+  private small: Map<string, V> | null = new Map();
+  /** Entry n's key and value at [(n - chunkBase) >> CHUNK_BITS][(n - chunkBase) & CHUNK_MASK]. */
+  private readonly keyChunks: (string | undefined)[][] = [];
+  private readonly valueChunks: (V | undefined)[][] = [];
+  /** The number of the first entry of keyChunks[0]. */
+  private chunkBase = 0;
+  /** The oldest entry's number, and the next new entry's. */
+  private first = 0;
+  private next = 0;
+
+  get size(): number {
+    return this.small !== null ? this.small.size : this.next - this.first;
+  }
+
+  get(key: string): V | undefined {
+    if (this.small !== null) return this.small.get(key);
+    const id = this.find(key);
+    if (id < 0) return undefined;
+    const at = id - this.chunkBase;
+    return this.valueChunks[at >>> CHUNK_BITS][at & CHUNK_MASK];
+  }
+
+  /** A new key joins as the newest; a known one keeps its place and takes the new value. */
+  set(key: string, value: V): this {
+    const small = this.small;
+    if (small !== null) {
+      small.set(key, value);
+      if (small.size > SMALL_MAX) this.leaveMap(small);
+      return this;
+    }
+    const id = this.find(key);
+    if (id >= 0) {
+      const at = id - this.chunkBase;
+      this.valueChunks[at >>> CHUNK_BITS][at & CHUNK_MASK] = value;
+    } else this.append(key, value);
+    return this;
+  }
+
+  /** Forget the `count` oldest keys. */
+  dropOldest(count: number): void {
+    if (this.small !== null) {
+      dropOldest(this.small, count);
+      return;
+    }
+    const to = Math.min(this.next, this.first + Math.max(0, count));
+    for (let id = this.first; id < to; id++) {
+      const at = id - this.chunkBase;
+      const keys = this.keyChunks[at >>> CHUNK_BITS];
+      this.remove(keys[at & CHUNK_MASK]!);
+      keys[at & CHUNK_MASK] = undefined;
+      this.valueChunks[at >>> CHUNK_BITS][at & CHUNK_MASK] = undefined;
+    }
+    this.first = to;
+    while (this.first - this.chunkBase >= CHUNK) {
+      this.keyChunks.shift();
+      this.valueChunks.shift();
+      this.chunkBase += CHUNK;
+    }
+  }
+
+  /** How many of the oldest keys, in a row, have values that `old` accepts. */
+  countOldest(old: (value: V) => boolean): number {
+    let n = 0;
+    this.forEach((value) => {
+      if (!old(value)) return false;
+      n++;
+      return true;
+    });
+    return n;
+  }
+
+  /** Each key and value, oldest first, until `visit` returns false. */
+  forEach(visit: (value: V, key: string) => boolean | void): void {
+    if (this.small !== null) {
+      for (const [key, value] of this.small) if (visit(value, key) === false) return;
+      return;
+    }
+    for (let id = this.first; id < this.next; id++) {
+      const at = id - this.chunkBase;
+      if (visit(this.valueChunks[at >>> CHUNK_BITS][at & CHUNK_MASK]!, this.keyChunks[at >>> CHUNK_BITS][at & CHUNK_MASK]!) === false) return;
+    }
+  }
+
+  /** The keys, oldest first. */
+  keys(): string[] {
+    const keys: string[] = [];
+    this.forEach((_, key) => void keys.push(key));
+    return keys;
+  }
+
+  protected keyOf(id: number): string {
+    const at = id - this.chunkBase;
+    return this.keyChunks[at >>> CHUNK_BITS][at & CHUNK_MASK]!;
+  }
+
+  private append(key: string, value: V): void {
+    const id = this.next++;
+    const at = id - this.chunkBase;
+    if ((at & CHUNK_MASK) === 0) {
+      this.keyChunks.push(new Array<string | undefined>(CHUNK));
+      this.valueChunks.push(new Array<V | undefined>(CHUNK));
+    }
+    this.keyChunks[at >>> CHUNK_BITS][at & CHUNK_MASK] = key;
+    this.valueChunks[at >>> CHUNK_BITS][at & CHUNK_MASK] = value;
+    this.insert(key, id);
+  }
+
+  private leaveMap(small: Map<string, V>): void {
+    this.small = null;
+    for (const [key, value] of small) this.append(key, value);
+  }
+}
