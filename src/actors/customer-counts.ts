@@ -14,14 +14,19 @@ const SMALL_MAX = 4096;
 const CHUNK_BITS = 10;
 const CHUNK_MASK = (1 << CHUNK_BITS) - 1;
 
-export class CustomerCounts extends GrowingIndex {
-  private small: Map<string, number> | null = new Map();
-  /** Entry n's customer and count, at [n >> CHUNK_BITS][n & CHUNK_MASK]. */
-  private readonly keys: (string | undefined)[][] = [];
-  private readonly counts: Int32Array[] = [];
+/** Entry n's customer and count are at [n >> CHUNK_BITS][n & CHUNK_MASK]. */
+interface Entries {
+  readonly keys: (string | undefined)[][];
+  readonly counts: Int32Array[];
   /** Entry numbers given up, to reuse before making a new one. */
-  private readonly free: number[] = [];
-  private entriesMade = 0;
+  readonly free: number[];
+  made: number;
+}
+
+export class CustomerCounts extends GrowingIndex {
+  /** The counts while there are at most SMALL_MAX customers; null once they moved to `entries`. */
+  private small: Map<string, number> | null = new Map();
+  private entries: Entries | null = null;
 
   static of(customerIds: Iterable<string>): CustomerCounts {
     const counts = new CustomerCounts();
@@ -37,7 +42,7 @@ export class CustomerCounts extends GrowingIndex {
   get(customerId: string): number | undefined {
     if (this.small !== null) return this.small.get(customerId);
     const id = this.find(customerId);
-    return id < 0 ? undefined : this.counts[id >>> CHUNK_BITS][id & CHUNK_MASK];
+    return id < 0 ? undefined : this.entries!.counts[id >>> CHUNK_BITS][id & CHUNK_MASK];
   }
 
   increment(customerId: string): void {
@@ -48,7 +53,7 @@ export class CustomerCounts extends GrowingIndex {
       return;
     }
     const id = this.find(customerId);
-    if (id >= 0) this.counts[id >>> CHUNK_BITS][id & CHUNK_MASK]++;
+    if (id >= 0) this.entries!.counts[id >>> CHUNK_BITS][id & CHUNK_MASK]++;
     else this.add(customerId, 1);
   }
 
@@ -63,11 +68,11 @@ export class CustomerCounts extends GrowingIndex {
     }
     const id = this.find(customerId);
     if (id < 0) throw new Error(`customer ${customerId} has no open reservation counted`);
-    const chunk = this.counts[id >>> CHUNK_BITS];
-    if (--chunk[id & CHUNK_MASK] > 0) return;
+    const entries = this.entries!;
+    if (--entries.counts[id >>> CHUNK_BITS][id & CHUNK_MASK] > 0) return;
     this.remove(customerId);
-    this.keys[id >>> CHUNK_BITS][id & CHUNK_MASK] = undefined;
-    this.free.push(id);
+    entries.keys[id >>> CHUNK_BITS][id & CHUNK_MASK] = undefined;
+    entries.free.push(id);
   }
 
   /** Set a count outright (tests that break the invariants on purpose use it). */
@@ -75,7 +80,7 @@ export class CustomerCounts extends GrowingIndex {
     if (this.small !== null) this.small.set(customerId, count);
     else {
       const id = this.find(customerId);
-      if (id >= 0) this.counts[id >>> CHUNK_BITS][id & CHUNK_MASK] = count;
+      if (id >= 0) this.entries!.counts[id >>> CHUNK_BITS][id & CHUNK_MASK] = count;
       else this.add(customerId, count);
     }
     return this;
@@ -86,32 +91,35 @@ export class CustomerCounts extends GrowingIndex {
       yield* this.small;
       return;
     }
-    for (let id = 0; id < this.entriesMade; id++) {
-      const key = this.keys[id >>> CHUNK_BITS][id & CHUNK_MASK];
-      if (key !== undefined) yield [key, this.counts[id >>> CHUNK_BITS][id & CHUNK_MASK]];
+    const { keys, counts, made } = this.entries!;
+    for (let id = 0; id < made; id++) {
+      const key = keys[id >>> CHUNK_BITS][id & CHUNK_MASK];
+      if (key !== undefined) yield [key, counts[id >>> CHUNK_BITS][id & CHUNK_MASK]];
     }
   }
 
   protected keyOf(id: number): string {
-    return this.keys[id >>> CHUNK_BITS][id & CHUNK_MASK]!;
+    return this.entries!.keys[id >>> CHUNK_BITS][id & CHUNK_MASK]!;
   }
 
   private add(customerId: string, count: number): void {
-    let id = this.free.pop();
+    const entries = this.entries!;
+    let id = entries.free.pop();
     if (id === undefined) {
-      id = this.entriesMade++;
+      id = entries.made++;
       if ((id & CHUNK_MASK) === 0) {
-        this.keys.push(new Array<string | undefined>(CHUNK_MASK + 1));
-        this.counts.push(new Int32Array(CHUNK_MASK + 1));
+        entries.keys.push(new Array<string | undefined>(CHUNK_MASK + 1));
+        entries.counts.push(new Int32Array(CHUNK_MASK + 1));
       }
     }
-    this.keys[id >>> CHUNK_BITS][id & CHUNK_MASK] = customerId;
-    this.counts[id >>> CHUNK_BITS][id & CHUNK_MASK] = count;
+    entries.keys[id >>> CHUNK_BITS][id & CHUNK_MASK] = customerId;
+    entries.counts[id >>> CHUNK_BITS][id & CHUNK_MASK] = count;
     this.insert(customerId, id);
   }
 
   private leaveMap(small: Map<string, number>): void {
     this.small = null;
+    this.entries = { keys: [], counts: [], free: [], made: 0 };
     for (const [customerId, count] of small) this.add(customerId, count);
   }
 }

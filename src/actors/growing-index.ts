@@ -58,8 +58,11 @@ export function hashOf(key: string): number {
   return h ^ (h >>> 16);
 }
 
+const EMPTY_KEY_HASH = hashOf('');
+
 export abstract class GrowingIndex {
-  private table: Table = tableOf(CAPACITY_MIN);
+  /** Made with the first entry: a SKU with a few customers keeps them in a Map and never needs it. */
+  private table: Table | null = null;
   /** The table being moved out of, and how many of its slots have moved; null when none. */
   private old: Table | null = null;
   private moved = 0;
@@ -68,14 +71,14 @@ export abstract class GrowingIndex {
    * with the same string, and a customer's count is read and then written.
    */
   private lastKey = '';
-  private lastHash = hashOf('');
+  private lastHash = EMPTY_KEY_HASH;
 
   /** The key of entry `id`. */
   protected abstract keyOf(id: number): string;
 
   /** How many entries the index holds. */
   protected get indexed(): number {
-    return this.table.count + (this.old?.count ?? 0);
+    return (this.table?.count ?? 0) + (this.old?.count ?? 0);
   }
 
   protected hash(key: string): number {
@@ -88,8 +91,9 @@ export abstract class GrowingIndex {
 
   /** The entry number of `key`, or -1. */
   protected find(key: string): number {
-    const h = this.hash(key);
     const table = this.table;
+    if (table === null) return -1;
+    const h = this.hash(key);
     const at = this.slotIn(table, key, h);
     if (at >= 0) return table.ids[at] - 1;
     const old = this.old;
@@ -101,33 +105,28 @@ export abstract class GrowingIndex {
   /** Index entry `id` under `key`, which the index does not hold. */
   protected insert(key: string, id: number): void {
     this.moveSome();
-    const table = this.table;
-    if ((table.count + 1) * 2 > table.mask + 1) this.resize();
+    const table = (this.table ??= tableOf(CAPACITY_MIN));
+    if ((table.count + 1) * 2 > table.mask + 1) this.resize(table);
     place(this.table, this.hash(key), id);
   }
 
   /** Take `key` out; its entry number, or -1 when the index does not hold it. */
   protected remove(key: string): number {
+    const table = this.table;
+    if (table === null) return -1;
     const h = this.hash(key);
-    let id = this.removeFrom(this.table, key, h);
+    let id = this.removeFrom(table, key, h);
     if (id < 0 && this.old !== null) id = this.markRemovedIn(this.old, key, h);
     if (id < 0) return -1;
     this.moveSome();
-    const capacity = this.table.mask + 1;
-    if (this.old === null && capacity > CAPACITY_MIN && this.indexed * 16 < capacity) this.resize();
+    const capacity = table.mask + 1;
+    if (this.old === null && capacity > CAPACITY_MIN && this.indexed * 16 < capacity) this.resize(table);
     return id;
-  }
-
-  /** Forget every entry at once. */
-  protected clearIndex(): void {
-    this.table = tableOf(CAPACITY_MIN);
-    this.old = null;
-    this.moved = 0;
   }
 
   /** Slots' count, for tests of the resizing. */
   protected get capacity(): number {
-    return this.table.mask + 1;
+    return this.table === null ? 0 : this.table.mask + 1;
   }
 
   /** Whether a resize is still moving slots, for tests. */
@@ -180,12 +179,12 @@ export abstract class GrowingIndex {
     return id;
   }
 
-  /** Start moving to a table sized for the entries; a move still under way finishes first. */
-  private resize(): void {
+  /** Start moving out of `table` to one sized for the entries; a move still under way finishes first. */
+  private resize(table: Table): void {
     while (this.old !== null) this.moveSome();
-    this.old = this.table;
+    this.old = table;
     this.moved = 0;
-    this.table = tableOf(capacityFor(this.old.count + 1));
+    this.table = tableOf(capacityFor(table.count + 1));
   }
 
   private moveSome(): void {
@@ -195,7 +194,7 @@ export abstract class GrowingIndex {
     const end = Math.min(this.moved + MOVE_STEP, ids.length);
     for (let i = this.moved; i < end; i++) {
       if (ids[i] <= 0) continue;
-      place(this.table, hashes[i], ids[i] - 1);
+      place(this.table!, hashes[i], ids[i] - 1);
       old.count--;
     }
     this.moved = end;

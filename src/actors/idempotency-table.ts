@@ -15,27 +15,33 @@ const CHUNK_BITS = 10;
 const CHUNK = 1 << CHUNK_BITS;
 const CHUNK_MASK = CHUNK - 1;
 
-export class IdempotencyTable<V> extends GrowingIndex {
-  private small: Map<string, V> | null = new Map();
-  /** Entry n's key and value at [(n - chunkBase) >> CHUNK_BITS][(n - chunkBase) & CHUNK_MASK]. */
-  private readonly keyChunks: (string | undefined)[][] = [];
-  private readonly valueChunks: (V | undefined)[][] = [];
+/** Entry n's key and value are at [(n - chunkBase) >> CHUNK_BITS][(n - chunkBase) & CHUNK_MASK]. */
+interface Queue<V> {
+  readonly keyChunks: (string | undefined)[][];
+  readonly valueChunks: (V | undefined)[][];
   /** The number of the first entry of keyChunks[0]. */
-  private chunkBase = 0;
+  chunkBase: number;
   /** The oldest entry's number, and the next new entry's. */
-  private first = 0;
-  private next = 0;
+  first: number;
+  next: number;
+}
+
+export class IdempotencyTable<V> extends GrowingIndex {
+  /** The keys while there are at most SMALL_MAX; null once they moved to `queue`. */
+  private small: Map<string, V> | null = new Map();
+  private queue: Queue<V> | null = null;
 
   get size(): number {
-    return this.small !== null ? this.small.size : this.next - this.first;
+    return this.small !== null ? this.small.size : this.queue!.next - this.queue!.first;
   }
 
   get(key: string): V | undefined {
     if (this.small !== null) return this.small.get(key);
     const id = this.find(key);
     if (id < 0) return undefined;
-    const at = id - this.chunkBase;
-    return this.valueChunks[at >>> CHUNK_BITS][at & CHUNK_MASK];
+    const queue = this.queue!;
+    const at = id - queue.chunkBase;
+    return queue.valueChunks[at >>> CHUNK_BITS][at & CHUNK_MASK];
   }
 
   /** A new key joins as the newest; a known one keeps its place and takes the new value. */
@@ -48,8 +54,9 @@ export class IdempotencyTable<V> extends GrowingIndex {
     }
     const id = this.find(key);
     if (id >= 0) {
-      const at = id - this.chunkBase;
-      this.valueChunks[at >>> CHUNK_BITS][at & CHUNK_MASK] = value;
+      const queue = this.queue!;
+      const at = id - queue.chunkBase;
+      queue.valueChunks[at >>> CHUNK_BITS][at & CHUNK_MASK] = value;
     } else this.append(key, value);
     return this;
   }
@@ -60,19 +67,21 @@ export class IdempotencyTable<V> extends GrowingIndex {
       dropOldest(this.small, count);
       return;
     }
-    const to = Math.min(this.next, this.first + Math.max(0, count));
-    for (let id = this.first; id < to; id++) {
-      const at = id - this.chunkBase;
-      const keys = this.keyChunks[at >>> CHUNK_BITS];
+    const queue = this.queue!;
+    const { keyChunks, valueChunks } = queue;
+    const to = Math.min(queue.next, queue.first + Math.max(0, count));
+    for (let id = queue.first; id < to; id++) {
+      const at = id - queue.chunkBase;
+      const keys = keyChunks[at >>> CHUNK_BITS];
       this.remove(keys[at & CHUNK_MASK]!);
       keys[at & CHUNK_MASK] = undefined;
-      this.valueChunks[at >>> CHUNK_BITS][at & CHUNK_MASK] = undefined;
+      valueChunks[at >>> CHUNK_BITS][at & CHUNK_MASK] = undefined;
     }
-    this.first = to;
-    while (this.first - this.chunkBase >= CHUNK) {
-      this.keyChunks.shift();
-      this.valueChunks.shift();
-      this.chunkBase += CHUNK;
+    queue.first = to;
+    while (queue.first - queue.chunkBase >= CHUNK) {
+      keyChunks.shift();
+      valueChunks.shift();
+      queue.chunkBase += CHUNK;
     }
   }
 
@@ -93,9 +102,10 @@ export class IdempotencyTable<V> extends GrowingIndex {
       for (const [key, value] of this.small) if (visit(value, key) === false) return;
       return;
     }
-    for (let id = this.first; id < this.next; id++) {
-      const at = id - this.chunkBase;
-      if (visit(this.valueChunks[at >>> CHUNK_BITS][at & CHUNK_MASK]!, this.keyChunks[at >>> CHUNK_BITS][at & CHUNK_MASK]!) === false) return;
+    const { keyChunks, valueChunks, chunkBase, first, next } = this.queue!;
+    for (let id = first; id < next; id++) {
+      const at = id - chunkBase;
+      if (visit(valueChunks[at >>> CHUNK_BITS][at & CHUNK_MASK]!, keyChunks[at >>> CHUNK_BITS][at & CHUNK_MASK]!) === false) return;
     }
   }
 
@@ -107,24 +117,27 @@ export class IdempotencyTable<V> extends GrowingIndex {
   }
 
   protected keyOf(id: number): string {
-    const at = id - this.chunkBase;
-    return this.keyChunks[at >>> CHUNK_BITS][at & CHUNK_MASK]!;
+    const queue = this.queue!;
+    const at = id - queue.chunkBase;
+    return queue.keyChunks[at >>> CHUNK_BITS][at & CHUNK_MASK]!;
   }
 
   private append(key: string, value: V): void {
-    const id = this.next++;
-    const at = id - this.chunkBase;
+    const queue = this.queue!;
+    const id = queue.next++;
+    const at = id - queue.chunkBase;
     if ((at & CHUNK_MASK) === 0) {
-      this.keyChunks.push(new Array<string | undefined>(CHUNK));
-      this.valueChunks.push(new Array<V | undefined>(CHUNK));
+      queue.keyChunks.push(new Array<string | undefined>(CHUNK));
+      queue.valueChunks.push(new Array<V | undefined>(CHUNK));
     }
-    this.keyChunks[at >>> CHUNK_BITS][at & CHUNK_MASK] = key;
-    this.valueChunks[at >>> CHUNK_BITS][at & CHUNK_MASK] = value;
+    queue.keyChunks[at >>> CHUNK_BITS][at & CHUNK_MASK] = key;
+    queue.valueChunks[at >>> CHUNK_BITS][at & CHUNK_MASK] = value;
     this.insert(key, id);
   }
 
   private leaveMap(small: Map<string, V>): void {
     this.small = null;
+    this.queue = { keyChunks: [], valueChunks: [], chunkBase: 0, first: 0, next: 0 };
     for (const [key, value] of small) this.append(key, value);
   }
 }
