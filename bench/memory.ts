@@ -1,9 +1,10 @@
 // Heap bytes per idle SKU: N SKUs, each created by one setStock at one location, held by one
 // in-process Shard (timers off). Target: ≤ 1024 bytes per idle SKU.
 //
-// And heap bytes per open hold: one hot SKU takes N reserves of one unit (each with its own
+// And bytes per open hold: one hot SKU takes N reserves of one unit (each with its own
 // idempotency key, order and customer, as in a flash sale) that all stay open. What a hold costs
-// is what a hot SKU's shard keeps, marks and copies through its collections.
+// is what a hot SKU's shard keeps: the heap, which its collections mark and copy, plus array
+// buffers outside it (the growing index's slots, growing-index.ts), which they do not.
 //
 // Each size runs in a fresh child process started with --expose-gc, so sizes do not share a heap
 // and the script works however it is started:
@@ -108,6 +109,9 @@ interface HoldMeasurement {
   holds: number;
   heapBeforeBytes: number;
   heapAfterBytes: number;
+  /** Array buffers' bytes, loaded minus before. */
+  arrayBuffersDeltaBytes: number;
+  /** Heap and array buffers, loaded minus before, over the holds. */
   bytesPerHold: number;
   loadSeconds: number;
 }
@@ -136,7 +140,8 @@ async function measureHolds(n: number): Promise<void> {
     holds: n,
     heapBeforeBytes: before.heapUsed,
     heapAfterBytes: after.heapUsed,
-    bytesPerHold: (after.heapUsed - before.heapUsed) / n,
+    arrayBuffersDeltaBytes: after.arrayBuffers - before.arrayBuffers,
+    bytesPerHold: (after.heapUsed + after.arrayBuffers - (before.heapUsed + before.arrayBuffers)) / n,
     loadSeconds,
   };
   reportResult(result);
@@ -181,11 +186,11 @@ async function main(): Promise<void> {
   console.log('\nheapUsed after full GC (global.gc twice), loaded minus empty shard, over the SKU count. One setStock per SKU, one location.\n');
   console.log(
     markdownTable(
-      ['open holds on one SKU', 'heap before MiB', 'heap after MiB', 'bytes / open hold', 'load s'],
-      [[h.holds, MiB(h.heapBeforeBytes), MiB(h.heapAfterBytes), fmt(h.bytesPerHold, 0), fmt(h.loadSeconds, 1)]],
+      ['open holds on one SKU', 'heap before MiB', 'heap after MiB', 'array buffers delta MiB', 'bytes / open hold', 'load s'],
+      [[h.holds, MiB(h.heapBeforeBytes), MiB(h.heapAfterBytes), MiB(h.arrayBuffersDeltaBytes), fmt(h.bytesPerHold, 0), fmt(h.loadSeconds, 1)]],
     ),
   );
-  console.log('\nReserves of one unit on one SKU, all left open; heapUsed after full GC, minus before the first reserve, over the holds.');
+  console.log('\nReserves of one unit on one SKU, all left open; heapUsed plus arrayBuffers after full GC, minus before the first reserve, over the holds.');
   const path = writeResult('memory', { targetBytesPerSku: TARGET_BYTES, results, openHolds: h });
   console.log(`\nresults: ${path}`);
 }
