@@ -3,10 +3,10 @@
 // Most SKUs hold at most one reservation at a time: in a sale over many SKUs each gets a hold now
 // and then, and it ends before the next. That one is kept in `state.sole`, with no Map; a second
 // one moves both into `state.open` (by number, holds-by-number.ts) and `state.customers` (counts
-// per customer, customer-counts.ts), and when one is left it goes back to `sole`. Making the two structures for
-// a SKU's first hold and dropping them with its last was ~22 % of what a recovery allocated
-// (docs/benchmarks.md, "A SKU's only hold without a Map"); deleting their last entry instead makes
-// V8 shrink the Map into a new table.
+// per customer, customer-counts.ts), and when one is left it goes back to `sole`. Making the two
+// structures for a SKU's first hold and dropping them with its last was ~22 % of what a recovery
+// allocated (docs/benchmarks.md, "A SKU's only hold without a Map"); deleting their last entry
+// instead makes V8 shrink the Map into a new table.
 //
 // At most one of `sole` and `open` is set; `open`, when set, holds two or more; `customers` is
 // set exactly when `open` is. Every open reservation's id is its SKU's id for its number
