@@ -213,6 +213,24 @@ describe('idempotency table', () => {
     );
   });
 
+  it('numbers its keys from 0 again when the numbering reaches its limit, keeping every key and the order', () => {
+    // A limit of 20,000 numbers stands for the int32 one; keys come and go as at a capped SKU.
+    const table = new IdempotencyTable<number>(20_000);
+    const model = new Map<string, number>();
+    for (let i = 0; i < 75_000; i++) {
+      table.set(`k-${i}`, i);
+      model.set(`k-${i}`, i);
+      if (model.size > 9_000) {
+        table.dropOldest(1_000);
+        for (const key of [...model.keys()].slice(0, 1_000)) model.delete(key);
+      }
+    }
+    expect(table.size).toBe(model.size);
+    expect(table.keys()).toEqual([...model.keys()]);
+    for (const [key, value] of model) expect(table.get(key)).toBe(value);
+    expect(table.get('k-0')).toBeUndefined();
+  });
+
   it('forgets every key when asked to drop more than it holds, and takes new ones after', () => {
     const table = new IdempotencyTable<string>();
     for (let i = 0; i < 6_000; i++) table.set(`k-${i}`, `v-${i}`);

@@ -25,17 +25,20 @@ const CAPACITY_MIN = 64;
 const EMPTY = 0;
 const REMOVED = -1;
 
+/** Entry numbers are below this, so that number + 1 fits a slot's int32. */
+export const ENTRY_NUMBERS_MAX = 2 ** 31 - 2;
+
 interface Table {
   readonly hashes: Int32Array;
-  /** Entry number + 1: float64 so a first-in-first-out numbering never runs out. */
-  readonly ids: Float64Array;
+  /** Entry number + 1. */
+  readonly ids: Int32Array;
   readonly mask: number;
   /** Entries in this table. */
   count: number;
 }
 
 function tableOf(capacity: number): Table {
-  return { hashes: new Int32Array(capacity), ids: new Float64Array(capacity), mask: capacity - 1, count: 0 };
+  return { hashes: new Int32Array(capacity), ids: new Int32Array(capacity), mask: capacity - 1, count: 0 };
 }
 
 /**
@@ -107,7 +110,7 @@ export abstract class GrowingIndex {
     return oldAt < 0 ? -1 : old.ids[oldAt] - 1;
   }
 
-  /** Index entry `id` under `key`, which the index does not hold. */
+  /** Index entry `id` (below ENTRY_NUMBERS_MAX) under `key`, which the index does not hold. */
   protected insert(key: string, id: number): void {
     this.moveSome();
     const table = (this.table ??= tableOf(CAPACITY_MIN));
@@ -127,6 +130,13 @@ export abstract class GrowingIndex {
     const capacity = table.mask + 1;
     if (this.old === null && capacity > CAPACITY_MIN && this.indexed * 16 < capacity) this.resize(table);
     return id;
+  }
+
+  /** Forget every entry at once (a subclass renumbering its entries indexes them again). */
+  protected clearIndex(): void {
+    this.table = null;
+    this.old = null;
+    this.moved = 0;
   }
 
   /** Slots' count, for tests of the resizing. */

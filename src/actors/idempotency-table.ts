@@ -4,9 +4,11 @@
 // past their TTL), so the entries are a queue: chunks of CHUNK entries, numbered in arrival order,
 // a chunk dropped once its last key is forgotten. Up to SMALL_MAX keys a Map does it faster;
 // past that a hot SKU's keys, one per reserve, would make the Map's all-at-once growth stall the
-// shard (growing-index.ts), so they move to the queue with a GrowingIndex over it.
+// shard (growing-index.ts), so they move to the queue with a GrowingIndex over it. Entries are
+// numbered from 0 in arrival order; when the numbers reach the index's int32 limit (after two
+// billion keys on one SKU) the queue is numbered from 0 again, the index rebuilt at once.
 
-import { GrowingIndex } from './growing-index.js';
+import { ENTRY_NUMBERS_MAX, GrowingIndex } from './growing-index.js';
 import { dropOldest } from '../insertion-order.js';
 
 /** Keys kept in a Map; one more moves them to the queue, for good. */
@@ -30,6 +32,11 @@ export class IdempotencyTable<V> extends GrowingIndex {
   /** The keys while there are at most SMALL_MAX; null once they moved to `queue`. */
   private small: Map<string, V> | null = new Map();
   private queue: Queue<V> | null = null;
+
+  /** `numbersMax`: where the numbering starts again; lower only in tests. */
+  constructor(private readonly numbersMax = ENTRY_NUMBERS_MAX) {
+    super();
+  }
 
   get size(): number {
     return this.small !== null ? this.small.size : this.queue!.next - this.queue!.first;
@@ -123,6 +130,7 @@ export class IdempotencyTable<V> extends GrowingIndex {
   }
 
   private append(key: string, value: V): void {
+    if (this.queue!.next >= this.numbersMax) this.renumber();
     const queue = this.queue!;
     const id = queue.next++;
     const at = id - queue.chunkBase;
@@ -139,5 +147,18 @@ export class IdempotencyTable<V> extends GrowingIndex {
     this.small = null;
     this.queue = { keyChunks: [], valueChunks: [], chunkBase: 0, first: 0, next: 0 };
     for (const [key, value] of small) this.append(key, value);
+  }
+
+  /** Number the entries from 0 again, in the same order. */
+  private renumber(): void {
+    const keys: string[] = [];
+    const values: V[] = [];
+    this.forEach((value, key) => {
+      keys.push(key);
+      values.push(value);
+    });
+    this.clearIndex();
+    this.queue = { keyChunks: [], valueChunks: [], chunkBase: 0, first: 0, next: 0 };
+    for (let i = 0; i < keys.length; i++) this.append(keys[i], values[i]);
   }
 }
