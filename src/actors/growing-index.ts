@@ -9,8 +9,8 @@
 // Here the table is open addressing (linear probing) in typed arrays: a slot keeps the key's
 // hash and its entry's number, never the key, so a probe reads two flat arrays and compares a key
 // only when the hashes agree; and the garbage collector never walks the slots, where it marks
-// every slot of a Map's table (bench:tables: 2.2–2.3 against 4.1–4.2 µs per reserve, longest
-// operation 28–51 against 550–771 ms at a million keys). When the table is half full one twice its
+// every slot of a Map's table (bench:tables: 2.0–2.1 against 3.9–4.7 µs per reserve, longest
+// operation 29–35 against 508–966 ms at a million keys). When the table is half full one twice its
 // size is made and the old one's slots move over MOVE_STEP at a time, on each later insert or
 // removal (Redis's incremental rehash, done for open addressing). Until the move is done a key is
 // looked for in the new table and then the old one. The move finishes well before the new table
