@@ -28,9 +28,10 @@ export class CustomerCounts extends GrowingIndex {
   private small: Map<string, number> | null = new Map();
   private entries: Entries | null = null;
 
-  static of(customerIds: Iterable<string>): CustomerCounts {
+  /** Counts with one hold of one customer: a SKU's second hold makes them for its first. */
+  static one(customerId: string): CustomerCounts {
     const counts = new CustomerCounts();
-    for (const customerId of customerIds) counts.increment(customerId);
+    counts.small!.set(customerId, 1);
     return counts;
   }
 

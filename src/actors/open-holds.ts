@@ -55,7 +55,7 @@ export function addOpen(state: SkuState, r: Reservation): void {
     open.add(sole);
     if (!open.add(r)) assert.fail(`reservation ${r.id} placed twice`);
     state.open = open;
-    state.customers = CustomerCounts.of([sole.customerId]);
+    state.customers = CustomerCounts.one(sole.customerId);
     state.sole = null;
   } else if (!state.open.add(r)) assert.fail(`reservation ${r.id} placed twice`);
   state.customers!.increment(r.customerId);
