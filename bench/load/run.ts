@@ -38,6 +38,7 @@
 //   BENCH_PG_POOL                      PostgreSQL pool size = requests in flight (32)
 //   BENCH_STOCKADE_RESTART=row|workload|run   fresh Stockade process per row (default), per workload, or one
 //   BENCH_STOCKADE_YOUNG_MB=N          the shard workers' young generation, shard.youngGenerationMb (default: the configuration's, 48)
+//   BENCH_STOCKADE_TURN_COMMANDS_MAX=N commands merged into one turn while a flush is pending, shard.turnCommandsMax (default: 16,384)
 //   BENCH_STOCKADE_SOURCE=tsx          run the server from src/ through tsx instead of the compiled
 //                                      build that npm start runs (built first with npm run build)
 //   BENCH_OUT=<path without extension>    where to write the .md and .json (default bench/results/load)

@@ -53,6 +53,18 @@ export function serverRuntime(): string {
  * Start Stockade with `shards` shards on a fresh directory under os.tmpdir() (real disk, not
  * /dev/shm: the data directory is where the WAL is fsynced). The admin key lives only in memory.
  */
+/**
+ * The server's `shard` settings the environment asks for: BENCH_STOCKADE_YOUNG_MB (the workers'
+ * young generation, shard.youngGenerationMb) and BENCH_STOCKADE_TURN_COMMANDS_MAX (commands merged
+ * into one turn while a flush is pending, shard.turnCommandsMax); the configuration's otherwise.
+ */
+function shardSettings(): Record<string, number> {
+  const settings: Record<string, number> = {};
+  if (process.env.BENCH_STOCKADE_YOUNG_MB) settings.youngGenerationMb = Number(process.env.BENCH_STOCKADE_YOUNG_MB);
+  if (process.env.BENCH_STOCKADE_TURN_COMMANDS_MAX) settings.turnCommandsMax = Number(process.env.BENCH_STOCKADE_TURN_COMMANDS_MAX);
+  return settings;
+}
+
 export async function startStockade(root: string, shards: number, limits: { quantityMax: number }): Promise<StockadeServer> {
   const base = mkdtempSync(join(tmpdir(), 'stockade-load-'));
   const dataDir = join(base, 'data');
@@ -67,8 +79,7 @@ export async function startStockade(root: string, shards: number, limits: { quan
       idempotencyKeysPerSkuMax: 100_000_000,
       quantityMax: limits.quantityMax,
     },
-    // BENCH_STOCKADE_YOUNG_MB: the shard workers' young generation (shard.youngGenerationMb).
-    ...(process.env.BENCH_STOCKADE_YOUNG_MB ? { shard: { youngGenerationMb: Number(process.env.BENCH_STOCKADE_YOUNG_MB) } } : {}),
+    shard: shardSettings(),
   };
   writeFileSync(configPath, JSON.stringify(config, null, 2));
   // Diagnostics only (e.g. --trace-gc): the benchmark's figures are taken without them.
