@@ -12,11 +12,10 @@
 // off the network is. Map grows its table all at once, on the insert that fills it; the longest
 // single operation is that stall. Each variant runs in a child process of its own.
 
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CustomerCounts } from '../src/actors/customer-counts.js';
 import { IdempotencyTable } from '../src/actors/idempotency-table.js';
-import { envNumber, fmt, machineInfo, machineLine, markdownTable, QUICK, writeResult } from './common.js';
+import { childResult, envNumber, fmt, fullGc, machineInfo, machineLine, markdownTable, QUICK, reportResult, writeResult } from './common.js';
 
 const OPS = Math.round(envNumber('BENCH_TABLES_OPS', 1_200_000, 200_000));
 const HOLDS = Math.round(envNumber('BENCH_TABLES_HOLDS', 600_000, 100_000));
@@ -83,28 +82,23 @@ function child(variant: Variant): void {
     if (ms > 1) over1Ms++;
   }
   const nsPerOp = ((performance.now() - began) * 1e6) / OPS;
-  const gc = (globalThis as { gc?: () => void }).gc!;
-  gc();
-  gc();
+  fullGc();
   // The growing tables' slots are typed arrays, whose bytes are outside the JavaScript heap.
   const { heapUsed, arrayBuffers } = process.memoryUsage();
   const heapUsedBytes = heapUsed + arrayBuffers;
   if (tables.idemGet(`idem-${OPS}-${OPS % 97}`) !== value) throw new Error('the newest key was lost');
   const result: RunResult = { nsPerOp, longestMs: longest, over1Ms, heapUsedBytes };
-  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+  reportResult(result);
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const machine = machineInfo();
   console.log(`# key tables (${QUICK ? 'quick' : 'full'}) — ${machineLine(machine)}\n`);
   const results: { variant: Variant; runs: RunResult[] }[] = VARIANTS.map((variant) => ({ variant, runs: [] }));
   // Interleaved: each round runs every variant once, so drift on a shared machine hits all alike.
   for (let round = 0; round < RUNS; round++) {
     for (const entry of round % 2 === 0 ? results : [...results].reverse()) {
-      const out = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), 'child', entry.variant], { env: process.env, encoding: 'utf8' });
-      const line = out.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-      if (out.status !== 0 || !line) throw new Error(`${entry.variant} failed: ${out.stderr}`);
-      entry.runs.push(JSON.parse(line.slice('RESULT '.length)) as RunResult);
+      entry.runs.push(await childResult<RunResult>(fileURLToPath(import.meta.url), ['child', entry.variant], `key tables child (${entry.variant})`, ['--expose-gc']));
     }
   }
   const each = (runs: RunResult[], pick: (r: RunResult) => number, digits?: number) => runs.map((r) => fmt(pick(r), digits)).join(' / ');
@@ -120,4 +114,4 @@ function main(): void {
 }
 
 if (process.argv[2] === 'child') child(process.argv[3] as Variant);
-else main();
+else await main();
