@@ -9,6 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { CustomerCounts } from '../src/actors/customer-counts.js';
 import { GrowingIndex, hashOf } from '../src/actors/growing-index.js';
 import { IdempotencyTable } from '../src/actors/idempotency-table.js';
+// Seeded, so a failing fast-check seed replays the same operations.
+import { Rng } from '../bench/common.js';
 
 /** An index over keys kept in a Map, with a hash the test chooses. */
 class KeysIndex extends GrowingIndex {
@@ -45,18 +47,6 @@ class KeysIndex extends GrowingIndex {
   }
 }
 
-/** Deterministic pseudo-random numbers (mulberry32), so a failing seed replays. */
-function randomOf(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const hashes = {
   full: hashOf,
   // Four hashes for every key: long runs, wrap-around probes, removals that shift runs back.
@@ -70,17 +60,17 @@ describe('growing index', () => {
     it(`finds, adds and removes as a Map does, through growth and shrinking (${name} hash)`, () => {
       fc.assert(
         fc.property(fc.integer(), fc.integer({ min: 50, max: name === 'full' ? 5_000 : name === 'weak' ? 400 : 1_500 }), (seed, keysMax) => {
-          const random = randomOf(seed);
+          const rng = new Rng(seed);
           const index = new KeysIndex(hash);
           const model = new Map<string, number>();
           let nextId = 0;
           let sawMove = false;
           // Grow towards keysMax, then mostly remove, then grow again: both resizes happen.
-          for (const addShare of [0.8, 0.15, 0.7]) {
+          for (const addPercent of [80, 15, 70]) {
             for (let op = 0; op < keysMax * 2; op++) {
-              const key = `customer-${Math.floor(random() * keysMax * 1.5)}`;
+              const key = `customer-${rng.int(Math.floor(keysMax * 1.5))}`;
               // Compared by hand, not with expect: tens of thousands of operations per run.
-              if (random() < addShare) {
+              if (rng.int(100) < addPercent) {
                 if (!model.has(key)) {
                   model.set(key, nextId);
                   index.add(key, nextId++);
@@ -97,7 +87,7 @@ describe('growing index', () => {
             expect(index.count).toBe(model.size);
             for (const [key, id] of model) if (index.lookup(key) !== id) throw new Error(`${key} found as ${index.lookup(key)}, not ${id}`);
             // After the removals the table has shrunk to within a few times its keys.
-            if (addShare < 0.5) expect(index.slots).toBeLessThanOrEqual(Math.max(64, model.size * 32));
+            if (addPercent < 50) expect(index.slots).toBeLessThanOrEqual(Math.max(64, model.size * 32));
           }
           return sawMove || keysMax < 100;
         }),
@@ -132,14 +122,14 @@ describe('customer counts', () => {
   it('count as a Map does, across the switch from a Map to the index and back down', () => {
     fc.assert(
       fc.property(fc.integer(), fc.integer({ min: 100, max: 12_000 }), (seed, customers) => {
-        const random = randomOf(seed);
+        const rng = new Rng(seed);
         const counts = new CustomerCounts();
         const model = new Map<string, number>();
-        for (const upShare of [0.75, 0.2]) {
+        for (const upPercent of [75, 20]) {
           for (let op = 0; op < customers * 3; op++) {
-            const customer = `c-${Math.floor(random() * customers)}`;
+            const customer = `c-${rng.int(customers)}`;
             const had = model.get(customer) ?? 0;
-            if (had === 0 || random() < upShare) {
+            if (had === 0 || rng.int(100) < upPercent) {
               counts.increment(customer);
               model.set(customer, had + 1);
             } else {
@@ -169,30 +159,30 @@ describe('idempotency table', () => {
   it('keeps keys oldest first as a Map does, through the switch, overwrites, drops and sweeps', () => {
     fc.assert(
       fc.property(fc.integer(), fc.integer({ min: 100, max: 10_000 }), (seed, keys) => {
-        const random = randomOf(seed);
+        const rng = new Rng(seed);
         const table = new IdempotencyTable<number>();
         const model = new Map<string, number>();
         let next = 0;
         for (let op = 0; op < keys * 3; op++) {
-          const r = random();
-          if (r < 0.7) {
+          const r = rng.int(100);
+          if (r < 70) {
             const key = `idem-${next}`;
             table.set(key, next);
             model.set(key, next++);
-          } else if (r < 0.85 && model.size > 0) {
+          } else if (r < 85 && model.size > 0) {
             // A known key takes a new value and keeps its place (an ended reservation's key).
-            const key = `idem-${next - 1 - Math.floor(random() * model.size)}`;
+            const key = `idem-${next - 1 - rng.int(model.size)}`;
             if (model.has(key)) {
               table.set(key, -next);
               model.set(key, -next);
             }
-          } else if (r < 0.97) {
-            const count = Math.floor(random() * Math.min(2_000, model.size + 2));
+          } else if (r < 97) {
+            const count = rng.int(Math.min(2_000, model.size + 2));
             table.dropOldest(count);
             for (const key of [...model.keys()].slice(0, count)) model.delete(key);
           } else {
             // Sweep like forgetExpiredIdempotency: the oldest whose value is below a bound.
-            const bound = next - Math.floor(random() * 3_000);
+            const bound = next - rng.int(3_000);
             const swept = table.countOldest((value) => Math.abs(value) < bound);
             let expected = 0;
             for (const value of model.values()) {
@@ -201,7 +191,7 @@ describe('idempotency table', () => {
             }
             expect(swept).toBe(expected);
           }
-          const probe = `idem-${Math.floor(random() * next)}`;
+          const probe = `idem-${rng.int(Math.max(1, next))}`;
           if (table.get(probe) !== model.get(probe)) throw new Error(`${probe} read ${table.get(probe)}, not ${model.get(probe)}`);
         }
         expect(table.size).toBe(model.size);
