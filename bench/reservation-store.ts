@@ -15,9 +15,8 @@
 //   columns             its numbers in one Float64Array, its strings in plain arrays (no object)
 // Each variant runs in a child process of its own, so none inherits another's heap.
 
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { envNumber, fmt, machineInfo, machineLine, markdownTable, QUICK, writeResult } from './common.js';
+import { childResult, envNumber, fmt, fullGc, machineInfo, machineLine, markdownTable, QUICK, reportResult, writeResult } from './common.js';
 
 const HOLDS = Math.round(envNumber('BENCH_STORE_HOLDS', 300_000, 30_000));
 const OPS = Math.round(envNumber('BENCH_STORE_OPS', 3_000_000, 300_000));
@@ -143,14 +142,12 @@ function child(variant: Variant): void {
   const ms = performance.now() - t0;
   if (ended !== OPS - HOLDS) throw new Error(`${variant}: ended ${ended}, expected ${OPS - HOLDS}`);
   // What the held reservations keep (the customer counts included), garbage collected first.
-  const gc = (globalThis as { gc?: () => void }).gc!;
-  gc();
-  gc();
+  fullGc();
   const heapUsedBytes = process.memoryUsage().heapUsed;
-  process.stdout.write(`RESULT ${JSON.stringify({ nsPerOp: (ms * 1e6) / OPS, heapUsedBytes, held: store !== null })}\n`);
+  reportResult({ nsPerOp: (ms * 1e6) / OPS, heapUsedBytes, held: store !== null });
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const machine = machineInfo();
   console.log(`# reservation store (${QUICK ? 'quick' : 'full'}) — ${machineLine(machine)}\n`);
   const results: { variant: Variant; runs: { nsPerOp: number; heapUsedBytes: number }[] }[] = [];
@@ -158,10 +155,7 @@ function main(): void {
   // Interleaved: each round runs every variant once, so drift on a shared machine hits all alike.
   for (let round = 0; round < RUNS; round++) {
     for (const entry of results) {
-      const out = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), 'child', entry.variant], { env: process.env, encoding: 'utf8' });
-      const line = out.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-      if (out.status !== 0 || !line) throw new Error(`${entry.variant} failed: ${out.stderr}`);
-      entry.runs.push(JSON.parse(line.slice('RESULT '.length)));
+      entry.runs.push(await childResult<{ nsPerOp: number; heapUsedBytes: number }>(fileURLToPath(import.meta.url), ['child', entry.variant], `reservation store child (${entry.variant})`, ['--expose-gc']));
     }
   }
   console.log(
@@ -176,4 +170,4 @@ function main(): void {
 }
 
 if (process.argv[2] === 'child') child(process.argv[3] as Variant);
-else main();
+else await main();
