@@ -46,6 +46,12 @@ export interface ShardConfig {
   /** … or after this long, whichever comes first. */
   checkpointIntervalMs: number;
   /**
+   * Open holds, or remembered idempotency keys, per page of a checkpoint: a SKU with more than
+   * this many of either is checkpointed in pages, and only the pages that changed are rewritten
+   * (src/actors/checkpoint-pages.ts).
+   */
+  checkpointPageEntries: number;
+  /**
    * The WAL is also the immutable audit trail of every reservation. Records older than this, and
    * covered by a checkpoint, are pruned (their history goes with them). 0 keeps everything.
    */
@@ -201,6 +207,7 @@ export const DEFAULT_SHARD_CONFIG: ShardConfig = Object.freeze({
   crossing: 'batched',
   checkpointWalRecordsMax: 50_000,
   checkpointIntervalMs: CHECKPOINT_INTERVAL_MS,
+  checkpointPageEntries: 4096,
   walRetentionMs: 0,
   walPruneRecordsPerCheckpointMax: 100_000,
   invariantsFullEveryTransition: false,
@@ -337,6 +344,7 @@ export const CONFIG_SCHEMA = {
         crossing: { enum: ['batched', 'unbatched'], description: '\'batched\' crosses threads once per event-loop turn; \'unbatched\' once per command (benchmarks only).' },
         checkpointWalRecordsMax: { ...positiveInt, description: 'Write a checkpoint after this many WAL records …' },
         checkpointIntervalMs: { ...positiveInt, description: '… or after this long, whichever comes first.' },
+        checkpointPageEntries: { type: 'integer', minimum: 1, maximum: 1_048_576, description: 'Open holds or remembered idempotency keys per page of a checkpoint: a SKU with more of either is checkpointed in pages, and only changed pages are rewritten.' },
         walRetentionMs: { ...nonNegativeInt, description: 'WAL records older than this and covered by a checkpoint are pruned (with their part of the audit trail); 0 keeps everything.' },
         walPruneRecordsPerCheckpointMax: { ...positiveInt, description: 'WAL records pruned per checkpoint, so one checkpoint never stalls the shard for long.' },
         invariantsFullEveryTransition: { type: 'boolean', description: 'O(reservations) invariant check after every transition (tests turn it on).' },

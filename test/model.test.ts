@@ -154,9 +154,9 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 let keys = 0;
 let events = 0;
 
-async function runScenario(initial: number[], ops: Op[], checkpointEvery: number): Promise<void> {
+async function runScenario(initial: number[], ops: Op[], checkpointEvery: number, pageEntries: number): Promise<void> {
   const clock = new FakeClock();
-  const t: TestShard = openTestShard({ shard: { checkpointWalRecordsMax: checkpointEvery } }, clock);
+  const t: TestShard = openTestShard({ shard: { checkpointWalRecordsMax: checkpointEvery, checkpointPageEntries: pageEntries } }, clock);
   const model = new Model(clock.now, initial);
   try {
     for (const [i, sku] of SKUS.entries()) await t.ok({ type: 'setStock', sku, location: LOCATION, onHand: initial[i], eventId: `init-${++events}` });
@@ -297,7 +297,9 @@ describe('SKU actor against a reference model', () => {
         fc.tuple(fc.nat(6), fc.nat(6)),
         fc.array(opArb, { minLength: 1, maxLength: 30, size: 'max' }),
         fc.constantFrom(1, 3, 1_000_000),
-        async (initial, ops, checkpointEvery) => runScenario(initial, ops, checkpointEvery),
+        // Pages of one or two holds and keys: most SKUs are checkpointed in pages (checkpoint-pages.ts).
+        fc.constantFrom(1, 2, 4096),
+        async (initial, ops, checkpointEvery, pageEntries) => runScenario(initial, ops, checkpointEvery, pageEntries),
       ),
       { numRuns: Number(process.env.MODEL_RUNS ?? 2000) },
     );

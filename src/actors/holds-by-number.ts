@@ -90,6 +90,21 @@ export class HoldsByNumber {
     }
   }
 
+  /** The holds numbered `from` to `to` (exclusive), by number: one checkpoint page of them. */
+  inRange(from: number, to: number): Reservation[] {
+    const found: Reservation[] = [];
+    for (let chunkNo = Math.floor(from / CHUNK_SIZE), last = Math.floor((to - 1) / CHUNK_SIZE); chunkNo <= last; chunkNo++) {
+      const chunk = this.chunkAt(chunkNo);
+      if (chunk === undefined) continue;
+      const base = chunkNo * CHUNK_SIZE;
+      for (let i = Math.max(0, from - base), end = Math.min(CHUNK_SIZE, to - base); i < end; i++) {
+        const r = chunk[i];
+        if (r !== undefined) found.push(r);
+      }
+    }
+    return found;
+  }
+
   /** [number, hold] pairs, for the invariant that each is filed under its own number. */
   *entries(): IterableIterator<[number, Reservation]> {
     for (const [chunkNo, chunk] of this.chunks) {

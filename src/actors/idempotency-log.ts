@@ -149,11 +149,13 @@ export class IdempotencyLog {
   /**
    * Every key, oldest first, to `write`: those in the arena as their bytes. The checkpoint after a
    * long recovery writes millions of keys, and making each a string again was a sizeable part of
-   * that turn (docs/benchmarks.md, "The first checkpoint after recovery").
+   * that turn (docs/benchmarks.md, "The first checkpoint after recovery"). `from`, `to`: only the
+   * keys at those places, oldest 0 (a page of them: checkpoint-pages.ts).
    */
-  writeEach(write: KeyWriter): void {
+  writeEach(write: KeyWriter, from = 0, to = this.count): void {
     let i = 0;
-    for (let e = this.head; i < this.count; e = this.next(e), i++) {
+    for (let e = this.head; i < to; e = this.next(e), i++) {
+      if (i < from) continue;
       const slab = this.arena.slab(e);
       const p = e & SLAB_MASK;
       const flags = slab[p + FLAGS_AT];

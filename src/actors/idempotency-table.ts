@@ -103,14 +103,15 @@ export class IdempotencyTable<V> extends GrowingIndex {
     return n;
   }
 
-  /** Each key and value, oldest first, until `visit` returns false. */
-  forEach(visit: (value: V, key: string) => boolean | void): void {
+  /** Each key and value, oldest first, until `visit` returns false; `from`: starting with the key at that place (oldest 0). */
+  forEach(visit: (value: V, key: string) => boolean | void, from = 0): void {
     if (this.small !== null) {
-      for (const [key, value] of this.small) if (visit(value, key) === false) return;
+      let i = 0;
+      for (const [key, value] of this.small) if (i++ >= from && visit(value, key) === false) return;
       return;
     }
     const { keyChunks, valueChunks, chunkBase, first, next } = this.queue!;
-    for (let id = first; id < next; id++) {
+    for (let id = first + Math.max(0, from); id < next; id++) {
       const at = id - chunkBase;
       if (visit(valueChunks[at >>> CHUNK_BITS][at & CHUNK_MASK]!, keyChunks[at >>> CHUNK_BITS][at & CHUNK_MASK]!) === false) return;
     }

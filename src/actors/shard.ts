@@ -13,6 +13,7 @@ import type { ShardConfig } from '../config.js';
 import { errorBody } from '../errors.js';
 import { snapshotOf, stateOf } from '../persistence/codec.js';
 import { ShardStore, type WalPosition } from '../persistence/shard-store.js';
+import { inPages, pagedSnapshotOf, type PageWrite } from '../persistence/snapshot-pages.js';
 import type { Alert } from '../alerts/alert.js';
 import { alertEvents, type AlertSignal } from './alerts.js';
 import { ExpiryHeap } from './expiry-heap.js';
@@ -310,6 +311,7 @@ export class Shard {
         if (r) {
           r.walSeq = record.seq;
           r.walIndex = i;
+          if (state.pages !== null) state.pages.holdChanged(r.arrival);
         }
         this.dirty.add(event.sku);
       }
@@ -551,6 +553,8 @@ export class Shard {
     if (r) {
       r.walSeq = turn.seq;
       r.walIndex = turn.eventCount;
+      // Its page of a paged snapshot changed (a placed hold's too: reservationOfEvent gives it).
+      if (state.pages !== null) state.pages.holdChanged(r.arrival);
       if (r.state === 'ACTIVE' || r.state === 'PENDING') {
         this.expiry.push(r.expiresAt, r.id);
       } else {
@@ -682,12 +686,14 @@ export class Shard {
   private checkpoint(now: number): void {
     const began = performance.now();
     const { limits } = this.options;
+    const { checkpointPageEntries } = this.options.shard;
+    const pageWrites: PageWrite[] = [];
     const snapshots = [...this.dirty].map((sku) => {
       const state = this.skus.get(sku)!;
       forgetExpiredIdempotency(state, now, limits);
-      return snapshotOf(state);
+      return inPages(state, checkpointPageEntries) ? pagedSnapshotOf(state, checkpointPageEntries, pageWrites) : snapshotOf(state);
     });
-    this.store.writeCheckpoint({ seq: this.seq, at: now }, snapshots);
+    this.store.writeCheckpoint({ seq: this.seq, at: now }, snapshots, pageWrites);
     const { walRetentionMs, walPruneRecordsPerCheckpointMax } = this.options.shard;
     if (walRetentionMs > 0) this.store.pruneWal(this.lastCheckpointSeq, now - walRetentionMs, walPruneRecordsPerCheckpointMax);
     this.dirty.clear();

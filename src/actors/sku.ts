@@ -19,6 +19,7 @@ import { applyAlertEvent, openAlerts, type AlertEpisode } from './alerts.js';
 import { availableAt as available } from './levels.js';
 import { errorBody, type ErrorBody } from '../errors.js';
 import { dropOldest, evictionBatch } from '../insertion-order.js';
+import type { CheckpointPages } from './checkpoint-pages.js';
 import { IdempotencyLog } from './idempotency-log.js';
 import { IdempotencyTable } from './idempotency-table.js';
 import type { CustomerCounts } from './customer-counts.js';
@@ -139,6 +140,14 @@ export interface SkuState {
   activeQuantity: number;
   /** Alert episodes by key (see alerts.ts); null until the SKU first alerts. */
   episodes: Map<string, AlertEpisode> | null;
+  /**
+   * Idempotency keys this SKU has remembered in all, forgotten ones included: the keys held are
+   * the last `idem.size` (or `idemLog.length`) of them, which is how a paged checkpoint finds the
+   * pages of keys that changed (checkpoint-pages.ts).
+   */
+  keysRemembered: number;
+  /** Set once the SKU's snapshot is kept in pages: what changed since its last checkpoint. */
+  pages: CheckpointPages | null;
 }
 
 export type Limits = DomainLimits;
@@ -168,6 +177,8 @@ export function emptySku(sku: string): SkuState {
     nextReservationNo: 1,
     activeQuantity: 0,
     episodes: null,
+    keysRemembered: 0,
+    pages: null,
   };
 }
 
@@ -623,8 +634,18 @@ function rememberIdempotency(state: SkuState, event: SkuEvent, limits: Limits): 
   // Oldest first (insertion order): at the cap, forget the oldest (a batch of them: see
   // insertion-order.ts). Age is swept separately (forgetExpiredIdempotency).
   if (idem.size >= limits.idempotencyKeysPerSkuMax) idem.dropOldest(idem.size - limits.idempotencyKeysPerSkuMax + evictionBatch(limits.idempotencyKeysPerSkuMax));
+  const before = idem.size;
   if (event.type === 'ReservationPlaced') idem.set(event.idem!, event.reservation);
   else idem.set(event.idem!, { kind: KIND_OF_EVENT[event.type]!, reservationId: reservationIdOfEvent(event)!, at: event.at });
+  // A key is remembered once (`decide` answers a known one from its first answer): the keys held
+  // stay one run of those counted, which paged checkpoints rely on.
+  if (idem.size !== before + 1) assert.fail(`idempotency key ${event.idem} of ${state.sku} remembered twice`);
+  state.keysRemembered++;
+}
+
+/** How many idempotency keys the SKU holds, in whichever of its two forms. */
+export function keysHeld(state: SkuState): number {
+  return state.idemLog !== null ? state.idemLog.length : state.idem !== null ? state.idem.size : 0;
 }
 
 /** An ended reservation's key keeps an entry of its own, not the reservation (see IdempotencyValue). */
@@ -637,6 +658,7 @@ function detachIdempotency(state: SkuState, r: Reservation): void {
 function logIdempotency(state: SkuState, event: SkuEvent, limits: Limits): void {
   const log = (state.idemLog ??= new IdempotencyLog(state.sku));
   log.push(event.idem!, KIND_OF_EVENT[event.type]!, reservationIdOfEvent(event)!, event.at);
+  state.keysRemembered++;
   // Trimmed a batch at a time (as dropOldest is), so a hot SKU's replay copies the log rarely.
   const cap = limits.idempotencyKeysPerSkuMax;
   if (log.length > cap + evictionBatch(cap)) log.dropOldest(log.length - cap);

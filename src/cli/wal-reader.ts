@@ -11,9 +11,11 @@ import { join } from 'node:path';
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import { RecordCodec, type SkuSnapshot, type WalRecord } from '../persistence/codec.js';
 import type { CheckpointMeta } from '../persistence/shard-store.js';
+import { withPages, type PageKey } from '../persistence/snapshot-pages.js';
 
 export class ShardReader {
   private readonly codec: RecordCodec;
+  private pages: Database<Buffer, PageKey> | null = null;
 
   private constructor(
     private readonly root: RootDatabase,
@@ -53,10 +55,15 @@ export class ShardReader {
     return 0;
   }
 
-  /** The SKU's state as of the checkpoint, if it had one then. */
+  /** The SKU's state as of the checkpoint, if it had one then (with its pages, when it is kept in pages). */
   snapshot(sku: string): SkuSnapshot | undefined {
     const bytes = this.state.get(sku, { transaction: this.txn });
-    return bytes ? this.codec.decode<SkuSnapshot>(bytes) : undefined;
+    if (!bytes) return undefined;
+    const snapshot = this.codec.decode<SkuSnapshot>(bytes);
+    if (!snapshot.paged) return snapshot;
+    // Opened only for a paged SKU: data written before pages has no such database.
+    this.pages ??= this.root.openDB<Buffer, PageKey>({ name: 'pages', encoding: 'binary' });
+    return withPages(snapshot, this.pages, { transaction: this.txn });
   }
 
   *recordsAfter(seq: number): Generator<WalRecord> {

@@ -6,7 +6,8 @@
 import { Packr } from 'msgpackr';
 import type { Alert } from '../alerts/alert.js';
 import type { ReservationPlaced, SkuEvent, Reservation, Thresholds } from '../actors/types.js';
-import { idempotencyAtOf, idempotencyKindOf, idempotencyReservationIdOf, type IdempotencyRecord, type LocationStock, type SkuState } from '../actors/sku.js';
+import { idempotencyAtOf, idempotencyKindOf, idempotencyReservationIdOf, keysHeld, type IdempotencyRecord, type LocationStock, type SkuState } from '../actors/sku.js';
+import { CheckpointPages } from '../actors/checkpoint-pages.js';
 import { openCount, openHoldsOf, openReservations } from '../actors/open-holds.js';
 import { IdempotencyLog } from '../actors/idempotency-log.js';
 import { storedReservation, type ReservationTuple } from './reservation-tuple.js';
@@ -117,7 +118,18 @@ export interface SkuSnapshot {
   nextReservationNo: number;
   /** Alert episodes: key, number, open firing notice. Absent in snapshots written before alerts. */
   episodes?: [key: string, no: number, open: Alert | null][];
+  /**
+   * Set when the SKU is kept in pages (snapshot-pages.ts): its holds and keys are in the store's
+   * pages, not in `openBlock` and `idemBlock`.
+   */
+  paged?: PagedHeader;
+  /** A paged SKU's page blocks, attached by the reader of the store; never written in the header. */
+  holdPages?: Buffer[];
+  keyPages?: Buffer[];
 }
+
+/** Holds or keys per page, and the run of remembered keys the pages hold (checkpoint-pages.ts). */
+export type PagedHeader = [entries: number, keysFirst: number, keysEnd: number];
 
 /**
  * WAL records go through `records` (wal-record.ts) and `decodeRecord`; everything else through
@@ -240,18 +252,18 @@ export class RecordCodec {
 }
 
 export function snapshotOf(state: SkuState): SkuSnapshot {
-  // At most one of the log and the Map is set (sku.ts).
-  const { idemLog, idem } = state;
-  const idemBlock = idempotencyBlock((idemLog?.length ?? 0) + (idem?.size ?? 0), (write) => {
-    idemLog?.writeEach(write);
-    idem?.forEach((v, key) => write.key(key, idempotencyKindOf(v), idempotencyReservationIdOf(v), idempotencyAtOf(v)));
-  });
+  const snapshot = headerOf(state);
+  snapshot.openBlock = reservationBlock(openReservations(state), openCount(state));
+  snapshot.idemBlock = keysBlock(state, 0, keysHeld(state));
+  return snapshot;
+}
+
+/** Everything of a SKU's snapshot but its open holds and remembered keys. */
+export function headerOf(state: SkuState): SkuSnapshot {
   return {
     sku: state.sku,
     locations: state.locations,
     locationOrder: state.locationOrder,
-    openBlock: reservationBlock(openReservations(state), openCount(state)),
-    idemBlock,
     eventIds: state.eventIds ? [...state.eventIds] : [],
     thresholds: state.thresholds,
     flag: state.flag,
@@ -262,10 +274,35 @@ export function snapshotOf(state: SkuState): SkuSnapshot {
   };
 }
 
+/** The remembered keys at places `from` … `to` − 1 (the oldest held is 0), as one block. */
+export function keysBlock(state: SkuState, from: number, to: number): Buffer {
+  // At most one of the log and the table is set (sku.ts).
+  const { idemLog, idem } = state;
+  return idempotencyBlock(to - from, (write) => {
+    if (idemLog !== null) idemLog.writeEach(write, from, to);
+    let left = to - from;
+    idem?.forEach((v, key) => {
+      if (left-- <= 0) return false;
+      write.key(key, idempotencyKindOf(v), idempotencyReservationIdOf(v), idempotencyAtOf(v));
+    }, from);
+  });
+}
+
 export function stateOf(snapshot: SkuSnapshot): SkuState {
-  const reservations = snapshot.openBlock
-    ? reservationsOfBlock(snapshot.openBlock, snapshot.sku)
-    : (snapshot.open ?? []).map((stored) => storedReservation(stored, snapshot.sku));
+  const { sku, paged } = snapshot;
+  if (paged && (!snapshot.holdPages || !snapshot.keyPages)) throw new Error(`snapshot of SKU ${sku} is kept in pages, and they were not read with it`);
+  const reservations = paged
+    ? snapshot.holdPages!.flatMap((page) => reservationsOfBlock(page, sku))
+    : snapshot.openBlock
+      ? reservationsOfBlock(snapshot.openBlock, sku)
+      : (snapshot.open ?? []).map((stored) => storedReservation(stored, sku));
+  const idemLog = paged
+    ? keysOfPages(snapshot.keyPages!, sku, paged)
+    : snapshot.idemBlock
+      ? idempotencyLogOfBlock(snapshot.idemBlock, sku)
+      : snapshot.idem?.length
+        ? IdempotencyLog.of(sku, snapshot.idem)
+        : null;
   const pending = reservations.filter((r) => r.state === 'PENDING');
   pending.sort((a, b) => b.priority - a.priority || a.arrival - b.arrival);
   let activeQuantity = 0;
@@ -282,7 +319,7 @@ export function stateOf(snapshot: SkuSnapshot): SkuState {
     customers: holds.customers,
     idem: null,
     // Indexed on the SKU's first live command (indexIdempotency), as replayed keys are.
-    idemLog: snapshot.idemBlock ? idempotencyLogOfBlock(snapshot.idemBlock, snapshot.sku) : snapshot.idem?.length ? IdempotencyLog.of(snapshot.sku, snapshot.idem) : null,
+    idemLog,
     eventIds: snapshot.eventIds.length ? new Set(snapshot.eventIds) : null,
     thresholds: snapshot.thresholds,
     flag: snapshot.flag,
@@ -291,5 +328,18 @@ export function stateOf(snapshot: SkuSnapshot): SkuState {
     nextReservationNo: snapshot.nextReservationNo,
     activeQuantity,
     episodes: snapshot.episodes?.length ? new Map(snapshot.episodes.map(([key, no, open]) => [key, { no, open }] as const)) : null,
+    // A SKU not in pages starts its count at the keys it holds: only the run's length matters
+    // until its first paged checkpoint, which writes every key.
+    keysRemembered: paged ? paged[2] : (idemLog?.length ?? 0),
+    pages: paged ? new CheckpointPages(paged[0], paged[1], paged[2], true) : null,
   };
+}
+
+/** A paged SKU's keys, every page in order into one log; the run must be the one its header names. */
+function keysOfPages(pages: Buffer[], sku: string, [, keysFirst, keysEnd]: PagedHeader): IdempotencyLog | null {
+  let log: IdempotencyLog | null = null;
+  for (const page of pages) log = idempotencyLogOfBlock(page, sku, log);
+  const count = log?.length ?? 0;
+  if (count !== keysEnd - keysFirst) throw new Error(`snapshot of SKU ${sku}: its pages hold ${count} idempotency keys where its header names ${keysEnd - keysFirst}`);
+  return count > 0 ? log : null;
 }

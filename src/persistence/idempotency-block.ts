@@ -50,14 +50,17 @@ export function idempotencyBlock(count: number, each: (write: KeyWriter) => void
   return writer.finish();
 }
 
-/** The keys of a stored block as a log, oldest first; null when there are none. A damaged block throws. */
-export function idempotencyLogOfBlock(block: Buffer, sku: string): IdempotencyLog | null {
+/**
+ * The keys of a stored block as a log, oldest first; null when there are none. A damaged block
+ * throws. `into`: a log to append them to (a paged snapshot's pages, in order), returned.
+ */
+export function idempotencyLogOfBlock(block: Buffer, sku: string, into: IdempotencyLog | null = null): IdempotencyLog | null {
   const reader = new BlockReader(block, (what) => new Error(`snapshot of SKU ${sku}: idempotency block damaged (${what})`));
   const version = reader.number();
   if (version !== VERSION) throw new Error(`snapshot of SKU ${sku}: idempotency block version ${version} is not known to this version of Stockade`);
   const count = reader.index(block.length, 'count');
-  if (count === 0 && reader.done) return null;
-  const log = new IdempotencyLog(sku);
+  if (count === 0 && reader.done) return into;
+  const log = into ?? new IdempotencyLog(sku);
   const source = reader.source;
   for (let i = 0; i < count; i++) {
     // The key goes into the log's arena as the bytes it is here, and the reservation id becomes

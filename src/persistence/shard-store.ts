@@ -1,4 +1,4 @@
-// One LMDB environment per shard, holding four databases:
+// One LMDB environment per shard, holding these databases:
 //   wal      seq -> LoggedRecord (msgpackr)     the write-ahead log, one record per shard turn;
 //                                               kept (walRetentionMs) as the immutable audit trail
 //   history  [reservationId, seq, i] -> empty   where an ended reservation's last event is in the
@@ -7,6 +7,7 @@
 //                                               snapshot. Data written before links has an entry
 //                                               for every event; both are read.
 //   state    sku -> SkuSnapshot                 the last checkpoint of each SKU
+//   pages    [sku, kind, page] -> block         a paged SKU's holds and keys (snapshot-pages.ts)
 //   outbox   noticeId -> Alert (msgpackr)      alert notices not yet confirmed by JetStream; put in
 //                                               the turn's transaction, removed on confirmation
 //   meta     'checkpoint' -> { seq, at }        which WAL record the checkpoint covers
@@ -21,6 +22,7 @@ import type { Alert } from '../alerts/alert.js';
 import { reservationIdOfEvent } from '../actors/sku.js';
 import { eventOfLogged, prevLinkOf, RecordCodec, type LoggedRecord, type StoredEvent, type StoredRecord, type SkuSnapshot, type WalRecord } from './codec.js';
 import { closeEnvironment, openEnvironment } from './open-environments.js';
+import { withPages, type PageKey, type PageWrite } from './snapshot-pages.js';
 
 /** An event's place in the WAL: record seq and index in the record's events. */
 export interface WalPosition {
@@ -49,6 +51,7 @@ export class ShardStore {
     private readonly state: Database<Buffer, string>,
     private readonly meta: Database<MetaValue, string>,
     private readonly outbox: Database<Buffer, string>,
+    private readonly pages: Database<Buffer, PageKey>,
   ) {
     // Queued before the put of the value that uses the new structure, so it commits in the same
     // transaction or an earlier one: no crash can keep that value without its table. It was a
@@ -72,6 +75,7 @@ export class ShardStore {
       root.openDB<Buffer, string>({ name: 'state', encoding: 'binary' }),
       root.openDB<MetaValue, string>({ name: 'meta', encoding: 'msgpack' }),
       root.openDB<Buffer, string>({ name: 'outbox', encoding: 'binary' }),
+      root.openDB<Buffer, PageKey>({ name: 'pages', encoding: 'binary' }),
     );
   }
 
@@ -109,9 +113,13 @@ export class ShardStore {
     });
   }
 
-  /** Queue a checkpoint: snapshots of the changed SKUs and the WAL position they cover. */
-  writeCheckpoint(meta: CheckpointMeta, snapshots: SkuSnapshot[]): void {
+  /**
+   * Queue a checkpoint: snapshots of the changed SKUs, the pages of those kept in pages that
+   * changed, and the WAL position they cover.
+   */
+  writeCheckpoint(meta: CheckpointMeta, snapshots: SkuSnapshot[], pageWrites: readonly PageWrite[] = []): void {
     for (const snapshot of snapshots) void this.state.put(snapshot.sku, this.codec.encodeSnapshot(snapshot));
+    for (const { key, block } of pageWrites) void (block !== null ? this.pages.put(key, block) : this.pages.remove(key));
     void this.meta.put('checkpoint', meta);
   }
 
@@ -120,7 +128,7 @@ export class ShardStore {
   }
 
   *snapshots(): Generator<SkuSnapshot> {
-    for (const { value } of this.state.getRange()) yield this.codec.decode<SkuSnapshot>(value);
+    for (const { value } of this.state.getRange()) yield withPages(this.codec.decode<SkuSnapshot>(value), this.pages);
   }
 
   *recordsAfter(seq: number): Generator<WalRecord> {
