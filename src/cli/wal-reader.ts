@@ -15,7 +15,6 @@ import { withPages, type PageKey } from '../persistence/snapshot-pages.js';
 
 export class ShardReader {
   private readonly codec: RecordCodec;
-  private pages: Database<Buffer, PageKey> | null = null;
 
   private constructor(
     private readonly root: RootDatabase,
@@ -23,6 +22,8 @@ export class ShardReader {
     private readonly wal: Database<Buffer, number>,
     private readonly state: Database<Buffer, string>,
     private readonly meta: Database<unknown, string>,
+    /** Null in data written before pages. */
+    private readonly pages: Database<Buffer, PageKey> | null,
   ) {
     const structures = meta.get('structures', { transaction: txn }) as string[][] | undefined;
     this.codec = new RecordCodec(structures, () => {
@@ -37,7 +38,10 @@ export class ShardReader {
     const wal = root.openDB<Buffer, number>({ name: 'wal', encoding: 'binary' });
     const state = root.openDB<Buffer, string>({ name: 'state', encoding: 'binary' });
     const meta = root.openDB<unknown, string>({ name: 'meta', encoding: 'msgpack' });
-    return new ShardReader(root, root.useReadTransaction(), wal, state, meta);
+    // Opened before the read transaction (a database cannot be opened inside it); read-only,
+    // lmdb-js gives no database where data written before pages has none.
+    const pages = (root.openDB<Buffer, PageKey>({ name: 'pages', encoding: 'binary' }) as Database<Buffer, PageKey> | undefined) ?? null;
+    return new ShardReader(root, root.useReadTransaction(), wal, state, meta, pages);
   }
 
   checkpoint(): CheckpointMeta {
@@ -61,8 +65,7 @@ export class ShardReader {
     if (!bytes) return undefined;
     const snapshot = this.codec.decode<SkuSnapshot>(bytes);
     if (!snapshot.paged) return snapshot;
-    // Opened only for a paged SKU: data written before pages has no such database.
-    this.pages ??= this.root.openDB<Buffer, PageKey>({ name: 'pages', encoding: 'binary' });
+    if (this.pages === null) throw new Error(`snapshot of SKU ${sku} is kept in pages, and this shard has no pages database: its data is damaged`);
     return withPages(snapshot, this.pages, { transaction: this.txn });
   }
 

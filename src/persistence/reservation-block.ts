@@ -50,6 +50,19 @@ export function reservationBlock(open: Iterable<Reservation>, count: number): Bu
   return writer.finish();
 }
 
+/**
+ * What a SKU checkpointed in pages (snapshot-pages.ts) has where its block would be: the bare
+ * version number 2 (the pages' own blocks are version 1). This version reads the pages instead;
+ * a version before pages would read this and restore the SKU without its holds, so it is given a
+ * version it does not know, and refuses to start rather than lose them.
+ */
+export const IN_PAGES_BLOCK: Buffer = (() => {
+  const marker = new BlockWriter();
+  marker.reset(8);
+  marker.number(VERSION + 1);
+  return Buffer.from(marker.finish());
+})();
+
 /** The reservations of a stored block, in the order they were written. A damaged block throws. */
 export function reservationsOfBlock(block: Buffer, sku: string): Reservation[] {
   // Which reservation is being read, for the message: the labels passed down are constants, so

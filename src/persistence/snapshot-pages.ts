@@ -11,7 +11,7 @@ import { openCount, openReservations } from '../actors/open-holds.js';
 import { keysHeld, type SkuState } from '../actors/sku.js';
 import type { Reservation } from '../actors/types.js';
 import { headerOf, keysBlock, type SkuSnapshot } from './codec.js';
-import { reservationBlock } from './reservation-block.js';
+import { IN_PAGES_BLOCK, reservationBlock } from './reservation-block.js';
 
 export const HOLD_PAGES = 0;
 export const KEY_PAGES = 1;
@@ -45,6 +45,7 @@ export function pagedSnapshotOf(state: SkuState, entries: number, writes: PageWr
   pages.written = true;
   const header = headerOf(state);
   header.paged = [pages.entries, pages.keysFirst, pages.keysEnd];
+  header.openBlock = IN_PAGES_BLOCK;
   return header;
 }
 
