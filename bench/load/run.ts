@@ -39,6 +39,11 @@
 //   BENCH_STOCKADE_RESTART=row|workload|run   fresh Stockade process per row (default), per workload, or one
 //   BENCH_STOCKADE_YOUNG_MB=N          the shard workers' young generation, shard.youngGenerationMb (default: the configuration's, 48)
 //   BENCH_STOCKADE_TURN_COMMANDS_MAX=N commands merged into one turn while a flush is pending, shard.turnCommandsMax (default: 16,384)
+//   BENCH_STOCKADE_CHECKPOINT_INTERVAL_MS=N  shard.checkpointIntervalMs (default: 30,000, longer than a row: no
+//                                      checkpoint falls inside the default rows; shorter puts some there)
+//   BENCH_STOCKADE_PAGE_ENTRIES=N      shard.checkpointPageEntries (default 4,096; 1048576 checkpoints the hot SKU whole)
+//   BENCH_OPEN_RATES_OF=N              open-loop rates are 25/50/75 % of N reserves/s instead of the measured peak
+//                                      (to compare two settings at the same offered load; not for published figures)
 //   BENCH_STOCKADE_SOURCE=tsx          run the server from src/ through tsx instead of the compiled
 //                                      build that npm start runs (built first with npm run build)
 //   BENCH_OUT=<path without extension>    where to write the .md and .json (default bench/results/load)
@@ -70,6 +75,8 @@ const CONNECTIONS = Math.round(envNumber('BENCH_CONNECTIONS', 32));
 const DEPTH = Math.round(envNumber('BENCH_DEPTH', 64));
 const PG_POOL = Math.round(envNumber('BENCH_PG_POOL', 32));
 const OPEN_FRACTIONS = [0.25, 0.5, 0.75];
+/** Diagnostics: open-loop rates as fractions of this rate, not of the run's own peak (two settings at the same offered load). */
+const OPEN_RATES_OF = process.env.BENCH_OPEN_RATES_OF ? envNumber('BENCH_OPEN_RATES_OF', 0) : null;
 const SHARDS = 2;
 /** Stock per SKU in the peak and open-loop runs: never runs out. */
 const STOCK_PLENTY = 1_000_000_000;
@@ -543,7 +550,7 @@ async function runSystem(gen: Generator, system: System): Promise<Row[]> {
       continue;
     }
     for (const fraction of OPEN_FRACTIONS) {
-      rows.push(await runLevel(gen, system, workload, { kind: 'open', fraction, rate: Math.max(1, Math.round(peakRate * fraction)) }));
+      rows.push(await runLevel(gen, system, workload, { kind: 'open', fraction, rate: Math.max(1, Math.round((OPEN_RATES_OF ?? peakRate) * fraction)) }));
     }
     const count = skuCountOf(workload);
     const totalStock = Math.min(SELLOUT_STOCK_MAX, Math.max(SELLOUT_STOCK_MIN, Math.round(peakRate * SELLOUT_SECONDS_OF_PEAK)));

@@ -62,6 +62,8 @@ function shardSettings(): Record<string, number> {
   const settings: Record<string, number> = {};
   if (process.env.BENCH_STOCKADE_YOUNG_MB) settings.youngGenerationMb = Number(process.env.BENCH_STOCKADE_YOUNG_MB);
   if (process.env.BENCH_STOCKADE_TURN_COMMANDS_MAX) settings.turnCommandsMax = Number(process.env.BENCH_STOCKADE_TURN_COMMANDS_MAX);
+  if (process.env.BENCH_STOCKADE_CHECKPOINT_INTERVAL_MS) settings.checkpointIntervalMs = Number(process.env.BENCH_STOCKADE_CHECKPOINT_INTERVAL_MS);
+  if (process.env.BENCH_STOCKADE_PAGE_ENTRIES) settings.checkpointPageEntries = Number(process.env.BENCH_STOCKADE_PAGE_ENTRIES);
   return settings;
 }
 
