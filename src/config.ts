@@ -52,6 +52,11 @@ export interface ShardConfig {
    */
   checkpointPageEntries: number;
   /**
+   * A paged SKU with this many pages changed since its last checkpoint is checkpointed on its own
+   * in that turn, which bounds how long any checkpoint of it stops the shard.
+   */
+  checkpointSkuPagesMax: number;
+  /**
    * The WAL is also the immutable audit trail of every reservation. Records older than this, and
    * covered by a checkpoint, are pruned (their history goes with them). 0 keeps everything.
    */
@@ -208,6 +213,7 @@ export const DEFAULT_SHARD_CONFIG: ShardConfig = Object.freeze({
   checkpointWalRecordsMax: 50_000,
   checkpointIntervalMs: CHECKPOINT_INTERVAL_MS,
   checkpointPageEntries: 4096,
+  checkpointSkuPagesMax: 4,
   walRetentionMs: 0,
   walPruneRecordsPerCheckpointMax: 100_000,
   invariantsFullEveryTransition: false,
@@ -345,6 +351,7 @@ export const CONFIG_SCHEMA = {
         checkpointWalRecordsMax: { ...positiveInt, description: 'Write a checkpoint after this many WAL records …' },
         checkpointIntervalMs: { ...positiveInt, description: '… or after this long, whichever comes first.' },
         checkpointPageEntries: { type: 'integer', minimum: 1, maximum: 1_048_576, description: 'Open holds or remembered idempotency keys per page of a checkpoint: a SKU with more of either is checkpointed in pages, and only changed pages are rewritten.' },
+        checkpointSkuPagesMax: { type: 'integer', minimum: 1, maximum: 1_048_576, description: 'A paged SKU with this many pages changed since its last checkpoint is checkpointed on its own in that turn (bounds how long a checkpoint of it stops the shard).' },
         walRetentionMs: { ...nonNegativeInt, description: 'WAL records older than this and covered by a checkpoint are pruned (with their part of the audit trail); 0 keeps everything.' },
         walPruneRecordsPerCheckpointMax: { ...positiveInt, description: 'WAL records pruned per checkpoint, so one checkpoint never stalls the shard for long.' },
         invariantsFullEveryTransition: { type: 'boolean', description: 'O(reservations) invariant check after every transition (tests turn it on).' },

@@ -24,13 +24,13 @@ afterEach(() => vi.restoreAllMocks());
 const SKU = 'paged';
 const TTL_MS = 10_000;
 
-/** The page writes of every checkpoint from now on, one list per checkpoint. */
+/** The page writes of every checkpoint from now on (the shard's, and a SKU's on its own), one list per checkpoint. */
 function capturePageWrites(): PageWrite[][] {
   const seen: PageWrite[][] = [];
-  const original = ShardStore.prototype.writeCheckpoint;
-  vi.spyOn(ShardStore.prototype, 'writeCheckpoint').mockImplementation(function (this: ShardStore, meta, snapshots, pageWrites = []) {
+  const original = ShardStore.prototype.writeSnapshots;
+  vi.spyOn(ShardStore.prototype, 'writeSnapshots').mockImplementation(function (this: ShardStore, snapshots, pageWrites) {
     seen.push([...pageWrites]);
-    original.call(this, meta, snapshots, pageWrites);
+    original.call(this, snapshots, pageWrites);
   });
   return seen;
 }
@@ -52,8 +52,12 @@ function contentOf(state: SkuState, now: number) {
   return { holds, keys, locations: JSON.stringify(state.locations), nextReservationNo: state.nextReservationNo };
 }
 
-function open(pageEntries: number, checkpointEvery = 1_000_000): TestShard {
-  return openTestShard({ limits: { idempotencyTtlMs: TTL_MS }, shard: { checkpointPageEntries: pageEntries, checkpointWalRecordsMax: checkpointEvery } });
+/** A shard whose SKUs are checkpointed on their own only when `skuPagesMax` says so (by default, never). */
+function open(pageEntries: number, { checkpointEvery = 1_000_000, skuPagesMax = 1_000_000 } = {}): TestShard {
+  return openTestShard({
+    limits: { idempotencyTtlMs: TTL_MS },
+    shard: { checkpointPageEntries: pageEntries, checkpointWalRecordsMax: checkpointEvery, checkpointSkuPagesMax: skuPagesMax },
+  });
 }
 
 async function placeHolds(t: TestShard, count: number): Promise<string[]> {
@@ -135,6 +139,31 @@ describe('paged checkpoints', () => {
     await t.shard.close();
   });
 
+  it('a SKU with checkpointSkuPagesMax pages changed is checkpointed on its own, and recovery skips what that covers', async () => {
+    const t = open(4, { skuPagesMax: 3 });
+    const writes = capturePageWrites();
+    await t.ok(setStock(SKU, 'w', 1000));
+    // Holds 1–5, keys 0–4: past one page, so written in pages at once, in that turn.
+    await placeHolds(t, 5);
+    expect(t.shard.stats()).toMatchObject({ checkpoints: 0, skuCheckpoints: 1 });
+    expect(described(writes.pop()!)).toEqual(['hold:0', 'hold:1', 'key:0', 'key:1']);
+    // Holds 6–7 (page 1) and keys 5–6 (page 1): two pages changed, under three.
+    await placeHolds(t, 2);
+    expect(t.shard.stats().skuCheckpoints).toBe(1);
+    // Hold 8 opens page 2 (and key 7 still page 1): three pages, checkpointed on its own.
+    await placeHolds(t, 1);
+    expect(t.shard.stats()).toMatchObject({ checkpoints: 0, skuCheckpoints: 2 });
+    expect(described(writes.pop()!)).toEqual(['hold:1', 'hold:2', 'key:1']);
+    // One more hold after it, then a crash: recovery replays from the very start of the WAL (the
+    // shard never checkpointed), skipping the SKU's events up to its own checkpoint.
+    await placeHolds(t, 1);
+    const before = contentOf(t.shard.skus.get(SKU)!, t.clock.now);
+    await t.reopen({ clean: false });
+    expect(contentOf(t.shard.skus.get(SKU)!, t.clock.now)).toEqual(before);
+    expect(before.holds).toHaveLength(9);
+    await t.shard.close();
+  });
+
   it('a version before pages, reading a paged header as a whole snapshot, refuses it rather than restore no holds', async () => {
     const t = open(2);
     await t.ok(setStock(SKU, 'w', 1000));
@@ -143,7 +172,7 @@ describe('paged checkpoints', () => {
     const store = ShardStore.open(Shard.directoryOf(t.dataDir, 0));
     try {
       const [header] = [...store.snapshots()];
-      expect(header.paged).toEqual([2, 0, 3]);
+      expect(header.paged).toEqual([2, 0, 3, 2]);
       // What such a version does with the header: read `openBlock`.
       expect(() => reservationsOfBlock(header.openBlock!, SKU)).toThrow('reservation block version 2 is not known to this version of Stockade');
     } finally {
@@ -153,7 +182,10 @@ describe('paged checkpoints', () => {
 
   it('replay --as-of rebuilds a paged SKU from its checkpoint\'s pages', async () => {
     const MINUTE_MS = 60_000;
-    const t = openTestShard({ limits: { idempotencyTtlMs: MINUTE_MS }, shard: { checkpointPageEntries: 2, checkpointWalRecordsMax: 2, walRetentionMs: MINUTE_MS } });
+    const t = openTestShard({
+      limits: { idempotencyTtlMs: MINUTE_MS },
+      shard: { checkpointPageEntries: 2, checkpointWalRecordsMax: 2, walRetentionMs: MINUTE_MS, checkpointSkuPagesMax: 1_000_000 },
+    });
     writeFileSync(join(t.dataDir, 'stockade.json'), JSON.stringify({ format: 1, shards: 1 }));
     await t.ok(setStock(SKU, 'w', 100)); // record 1
     await placeHolds(t, 5); // record 2, checkpoint: the SKU in pages
@@ -164,6 +196,35 @@ describe('paged checkpoints', () => {
     const result = await availabilityAsOf({ dataDir: t.dataDir, sku: SKU, asOf: t.clock.now, limits: t.config.limits });
     expect(result.base).toMatchObject({ kind: 'checkpoint' });
     expect(result.view).toMatchObject({ onHand: 90, reserved: 7, available: 83, openReservations: 7 });
+  });
+
+  it('replay --as-of answers a SKU checkpointed on its own from that checkpoint\'s time on', async () => {
+    const MINUTE_MS = 60_000;
+    const t = openTestShard({
+      limits: { idempotencyTtlMs: MINUTE_MS },
+      shard: { checkpointPageEntries: 2, checkpointWalRecordsMax: 1_000_000, walRetentionMs: MINUTE_MS, checkpointSkuPagesMax: 2 },
+    });
+    writeFileSync(join(t.dataDir, 'stockade.json'), JSON.stringify({ format: 1, shards: 1 }));
+    const startedAt = t.clock.now;
+    const at = (ms: number) => (t.clock.now = startedAt + ms);
+    await t.ok(setStock(SKU, 'w', 100)); // record 1
+    await placeHolds(t, 5); // record 2: in pages at once
+    at(2 * MINUTE_MS);
+    await t.ok(setStock(SKU, 'w', 95)); // record 3
+    t.shard.checkpointIfDirty(); // the shard's checkpoint: record 3
+    at(2 * MINUTE_MS + 1000);
+    await t.ok(setStock(SKU, 'w', 94)); // record 4
+    t.shard.checkpointIfDirty(); // record 4; records 1–2 pruned
+    at(2 * MINUTE_MS + 2000);
+    await placeHolds(t, 2); // record 5: three pages changed, the SKU checkpointed on its own
+    expect(t.shard.stats()).toMatchObject({ checkpoints: 2, skuCheckpoints: 2, lastCheckpointSeq: 4 });
+    await t.shard.close(); // nothing changed since: no checkpoint
+    const asOf = (ms: number) => availabilityAsOf({ dataDir: t.dataDir, sku: SKU, asOf: startedAt + ms, limits: t.config.limits });
+    const result = await asOf(2 * MINUTE_MS + 2000);
+    expect(result).toMatchObject({ base: { kind: 'checkpoint', seq: 4 }, recordsRead: 1, eventsApplied: 0 });
+    expect(result.view).toMatchObject({ onHand: 94, reserved: 7, openReservations: 7 });
+    // Between the shard's checkpoint and the SKU's own, its state is no longer kept.
+    await expect(asOf(2 * MINUTE_MS + 1500)).rejects.toMatchObject({ code: 'WAL_PRUNED', details: { earliestAt: startedAt + 2 * MINUTE_MS + 2000 } });
   });
 
   it('a paged SKU restores exactly as it was, through any mix of changes, checkpoints, crashes and restarts', async () => {
@@ -182,36 +243,46 @@ describe('paged checkpoints', () => {
     );
     let pagedRuns = 0;
     let forgettingRuns = 0;
+    let crashesAfterOwnCheckpoint = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 40, size: 'max' }), fc.constantFrom(1, 3, 8), fc.constantFrom(1, 2, 5), async (ops, pageEntries, checkpointEvery) => {
-        const t = open(pageEntries, checkpointEvery);
-        let ended = 0;
-        try {
-          await t.ok(setStock(SKU, 'w', 1_000_000));
-          const open: string[] = [];
-          for (const step of ops) {
-            if (step.op === 'reserve') open.push(...(await placeHolds(t, step.count)));
-            else if (step.op === 'end' && open.length > 0) {
-              const [reservationId] = open.splice(step.pick % open.length, 1);
-              await t.ok({ type: step.commit ? 'commit' : 'release', reservationId, ...(step.keyed ? { idempotencyKey: `end-key-${++ended}` } : {}) });
-            } else if (step.op === 'advance') t.clock.advance(step.ms);
-            else if (step.op === 'crash' || step.op === 'restart') {
-              const before = contentOf(t.shard.skus.get(SKU)!, t.clock.now);
-              await t.reopen({ clean: step.op === 'restart' });
-              expect(contentOf(t.shard.skus.get(SKU)!, t.clock.now)).toEqual(before);
+      fc.asyncProperty(
+        fc.array(opArb, { minLength: 1, maxLength: 40, size: 'max' }),
+        fc.constantFrom(1, 3, 8),
+        fc.constantFrom(1, 2, 5, 1_000_000),
+        fc.constantFrom(1, 2, 1_000_000),
+        async (ops, pageEntries, checkpointEvery, skuPagesMax) => {
+          const t = open(pageEntries, { checkpointEvery, skuPagesMax });
+          let ended = 0;
+          try {
+            await t.ok(setStock(SKU, 'w', 1_000_000));
+            const open: string[] = [];
+            for (const step of ops) {
+              if (step.op === 'reserve') open.push(...(await placeHolds(t, step.count)));
+              else if (step.op === 'end' && open.length > 0) {
+                const [reservationId] = open.splice(step.pick % open.length, 1);
+                await t.ok({ type: step.commit ? 'commit' : 'release', reservationId, ...(step.keyed ? { idempotencyKey: `end-key-${++ended}` } : {}) });
+              } else if (step.op === 'advance') t.clock.advance(step.ms);
+              else if (step.op === 'crash' || step.op === 'restart') {
+                const before = contentOf(t.shard.skus.get(SKU)!, t.clock.now);
+                // Recovery then skips the events the SKU's own checkpoint covers.
+                if (step.op === 'crash' && t.shard.stats().skuCheckpoints > 0) crashesAfterOwnCheckpoint++;
+                await t.reopen({ clean: step.op === 'restart' });
+                expect(contentOf(t.shard.skus.get(SKU)!, t.clock.now)).toEqual(before);
+              }
             }
+            const pages = t.shard.skus.get(SKU)!.pages;
+            if (pages !== null) pagedRuns++;
+            if (pages !== null && pages.keysFirst > 0) forgettingRuns++;
+          } finally {
+            await t.shard.close();
           }
-          const pages = t.shard.skus.get(SKU)!.pages;
-          if (pages !== null) pagedRuns++;
-          if (pages !== null && pages.keysFirst > 0) forgettingRuns++;
-        } finally {
-          await t.shard.close();
-        }
-      }),
-      { numRuns: 150 },
+        },
+      ),
+      { numRuns: 300 },
     );
     // The runs went through pages, not only whole snapshots, and often forgot keys on disk.
     expect(pagedRuns).toBeGreaterThan(50);
     expect(forgettingRuns).toBeGreaterThan(20);
+    expect(crashesAfterOwnCheckpoint).toBeGreaterThan(20);
   }, 120_000);
 });

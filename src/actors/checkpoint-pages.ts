@@ -15,29 +15,58 @@
 //     `keysRemembered − count … keysRemembered`, and comparing that run with the one on disk says
 //     which pages changed: no mark per key is needed.
 // A SKU once paged stays paged, with the page size it was first written with.
+//
+// A shard's checkpoint covers every SKU up to one WAL record, so even in pages a hot SKU's
+// checkpoint costs what changed since the last one: in a sale, every hold placed in the last
+// 30 s. So a paged SKU is also checkpointed on its own, in the turn that leaves
+// shard.checkpointSkuPagesMax of its pages changed: its header then says which WAL record it
+// covers (`seq`), and recovery skips the SKU's events up to that record.
 
 export class CheckpointPages {
   /** Hold pages changed since the last checkpoint. */
   private readonly touched = new Set<number>();
   /** The page marked last: a turn's holds of one SKU mostly share one, and this spares the Set. */
   private lastTouched = -1;
+  /** Already waiting to be checkpointed on its own in the turn under way. */
+  due = false;
 
   /**
    * `entries`: holds or keys per page. `keysFirst`, `keysEnd`: the run of keys on disk (none for
-   * a SKU not yet written in pages). `written`: whether its pages are on disk at all.
+   * a SKU not yet written in pages). `seq`: the WAL record the SKU's pages and header on disk
+   * cover. `written`: whether its pages are on disk at all.
    */
   constructor(
     readonly entries: number,
     public keysFirst: number,
     public keysEnd: number,
+    public seq: number,
     public written: boolean,
   ) {}
 
-  holdChanged(no: number): void {
+  /** Marks the page of hold number `no`; true when that page was not marked yet. */
+  holdChanged(no: number): boolean {
     const page = Math.floor(no / this.entries);
-    if (page === this.lastTouched) return;
+    if (page === this.lastTouched) return false;
     this.lastTouched = page;
+    const before = this.touched.size;
     this.touched.add(page);
+    return this.touched.size > before;
+  }
+
+  /**
+   * Pages a checkpoint of the SKU would write now: hold pages marked, and key pages past the run
+   * on disk. Before its first paged checkpoint, every page: `holds` and `keys` held, a page each
+   * per `entries` of them.
+   */
+  pagesChanged(keysRemembered: number, holds: number, keys: number): number {
+    const { entries, keysEnd } = this;
+    if (!this.written) return Math.ceil(holds / entries) + Math.ceil(keys / entries);
+    const keyPages = keysRemembered > keysEnd ? Math.floor((keysRemembered - 1) / entries) - Math.floor(keysEnd / entries) + 1 : 0;
+    return this.touched.size + keyPages;
+  }
+
+  notDue(): void {
+    this.due = false;
   }
 
   /** The hold pages changed since the last call, in ascending order. */

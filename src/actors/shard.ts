@@ -16,6 +16,7 @@ import { ShardStore, type WalPosition } from '../persistence/shard-store.js';
 import { inPages, pagedSnapshotOf, type PageWrite } from '../persistence/snapshot-pages.js';
 import type { Alert } from '../alerts/alert.js';
 import { alertEvents, type AlertSignal } from './alerts.js';
+import { CheckpointPages } from './checkpoint-pages.js';
 import { ExpiryHeap } from './expiry-heap.js';
 import { retireKeyArena } from './key-arena.js';
 import { openCount, openReservation, openReservations as openReservationsOf } from './open-holds.js';
@@ -35,6 +36,7 @@ import {
   foldHistory,
   forgetExpiredIdempotency,
   indexIdempotency,
+  keysHeld,
   hiddenFrom,
   otherChannel,
   react,
@@ -103,6 +105,8 @@ export interface ShardStats {
   turns: number;
   commands: number;
   checkpoints: number;
+  /** Paged SKUs checkpointed on their own (shard.checkpointSkuPagesMax), outside the shard's checkpoints. */
+  skuCheckpoints: number;
   lastCheckpointSeq: number;
   /** The shard worker's own heap; absent for a shard run in the caller's thread (tests, benchmarks). */
   heap?: ShardHeap;
@@ -128,6 +132,8 @@ interface Turn {
   historyIds: string[];
   historyIndexes: number[];
   watchedChanged: Set<string> | null;
+  /** Paged SKUs with shard.checkpointSkuPagesMax pages changed: checkpointed on their own in this turn. */
+  pagesDue: SkuState[] | null;
   /** One event per SKU and kind: a flash sale's thousands of attempts on a SKU cross as one. */
   demand: DemandEvent[];
   /** The turn's demand events by SKU, a Map per kind (a key of kind and SKU was a string made per reserve). */
@@ -227,6 +233,7 @@ export class Shard {
   private turns = 0;
   private commands = 0;
   private checkpoints = 0;
+  private skuCheckpoints = 0;
   private failure: Error | null = null;
   private expiryTimer: NodeJS.Timeout | null = null;
   private expiryTimerAt = Infinity;
@@ -305,6 +312,8 @@ export class Shard {
       for (let i = 0; i < list.length; i++) {
         const event = list[i];
         let state = this.skus.get(event.sku);
+        // A SKU checkpointed on its own since the shard's checkpoint has this event already.
+        if (state !== undefined && state.pages !== null && state.pages.seq >= record.seq) continue;
         if (!state) this.skus.set(event.sku, (state = emptySku(event.sku)));
         const r = reservationOfEvent(state, event);
         replayEvent(state, event, limits);
@@ -427,7 +436,7 @@ export class Shard {
     const seq = this.seq + 1;
     let commandCount = 0;
     for (const batch of batches) commandCount += batch.commands.length;
-    const turn: Turn = { now, seq, eventCount: 0, commandCount, historyIds: [], historyIndexes: [], watchedChanged: null, demand: [], attemptsBySku: null, salesBySku: null, notices: [] };
+    const turn: Turn = { now, seq, eventCount: 0, commandCount, historyIds: [], historyIndexes: [], watchedChanged: null, pagesDue: null, demand: [], attemptsBySku: null, salesBySku: null, notices: [] };
     const replies: Reply[][] = [];
     let storeReads: { batch: number; index: number; read: StoreRead }[] | null = null;
     this.expireDue(turn);
@@ -456,6 +465,7 @@ export class Shard {
       if (turn.notices.length > 0) this.store.putOutbox(turn.notices);
       this.recordsSinceCheckpoint++;
       if (this.recordsSinceCheckpoint >= this.options.shard.checkpointWalRecordsMax) this.checkpoint(now);
+      else if (turn.pagesDue !== null) this.checkpointOnTheirOwn(turn.pagesDue, now);
       flushed = this.lastFlush = this.store.whenFlushed();
       this.unflushedTurns++;
       flushed.then(
@@ -535,6 +545,7 @@ export class Shard {
       assertSharedAllocationsIntact();
     }
     this.dirty.add(sku);
+    if (state.pages !== null || inPages(state, this.options.shard.checkpointPageEntries)) this.notePagesChanged(state, turn);
     recordLevels(this.series, state, now);
     if (this.watched.size > 0 && this.watched.has(sku)) (turn.watchedChanged ??= new Set()).add(sku);
     return { ok: true, value: first ?? { sku, ok: true } };
@@ -692,7 +703,9 @@ export class Shard {
     const snapshots = [...this.dirty].map((sku) => {
       const state = this.skus.get(sku)!;
       forgetExpiredIdempotency(state, now, limits);
-      return inPages(state, checkpointPageEntries) ? pagedSnapshotOf(state, checkpointPageEntries, pageWrites) : snapshotOf(state);
+      if (!inPages(state, checkpointPageEntries)) return snapshotOf(state);
+      state.pages?.notDue();
+      return pagedSnapshotOf(state, checkpointPageEntries, this.seq, pageWrites);
     });
     this.store.writeCheckpoint({ seq: this.seq, at: now }, snapshots, pageWrites);
     const { walRetentionMs, walPruneRecordsPerCheckpointMax } = this.options.shard;
@@ -701,6 +714,38 @@ export class Shard {
     this.recordsSinceCheckpoint = 0;
     this.lastCheckpointSeq = this.seq;
     this.checkpoints++;
+    this.onCheckpoint(performance.now() - began);
+  }
+
+  /**
+   * A paged SKU, or one that just outgrew a page, with shard.checkpointSkuPagesMax pages changed
+   * is checkpointed on its own at the end of this turn: a SKU that outgrows a page is written in
+   * pages at once, and from then on a few pages at a time, however fast it grows.
+   */
+  private notePagesChanged(state: SkuState, turn: Turn): void {
+    const pages = (state.pages ??= new CheckpointPages(this.options.shard.checkpointPageEntries, 0, 0, 0, false));
+    if (pages.due || pages.pagesChanged(state.keysRemembered, openCount(state), keysHeld(state)) < this.options.shard.checkpointSkuPagesMax) return;
+    pages.due = true;
+    (turn.pagesDue ??= []).push(state);
+  }
+
+  /**
+   * Checkpoint paged SKUs on their own, as of the turn just written (in its transaction), so that
+   * a hot SKU's checkpoint never writes more than shard.checkpointSkuPagesMax pages; the shard's
+   * checkpoint position stays where it is, and recovery skips these SKUs' events up to this turn.
+   */
+  private checkpointOnTheirOwn(states: SkuState[], now: number): void {
+    const began = performance.now();
+    const { limits } = this.options;
+    const pageWrites: PageWrite[] = [];
+    const snapshots = states.map((state) => {
+      state.pages!.notDue();
+      forgetExpiredIdempotency(state, now, limits);
+      this.dirty.delete(state.sku);
+      return pagedSnapshotOf(state, this.options.shard.checkpointPageEntries, this.seq, pageWrites);
+    });
+    this.store.writeSnapshots(snapshots, pageWrites);
+    this.skuCheckpoints++;
     this.onCheckpoint(performance.now() - began);
   }
 
@@ -713,6 +758,7 @@ export class Shard {
       turns: this.turns,
       commands: this.commands,
       checkpoints: this.checkpoints,
+      skuCheckpoints: this.skuCheckpoints,
       lastCheckpointSeq: this.lastCheckpointSeq,
     };
   }

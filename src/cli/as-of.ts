@@ -77,6 +77,8 @@ export async function availabilityAsOf(options: AsOfOptions): Promise<AsOfResult
     const complete = first ? first.seq === 1 : checkpoint.seq === 0;
     let base: AsOfBase = { kind: 'empty' };
     let state: SkuState | null = null;
+    /** The SKU's events up to this record are in its snapshot already. */
+    let skipUpTo = 0;
     if (!complete) {
       if (asOf < checkpoint.at) {
         throw new CommandFailed(
@@ -88,6 +90,22 @@ export async function availabilityAsOf(options: AsOfOptions): Promise<AsOfResult
       }
       base = { kind: 'checkpoint', seq: checkpoint.seq, at: checkpoint.at };
       const snapshot = reader.snapshot(sku);
+      // A paged SKU checkpointed on its own since (checkpoint-pages.ts) is as of a later record:
+      // it answers from that record's time on, with the SKU's events up to it skipped.
+      const ownSeq = snapshot?.paged?.[3] ?? 0;
+      if (ownSeq > checkpoint.seq) {
+        const ownAt = reader.recordAt(ownSeq)?.at;
+        if (ownAt === undefined) throw new CommandFailed('NOT_A_DATA_DIR', `the snapshot of ${sku} on shard ${shard} is as of WAL record ${ownSeq}, which is missing`);
+        if (asOf < ownAt) {
+          throw new CommandFailed(
+            'WAL_PRUNED',
+            `the WAL of shard ${shard} no longer reaches back to ${isoTime(asOf)} for ${sku}: records up to ${(first?.seq ?? lastSeq + 1) - 1} were pruned ` +
+              `(shard.walRetentionMs), and ${sku} was last checkpointed at ${isoTime(ownAt)}; the earliest moment that can be rebuilt is ${isoTime(ownAt)}`,
+            { earliestAt: ownAt, earliest: isoTime(ownAt), wal },
+          );
+        }
+        skipUpTo = ownSeq;
+      }
       if (snapshot) state = stateOf(snapshot);
     }
     const startSeq = base.kind === 'checkpoint' ? base.seq : 0;
@@ -101,7 +119,7 @@ export async function availabilityAsOf(options: AsOfOptions): Promise<AsOfResult
       if (record.seq !== expected) throw new CommandFailed('NOT_A_DATA_DIR', `the WAL of shard ${shard} has a gap before record ${record.seq}`);
       expected++;
       for (const event of record.events) {
-        if (event.sku !== sku) continue;
+        if (event.sku !== sku || record.seq <= skipUpTo) continue;
         state ??= emptySku(sku);
         replayEvent(state, event, limits);
         eventsApplied++;

@@ -54,6 +54,12 @@ export class ShardReader {
     return null;
   }
 
+  /** One WAL record, or null when it is not (or no longer) there. */
+  recordAt(seq: number): WalRecord | null {
+    const bytes = this.wal.get(seq, { transaction: this.txn });
+    return bytes ? this.codec.decodeRecord(bytes) : null;
+  }
+
   lastSeq(): number {
     for (const key of this.wal.getKeys({ reverse: true, limit: 1, transaction: this.txn })) return key;
     return 0;

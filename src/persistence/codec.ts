@@ -128,8 +128,12 @@ export interface SkuSnapshot {
   keyPages?: Buffer[];
 }
 
-/** Holds or keys per page, and the run of remembered keys the pages hold (checkpoint-pages.ts). */
-export type PagedHeader = [entries: number, keysFirst: number, keysEnd: number];
+/**
+ * Holds or keys per page, the run of remembered keys the pages hold, and the WAL record the SKU's
+ * header and pages cover (checkpoint-pages.ts): later than the shard's checkpoint when the SKU
+ * was checkpointed on its own since.
+ */
+export type PagedHeader = [entries: number, keysFirst: number, keysEnd: number, seq: number];
 
 /**
  * WAL records go through `records` (wal-record.ts) and `decodeRecord`; everything else through
@@ -331,7 +335,7 @@ export function stateOf(snapshot: SkuSnapshot): SkuState {
     // A SKU not in pages starts its count at the keys it holds: only the run's length matters
     // until its first paged checkpoint, which writes every key.
     keysRemembered: paged ? paged[2] : (idemLog?.length ?? 0),
-    pages: paged ? new CheckpointPages(paged[0], paged[1], paged[2], true) : null,
+    pages: paged ? new CheckpointPages(paged[0], paged[1], paged[2], paged[3], true) : null,
   };
 }
 

@@ -118,9 +118,14 @@ export class ShardStore {
    * changed, and the WAL position they cover.
    */
   writeCheckpoint(meta: CheckpointMeta, snapshots: SkuSnapshot[], pageWrites: readonly PageWrite[] = []): void {
+    this.writeSnapshots(snapshots, pageWrites);
+    void this.meta.put('checkpoint', meta);
+  }
+
+  /** Queue snapshots and page writes without moving the checkpoint position (paged SKUs checkpointed on their own). */
+  writeSnapshots(snapshots: SkuSnapshot[], pageWrites: readonly PageWrite[]): void {
     for (const snapshot of snapshots) void this.state.put(snapshot.sku, this.codec.encodeSnapshot(snapshot));
     for (const { key, block } of pageWrites) void (block !== null ? this.pages.put(key, block) : this.pages.remove(key));
-    void this.meta.put('checkpoint', meta);
   }
 
   readCheckpoint(): CheckpointMeta {

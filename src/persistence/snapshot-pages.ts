@@ -31,10 +31,11 @@ export function inPages(state: SkuState, entries: number): boolean {
 
 /**
  * The SKU's header, and in `writes` the pages that changed since its last checkpoint (every page,
- * the first time). Marks the SKU's pages as written: the caller writes both in one transaction.
+ * the first time), as of WAL record `seq`. Marks the SKU's pages as written: the caller writes
+ * both in one transaction.
  */
-export function pagedSnapshotOf(state: SkuState, entries: number, writes: PageWrite[]): SkuSnapshot {
-  const pages = (state.pages ??= new CheckpointPages(entries, 0, 0, false));
+export function pagedSnapshotOf(state: SkuState, entries: number, seq: number, writes: PageWrite[]): SkuSnapshot {
+  const pages = (state.pages ??= new CheckpointPages(entries, 0, 0, 0, false));
   const sku = state.sku;
   if (!pages.written) for (const r of openReservations(state)) pages.holdChanged(r.arrival);
   for (const page of pages.takeTouched()) {
@@ -43,8 +44,9 @@ export function pagedSnapshotOf(state: SkuState, entries: number, writes: PageWr
   }
   writeKeyPages(state, pages, writes);
   pages.written = true;
+  pages.seq = seq;
   const header = headerOf(state);
-  header.paged = [pages.entries, pages.keysFirst, pages.keysEnd];
+  header.paged = [pages.entries, pages.keysFirst, pages.keysEnd, seq];
   header.openBlock = IN_PAGES_BLOCK;
   return header;
 }
