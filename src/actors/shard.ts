@@ -681,7 +681,7 @@ export class Shard {
 
   /** Checkpoint every SKU changed since the last checkpoint: the timer's job (public for benchmarks). */
   checkpointIfDirty(): void {
-    if (this.failure || this.closed || this.dirty.size === 0) return;
+    if (this.failure || this.closed || !this.changedSinceCheckpoint()) return;
     try {
       this.checkpoint(this.clock());
       this.lastFlush = this.store.whenFlushed();
@@ -689,6 +689,15 @@ export class Shard {
       this.failure = err as Error;
       this.onBackgroundFailure(err as Error);
     }
+  }
+
+  /**
+   * Whether a checkpoint has anything to do: SKUs changed since the last one, or WAL records
+   * written since, which SKUs checkpointed on their own already cover. The position must move on
+   * for those too, or recovery would read (and skip) an ever longer WAL, and none of it be pruned.
+   */
+  private changedSinceCheckpoint(): boolean {
+    return this.dirty.size > 0 || this.seq > this.lastCheckpointSeq;
   }
 
   /**
@@ -778,7 +787,7 @@ export class Shard {
     // Batches waiting for a flush are callers' work: they run (and reach the disk) first.
     while (!this.failure && (this.waiting.length > 0 || this.unflushedTurns > 0)) await this.lastFlush;
     this.stopTimers();
-    if (!this.failure && this.dirty.size > 0) this.checkpoint(this.clock());
+    if (!this.failure && this.changedSinceCheckpoint()) this.checkpoint(this.clock());
     this.closed = true;
     await this.store.close();
   }
