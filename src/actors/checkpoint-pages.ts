@@ -43,14 +43,12 @@ export class CheckpointPages {
     public written: boolean,
   ) {}
 
-  /** Marks the page of hold number `no`; true when that page was not marked yet. */
-  holdChanged(no: number): boolean {
+  /** Marks the page of hold number `no` as changed. */
+  holdChanged(no: number): void {
     const page = Math.floor(no / this.entries);
-    if (page === this.lastTouched) return false;
+    if (page === this.lastTouched) return;
     this.lastTouched = page;
-    const before = this.touched.size;
     this.touched.add(page);
-    return this.touched.size > before;
   }
 
   /**
@@ -63,10 +61,6 @@ export class CheckpointPages {
     if (!this.written) return Math.ceil(holds / entries) + Math.ceil(keys / entries);
     const keyPages = keysRemembered > keysEnd ? Math.floor((keysRemembered - 1) / entries) - Math.floor(keysEnd / entries) + 1 : 0;
     return this.touched.size + keyPages;
-  }
-
-  notDue(): void {
-    this.due = false;
   }
 
   /** The hold pages changed since the last call, in ascending order. */

@@ -105,7 +105,7 @@ export interface ShardStats {
   turns: number;
   commands: number;
   checkpoints: number;
-  /** Paged SKUs checkpointed on their own (shard.checkpointSkuPagesMax), outside the shard's checkpoints. */
+  /** Checkpoints of paged SKUs on their own (shard.checkpointSkuPagesMax), besides the shard's. */
   skuCheckpoints: number;
   lastCheckpointSeq: number;
   /** The shard worker's own heap; absent for a shard run in the caller's thread (tests, benchmarks). */
@@ -545,7 +545,7 @@ export class Shard {
       assertSharedAllocationsIntact();
     }
     this.dirty.add(sku);
-    if (state.pages !== null || inPages(state, this.options.shard.checkpointPageEntries)) this.notePagesChanged(state, turn);
+    if (inPages(state, this.options.shard.checkpointPageEntries)) this.notePagesChanged(state, turn);
     recordLevels(this.series, state, now);
     if (this.watched.size > 0 && this.watched.has(sku)) (turn.watchedChanged ??= new Set()).add(sku);
     return { ok: true, value: first ?? { sku, ok: true } };
@@ -713,7 +713,7 @@ export class Shard {
       const state = this.skus.get(sku)!;
       forgetExpiredIdempotency(state, now, limits);
       if (!inPages(state, checkpointPageEntries)) return snapshotOf(state);
-      state.pages?.notDue();
+      if (state.pages !== null) state.pages.due = false;
       return pagedSnapshotOf(state, checkpointPageEntries, this.seq, pageWrites);
     });
     this.store.writeCheckpoint({ seq: this.seq, at: now }, snapshots, pageWrites);
@@ -740,15 +740,16 @@ export class Shard {
 
   /**
    * Checkpoint paged SKUs on their own, as of the turn just written (in its transaction), so that
-   * a hot SKU's checkpoint never writes more than shard.checkpointSkuPagesMax pages; the shard's
-   * checkpoint position stays where it is, and recovery skips these SKUs' events up to this turn.
+   * a hot SKU's checkpoint writes about shard.checkpointSkuPagesMax pages, not all it changed since
+   * the shard's; the shard's checkpoint position stays where it is, and recovery skips these
+   * SKUs' events up to this turn.
    */
   private checkpointOnTheirOwn(states: SkuState[], now: number): void {
     const began = performance.now();
     const { limits } = this.options;
     const pageWrites: PageWrite[] = [];
     const snapshots = states.map((state) => {
-      state.pages!.notDue();
+      state.pages!.due = false;
       forgetExpiredIdempotency(state, now, limits);
       this.dirty.delete(state.sku);
       return pagedSnapshotOf(state, this.options.shard.checkpointPageEntries, this.seq, pageWrites);
