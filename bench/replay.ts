@@ -174,13 +174,14 @@ async function recover(dataDir: string): Promise<void> {
   } else {
     const started = await Engine.start(engineConfig(dataDir));
     const shards = started.recovery().map((r) => r!);
-    const sum = (field: 'records' | 'events' | 'openReservations' | 'skus') => shards.reduce((n, r) => n + r[field], 0);
+    const sum = (field: 'records' | 'events' | 'eventsSkipped' | 'openReservations' | 'skus') => shards.reduce((n, r) => n + r[field], 0);
     recovery = {
       shardId: -1,
       checkpointSeq: Math.max(...shards.map((r) => r.checkpointSeq)),
       skus: sum('skus'),
       records: sum('records'),
       events: sum('events'),
+      eventsSkipped: sum('eventsSkipped'),
       openReservations: sum('openReservations'),
       ms: Math.max(...shards.map((r) => r.ms)),
       checkpointMs: Math.max(...shards.map((r) => r.checkpointMs)),

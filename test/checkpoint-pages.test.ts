@@ -1,8 +1,10 @@
 // Paged checkpoints (src/actors/checkpoint-pages.ts, src/persistence/snapshot-pages.ts): a SKU
 // with more open holds or remembered keys than a page holds is checkpointed in pages, and a
-// checkpoint rewrites only the pages that changed. These tests check which pages a checkpoint
-// writes, and that whatever the sequence of reserves, releases, commits, forgotten keys,
-// checkpoints, crashes and restarts, a paged SKU restores exactly as it was.
+// checkpoint rewrites only the pages that changed; with enough pages changed it is checkpointed
+// on its own. These tests check which pages each checkpoint writes, that recovery and replay
+// --as-of skip what a SKU's own checkpoint covers, that older versions refuse a paged header, and
+// that whatever the sequence of reserves, releases, commits, forgotten keys, checkpoints, crashes
+// and restarts, a paged SKU restores exactly as it was.
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -158,9 +160,12 @@ describe('paged checkpoints', () => {
     // shard never checkpointed), skipping the SKU's events up to its own checkpoint.
     await placeHolds(t, 1);
     const before = contentOf(t.shard.skus.get(SKU)!, t.clock.now);
-    await t.reopen({ clean: false });
+    const opened = Shard.open({ shardId: 0, shardCount: 1, dataDir: t.dataDir, limits: t.config.limits, shard: t.config.shard, clock: t.clock.read, timers: false });
+    t.shard = opened.shard;
     expect(contentOf(t.shard.skus.get(SKU)!, t.clock.now)).toEqual(before);
     expect(before.holds).toHaveLength(9);
+    // Records 1–4 (stock, then 5 + 2 + 1 reserves) are in the SKU's own checkpoint; record 5 is replayed.
+    expect(opened.recovery).toMatchObject({ checkpointSeq: 0, records: 5, events: 1, eventsSkipped: 9 });
     await t.shard.close();
   });
 

@@ -87,7 +87,10 @@ export interface RecoveryStats {
   checkpointSeq: number;
   skus: number;
   records: number;
+  /** Events replayed: those of the records, less `eventsSkipped`. */
   events: number;
+  /** Events of SKUs checkpointed on their own after the shard's checkpoint, which their snapshots hold already. */
+  eventsSkipped: number;
   openReservations: number;
   /** Replay, invariant checks and expiry heap. */
   ms: number;
@@ -304,6 +307,7 @@ export class Shard {
     this.seq = checkpoint.seq;
     let records = 0;
     let events = 0;
+    let eventsSkipped = 0;
     const progress = this.options.onRecoveryProgress;
     const total = progress ? Math.max(0, this.store.lastSeq() - checkpoint.seq) : 0;
     for (const record of this.store.recordsAfter(checkpoint.seq)) {
@@ -313,7 +317,10 @@ export class Shard {
         const event = list[i];
         let state = this.skus.get(event.sku);
         // A SKU checkpointed on its own since the shard's checkpoint has this event already.
-        if (state !== undefined && state.pages !== null && state.pages.seq >= record.seq) continue;
+        if (state !== undefined && state.pages !== null && state.pages.seq >= record.seq) {
+          eventsSkipped++;
+          continue;
+        }
         if (!state) this.skus.set(event.sku, (state = emptySku(event.sku)));
         const r = reservationOfEvent(state, event);
         replayEvent(state, event, limits);
@@ -347,7 +354,8 @@ export class Shard {
       checkpointSeq: checkpoint.seq,
       skus: this.skus.size,
       records,
-      events,
+      events: events - eventsSkipped,
+      eventsSkipped,
       openReservations,
       ms: performance.now() - started,
       checkpointMs: 0,
