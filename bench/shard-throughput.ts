@@ -393,7 +393,7 @@ async function inProcess(workload: Workload, mix: Mix, batch: number, depth: num
   return row('in-process', mix, workload, 1, '-', `${depth} × ${fmt(batch)}`, seconds, cpu, client, histogram, {
     turns: after.turns - before.turns,
     commands: after.commands - before.commands,
-    checkpoints: after.checkpoints - before.checkpoints,
+    checkpoints: after.checkpoints + after.skuCheckpoints - before.checkpoints - before.skuCheckpoints,
   }, result, lap.all, load1);
 }
 
@@ -484,7 +484,7 @@ async function throughEngine(workload: Workload, shards: number, crossing: 'batc
   const histogram = latencyHistogram();
   const total = async () => {
     const stats = await engine.stats();
-    return stats.reduce((sum, s) => ({ turns: sum.turns + (s?.turns ?? 0), commands: sum.commands + (s?.commands ?? 0), checkpoints: sum.checkpoints + (s?.checkpoints ?? 0) }), {
+    return stats.reduce((sum, s) => ({ turns: sum.turns + (s?.turns ?? 0), commands: sum.commands + (s?.commands ?? 0), checkpoints: sum.checkpoints + (s?.checkpoints ?? 0) + (s?.skuCheckpoints ?? 0) }), {
       turns: 0,
       commands: 0,
       checkpoints: 0,
@@ -635,7 +635,7 @@ async function main(): Promise<void> {
       '± %: replies arrive in deliveries (a flush answers a whole turn); the window count is uncertain by the largest one.\n' +
       'cmds/turn: commands per shard turn over the whole run. CPU %: this process (main thread, workers, LMDB threads)\n' +
       'during the window, 100 = one core; others %: every other process on the machine meanwhile (figures taken while\n' +
-      'others % is high are skewed). ckpts: checkpoints during the run. open at end: reservations still held when the\n' +
+      'others % is high are skewed). ckpts: checkpoints during the run (the shards\', and hot SKUs\' on their own). open at end: reservations still held when the\n' +
       'load stopped. close s: shard.close() / engine.stop(), which checkpoints every dirty SKU.\n',
   );
   const sellout = rows.map((r) => `${fmt(r.check.selloutGranted)}/${fmt(SELLOUT_REQUESTS)}`);
