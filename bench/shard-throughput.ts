@@ -26,6 +26,7 @@
 //   BENCH_OUTSTANDING, BENCH_DEPTH     engine promises in flight; in-process executes in flight
 //   BENCH_OUTSTANDING_LIGHT            engine promises in flight for the light-load runs (1000)
 //   BENCH_ONLY=inprocess|engine        one part only
+//   BENCH_SKU_PAGES_MAX=N              shard.checkpointSkuPagesMax (diagnostics; default the configuration's)
 //   BENCH_MIX=reserve|reserve+commit   in-process runs of that mix only (quick: that mix instead of reserve)
 //   BENCH_DIR                          base of the temporary data directories (default os.tmpdir())
 //   BENCH_CPU_PROFILE=<dir>            a CPU profile of the main thread over each measured window
@@ -71,6 +72,8 @@ const OUTSTANDING = Math.round(envNumber('BENCH_OUTSTANDING', 20_000));
 const OUTSTANDING_LIGHT = Math.round(envNumber('BENCH_OUTSTANDING_LIGHT', 1_000));
 const DEPTH = Math.round(envNumber('BENCH_DEPTH', 4));
 const ONLY = process.env.BENCH_ONLY ?? '';
+/** Diagnostics: shard.checkpointSkuPagesMax (a hot SKU checkpointed on its own every N changed pages; default the configuration's 4). */
+const SKU_PAGES = process.env.BENCH_SKU_PAGES_MAX ? { checkpointSkuPagesMax: Math.round(envNumber('BENCH_SKU_PAGES_MAX', 4)) } : {};
 type Mix = 'reserve' | 'reserve+commit';
 /** In-process runs: batch sizes per mix (the steady-state mix at one size, to bound the run time). */
 const ONLY_MIX = process.env.BENCH_MIX as Mix | undefined;
@@ -342,7 +345,7 @@ async function inProcess(workload: Workload, mix: Mix, batch: number, depth: num
   const load1 = loadavg()[0];
   const lap = laps();
   const dataDir = makeTempDir('shard');
-  const config = buildConfig({ shards: 1, limits: LIMITS, shard: { batchCommandsMax: Math.max(batch, 4096) } });
+  const config = buildConfig({ shards: 1, limits: LIMITS, shard: { batchCommandsMax: Math.max(batch, 4096), ...SKU_PAGES } });
   const { shard } = Shard.open({ shardId: 0, shardCount: 1, dataDir, limits: config.limits, shard: config.shard, timers: false });
   const exec: Exec = (commands) => shard.execute(commands);
   lap('open');
@@ -474,7 +477,7 @@ async function throughEngine(workload: Workload, shards: number, crossing: 'batc
   const load1 = loadavg()[0];
   const lap = laps();
   const dataDir = makeTempDir('engine');
-  const config = buildConfig({ dataDir, shards, logLevel: 'silent', limits: LIMITS, shard: { crossing } });
+  const config = buildConfig({ dataDir, shards, logLevel: 'silent', limits: LIMITS, shard: { crossing, ...SKU_PAGES } });
   const engine = await Engine.start(config);
   const exec: Exec = (commands) => Promise.all(commands.map((c) => engine.execute(c)));
   lap('open');
