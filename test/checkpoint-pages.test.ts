@@ -6,8 +6,6 @@
 // that whatever the sequence of reserves, releases, commits, forgotten keys, checkpoints, crashes
 // and restarts, a paged SKU restores exactly as it was.
 
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { openReservations } from '../src/actors/open-holds.js';
@@ -18,7 +16,7 @@ import { availabilityAsOf } from '../src/cli/as-of.js';
 import { reservationsOfBlock } from '../src/persistence/reservation-block.js';
 import { ShardStore } from '../src/persistence/shard-store.js';
 import { HOLD_PAGES, KEY_PAGES, type PageWrite } from '../src/persistence/snapshot-pages.js';
-import { openTestShard, removeTempDirs, reserve, setStock, type TestShard } from './helpers.js';
+import { openTestShard, removeTempDirs, reserve, setStock, writeManifest, type TestShard } from './helpers.js';
 
 afterAll(() => removeTempDirs());
 afterEach(() => vi.restoreAllMocks());
@@ -60,6 +58,18 @@ function open(pageEntries: number, { checkpointEvery = 1_000_000, skuPagesMax = 
     limits: { idempotencyTtlMs: TTL_MS },
     shard: { checkpointPageEntries: pageEntries, checkpointWalRecordsMax: checkpointEvery, checkpointSkuPagesMax: skuPagesMax },
   });
+}
+
+const MINUTE_MS = 60_000;
+
+/**
+ * A shard in pages of 2 that prunes WAL records a checkpoint covers once a minute old (keys
+ * remembered as long), with the manifest replay --as-of reads.
+ */
+function openPruning(shard: { checkpointWalRecordsMax: number; checkpointSkuPagesMax: number }): TestShard {
+  const t = openTestShard({ limits: { idempotencyTtlMs: MINUTE_MS }, shard: { checkpointPageEntries: 2, walRetentionMs: MINUTE_MS, ...shard } });
+  writeManifest(t.dataDir);
+  return t;
 }
 
 async function placeHolds(t: TestShard, count: number): Promise<string[]> {
@@ -186,12 +196,7 @@ describe('paged checkpoints', () => {
   });
 
   it('replay --as-of rebuilds a paged SKU from its checkpoint\'s pages', async () => {
-    const MINUTE_MS = 60_000;
-    const t = openTestShard({
-      limits: { idempotencyTtlMs: MINUTE_MS },
-      shard: { checkpointPageEntries: 2, checkpointWalRecordsMax: 2, walRetentionMs: MINUTE_MS, checkpointSkuPagesMax: 1_000_000 },
-    });
-    writeFileSync(join(t.dataDir, 'stockade.json'), JSON.stringify({ format: 1, shards: 1 }));
+    const t = openPruning({ checkpointWalRecordsMax: 2, checkpointSkuPagesMax: 1_000_000 });
     await t.ok(setStock(SKU, 'w', 100)); // record 1
     await placeHolds(t, 5); // record 2, checkpoint: the SKU in pages
     t.clock.advance(2 * MINUTE_MS);
@@ -204,12 +209,7 @@ describe('paged checkpoints', () => {
   });
 
   it('replay --as-of answers a SKU checkpointed on its own from that checkpoint\'s time on', async () => {
-    const MINUTE_MS = 60_000;
-    const t = openTestShard({
-      limits: { idempotencyTtlMs: MINUTE_MS },
-      shard: { checkpointPageEntries: 2, checkpointWalRecordsMax: 1_000_000, walRetentionMs: MINUTE_MS, checkpointSkuPagesMax: 2 },
-    });
-    writeFileSync(join(t.dataDir, 'stockade.json'), JSON.stringify({ format: 1, shards: 1 }));
+    const t = openPruning({ checkpointWalRecordsMax: 1_000_000, checkpointSkuPagesMax: 2 });
     const startedAt = t.clock.now;
     const at = (ms: number) => (t.clock.now = startedAt + ms);
     await t.ok(setStock(SKU, 'w', 100)); // record 1

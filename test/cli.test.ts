@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shardOf } from '../src/actors/placement.js';
 import type { ReservationView } from '../src/actors/types.js';
-import { FakeClock, openTestShard, removeTempDirs, setStock, tempDir, type TestShard } from './helpers.js';
+import { FakeClock, openTestShard, removeTempDirs, setStock, tempDir, writeManifest, type TestShard } from './helpers.js';
 import { NATS_USERS, NatsServer } from './nats-server.js';
 import { call, startStockade, TEST_KEYS, writeTestConfig, type StockadeProcess } from './process.js';
 
@@ -462,7 +462,7 @@ describe('replay --as-of on a WAL pruned by walRetentionMs', () => {
     startedAt = clock.now;
     // Checkpoint every second record; prune covered records older than a minute.
     t = openTestShard({ shard: { walRetentionMs: MINUTE_MS, checkpointWalRecordsMax: 2 }, limits: { idempotencyTtlMs: MINUTE_MS } }, clock);
-    writeFileSync(join(t.dataDir, 'stockade.json'), JSON.stringify({ format: 1, shards: 1 }));
+    writeManifest(t.dataDir);
     const at = (seconds: number) => (clock.now = startedAt + seconds * 1000);
     at(0);
     await t.ok(setStock('PRUNED', 'dc', 10)); // record 1

@@ -1,7 +1,7 @@
 // Shared test scaffolding: temporary data directories (on tmpfs when the machine has one, so
 // thousands of durable turns stay fast) and an in-process shard with a clock the test moves.
 
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
@@ -86,6 +86,14 @@ export function openTestShard(overrides: Record<string, unknown> = {}, clock = n
 }
 
 let keySeq = 0;
+/**
+ * The manifest an engine writes on its first start (engine.ts), for a data directory written by a
+ * test's in-process shard, so that tools reading it (replay --as-of) find its shard count.
+ */
+export function writeManifest(dataDir: string, shards = 1): void {
+  writeFileSync(join(dataDir, 'stockade.json'), JSON.stringify({ format: 1, shards }));
+}
+
 export function key(): string {
   keySeq++;
   return `test-key-${keySeq.toString().padStart(6, '0')}`;
