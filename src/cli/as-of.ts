@@ -80,32 +80,27 @@ export async function availabilityAsOf(options: AsOfOptions): Promise<AsOfResult
     /** The SKU's events up to this record are in its snapshot already. */
     let skipUpTo = 0;
     if (!complete) {
-      if (asOf < checkpoint.at) {
-        throw new CommandFailed(
-          'WAL_PRUNED',
-          `the WAL of shard ${shard} no longer reaches back to ${isoTime(asOf)}: records up to ${(first?.seq ?? lastSeq + 1) - 1} were pruned ` +
-            `(shard.walRetentionMs), and the last checkpoint is at ${isoTime(checkpoint.at)}; the earliest moment that can be rebuilt is ${isoTime(checkpoint.at)}`,
-          { earliestAt: checkpoint.at, earliest: isoTime(checkpoint.at), wal },
-        );
-      }
-      base = { kind: 'checkpoint', seq: checkpoint.seq, at: checkpoint.at };
       const snapshot = reader.snapshot(sku);
       // A paged SKU checkpointed on its own since (checkpoint-pages.ts) is as of a later record:
       // it answers from that record's time on, with the SKU's events up to it skipped.
       const ownSeq = snapshot?.paged?.[3] ?? 0;
-      if (ownSeq > checkpoint.seq) {
+      const own = ownSeq > checkpoint.seq;
+      let earliestAt = checkpoint.at;
+      if (own) {
         const ownAt = reader.recordAt(ownSeq)?.at;
         if (ownAt === undefined) throw new CommandFailed('NOT_A_DATA_DIR', `the snapshot of ${sku} on shard ${shard} is as of WAL record ${ownSeq}, which is missing`);
-        if (asOf < ownAt) {
-          throw new CommandFailed(
-            'WAL_PRUNED',
-            `the WAL of shard ${shard} no longer reaches back to ${isoTime(asOf)} for ${sku}: records up to ${(first?.seq ?? lastSeq + 1) - 1} were pruned ` +
-              `(shard.walRetentionMs), and ${sku} was last checkpointed at ${isoTime(ownAt)}; the earliest moment that can be rebuilt is ${isoTime(ownAt)}`,
-            { earliestAt: ownAt, earliest: isoTime(ownAt), wal },
-          );
-        }
+        earliestAt = ownAt;
         skipUpTo = ownSeq;
       }
+      if (asOf < earliestAt) {
+        throw new CommandFailed(
+          'WAL_PRUNED',
+          `the WAL of shard ${shard} no longer reaches back to ${isoTime(asOf)}${own ? ` for ${sku}` : ''}: records up to ${(first?.seq ?? lastSeq + 1) - 1} were pruned ` +
+            `(shard.walRetentionMs), and ${own ? `${sku} was last checkpointed` : 'the last checkpoint is'} at ${isoTime(earliestAt)}; the earliest moment that can be rebuilt is ${isoTime(earliestAt)}`,
+          { earliestAt, earliest: isoTime(earliestAt), wal },
+        );
+      }
+      base = { kind: 'checkpoint', seq: checkpoint.seq, at: checkpoint.at };
       if (snapshot) state = stateOf(snapshot);
     }
     const startSeq = base.kind === 'checkpoint' ? base.seq : 0;
