@@ -77,8 +77,12 @@ export function openTestShard(overrides: Record<string, unknown> = {}, clock = n
       return reply.error.code;
     },
     async reopen(options = {}) {
-      // Without a clean close nothing is checkpointed: recovery must replay the WAL.
+      // Without a clean close nothing is checkpointed: recovery must replay the WAL. A crashed
+      // process writes nothing more, so what the old shard queued lands first (a crash just
+      // after its last commit): in one process it would otherwise land after the new shard read
+      // the store, a state no crash can leave (a SKU's pages on disk that its new owner never saw).
       if (options.clean) await t.shard.close();
+      else await t.shard.settled();
       t.shard = open();
     },
   };

@@ -790,6 +790,14 @@ export class Shard {
     this.thresholdTimer = null;
   }
 
+  /**
+   * Resolves once every write queued so far is on disk, or could not be: what a process that stops
+   * here leaves behind (tests simulating a crash in one process).
+   */
+  settled(): Promise<void> {
+    return this.store.whenFlushed().catch(() => undefined);
+  }
+
   /** Checkpoint (when healthy), flush and close. */
   async close(): Promise<void> {
     if (this.closed) return;
