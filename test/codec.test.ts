@@ -67,7 +67,7 @@ function snapshot(open: number, form: OpenForm = 'block'): SkuSnapshot {
   const keys = keyRecords(open);
   const held =
     form === 'block'
-      ? { openBlock: reservationBlock(reservations, open), idemBlock: idempotencyBlock(open, (write) => keys.forEach((k) => write.key(...k))) }
+      ? { openBlock: reservationBlock('sku-1', reservations, open), idemBlock: idempotencyBlock('sku-1', open, (write) => keys.forEach((k) => write.key(...k))) }
       : { open: form === 'tuples' ? reservations.map(snapshotTuple) : reservations, idem: keys };
   return {
     sku: 'sku-1',

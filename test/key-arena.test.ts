@@ -221,7 +221,7 @@ describe('IdempotencyLog with the arena', () => {
       fc.property(
         fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }).chain((sku) => fc.tuple(fc.constant(sku), fc.array(record(sku), { minLength: 1, maxLength: 30, size: 'max' }))),
         ([sku, records]) => {
-          const block = Buffer.from(idempotencyBlock(records.length, (write) => records.forEach((r) => write.key(...r))));
+          const block = Buffer.from(idempotencyBlock(sku, records.length, (write) => records.forEach((r) => write.key(...r))));
           expect(read(idempotencyLogOfBlock(block, sku)!)).toEqual(records);
         },
       ),
@@ -237,8 +237,8 @@ describe('IdempotencyLog with the arena', () => {
       ['key-00000004', 'reserve', 'other:9', 4.5],
     ];
     const log = IdempotencyLog.of('sku-1', records);
-    const fromLog = Buffer.from(idempotencyBlock(log.length, (write) => log.writeEach(write)));
-    const fromStrings = Buffer.from(idempotencyBlock(records.length, (write) => records.forEach((record) => write.key(...record))));
+    const fromLog = Buffer.from(idempotencyBlock('sku-1', log.length, (write) => log.writeEach(write)));
+    const fromStrings = Buffer.from(idempotencyBlock('sku-1', records.length, (write) => records.forEach((record) => write.key(...record))));
     expect(fromLog.equals(fromStrings)).toBe(true);
     expect(read(idempotencyLogOfBlock(fromLog, 'sku-1')!)).toEqual(records);
   });

@@ -9,6 +9,8 @@ import { RecordCodec } from '../src/persistence/codec.js';
 import type { IdempotencyRecord } from '../src/actors/sku.js';
 import { idempotencyBlock, idempotencyLogOfBlock } from '../src/persistence/idempotency-block.js';
 import { reservationBlock, reservationsOfBlock } from '../src/persistence/reservation-block.js';
+import { BlockReader } from '../src/persistence/binary-block.js';
+import { VERSION_1_HOLDS, VERSION_1_KEY_BLOCK, VERSION_1_KEYS } from './fixtures/blocks-version-1.js';
 import { heldReservation } from './fixtures/held-reservation.js';
 
 const T0 = 1_700_000_000_000;
@@ -55,7 +57,7 @@ function stored(block: Buffer): Buffer {
 describe('reservation block', () => {
   it('round-trips every field of every shape, in order', () => {
     const reservations = variety();
-    expect(reservationsOfBlock(stored(reservationBlock(reservations, reservations.length)), 'sku-1')).toEqual(reservations);
+    expect(reservationsOfBlock(stored(reservationBlock('sku-1', reservations, reservations.length)), 'sku-1')).toEqual(reservations);
   });
 
   it('round-trips numbers of every size and sign, fractions, and strings beyond ASCII', () => {
@@ -65,24 +67,39 @@ describe('reservation block', () => {
       held(3, { priority: 2 ** 29 - 1, arrival: 2 ** 29, walSeq: 2 ** 31, walIndex: 2 ** 32 + 7, endedAt: -(2 ** 29) }),
       held(2, { orderId: 'commande-été-№7', customerId: '顧客-42', channel: 'kanał', endReason: 'client a changé d’avis 🛒', locations: ['entrepôt'] }),
     ];
-    expect(reservationsOfBlock(stored(reservationBlock(odd, odd.length)), 'sku-1')).toEqual(odd);
+    expect(reservationsOfBlock(stored(reservationBlock('sku-1', odd, odd.length)), 'sku-1')).toEqual(odd);
   });
 
   it('names each channel and location once', () => {
     const reservations = Array.from({ length: 50 }, (_, i) => held(i, { channel: i % 2 ? 'web' : 'pos' }));
-    const block = reservationBlock(reservations, reservations.length);
+    const block = reservationBlock('sku-1', reservations, reservations.length);
     expect(block.toString('latin1').split('pos').length - 1).toBe(1);
     expect(block.toString('latin1').split('dc-1').length - 1).toBe(1);
     expect(reservationsOfBlock(stored(block), 'sku-1')).toEqual(reservations);
   });
 
+  it('leaves out the ids the SKU spells and writes times relative to the first hold, and still reads version 1', () => {
+    const reservations = Array.from({ length: 100 }, (_, i) => held(i + 1));
+    const block = reservationBlock('sku-1', reservations, reservations.length);
+    expect(block.toString('latin1')).not.toContain('sku-1:');
+    // Each hold's strings (a length byte each, the id empty), and ~25 bytes of small numbers: ~41-bit
+    // times written whole (six bytes each) and the ids (eight bytes here) would not fit.
+    const stringBytes = reservations.reduce((sum, r) => sum + 4 + r.orderId.length + r.customerId.length + r.idempotencyKey.length, 0);
+    expect(block.length).toBeLessThan(stringBytes + 32 * reservations.length);
+    expect(reservationsOfBlock(stored(block), 'sku-1')).toEqual(reservations);
+    // An id of another spelling (restored from older data, or not the SKU's own) is kept whole.
+    const foreign = [held(1, { id: 'sku-1:01' }), held(2, { id: 'other:2' }), held(3, { arrival: 4 })];
+    expect(reservationsOfBlock(stored(reservationBlock('sku-1', foreign, 3)), 'sku-1')).toEqual(foreign);
+    expect(reservationsOfBlock(stored(VERSION_1_HOLDS), 'sku-1')).toEqual(variety());
+  });
+
   it('holds no reservations at all', () => {
-    expect(reservationsOfBlock(stored(reservationBlock([], 0)), 'sku-1')).toEqual([]);
+    expect(reservationsOfBlock(stored(reservationBlock('sku-1', [], 0)), 'sku-1')).toEqual([]);
   });
 
   it('refuses a count that does not match the reservations given', () => {
-    expect(() => reservationBlock([held(1), held(2)], 1)).toThrow(/more than the 1 reservations announced/);
-    expect(() => reservationBlock([held(1)], 2)).toThrow(/1 reservations where 2 were announced/);
+    expect(() => reservationBlock('sku-1', [held(1), held(2)], 1)).toThrow(/more than the 1 reservations announced/);
+    expect(() => reservationBlock('sku-1', [held(1)], 2)).toThrow(/1 reservations where 2 were announced/);
   });
 
   it('is a block of its own each time: the next one never writes over it, small or large', () => {
@@ -91,7 +108,7 @@ describe('reservation block', () => {
     const sizes = [1, 5_000, 1, 20_000, 3, 20_000];
     const blocks = sizes.map((n) => {
       const reservations = Array.from({ length: n }, (_, i) => held(i, { orderId: `order-${n}-${i}` }));
-      const block = reservationBlock(reservations, n);
+      const block = reservationBlock('sku-1', reservations, n);
       return { block, copy: Buffer.from(block), reservations };
     });
     for (const { block, copy, reservations } of blocks) {
@@ -101,7 +118,7 @@ describe('reservation block', () => {
   });
 
   describe('refuses a damaged block, naming the SKU', () => {
-    const good = (): Buffer => reservationBlock(variety(), variety().length);
+    const good = (): Buffer => reservationBlock('sku-1', variety(), variety().length);
     it('cut short anywhere', () => {
       const block = good();
       for (const cut of [1, 2, 5, 40, block.length >> 1, block.length - 1]) {
@@ -115,8 +132,8 @@ describe('reservation block', () => {
 
     it('of a version this one does not know', () => {
       const block = good();
-      block[0] = 8; // version 2 (numbers are written as 4 × value: zigzag, then the integer tag)
-      expect(() => reservationsOfBlock(block, 'sku-1')).toThrow(/snapshot of SKU sku-1: reservation block version 2 is not known/);
+      block[0] = 16; // version 4 (numbers are written as 4 × value: zigzag, then the integer tag)
+      expect(() => reservationsOfBlock(block, 'sku-1')).toThrow(/snapshot of SKU sku-1: reservation block version 4 is not known/);
     });
 
     it('with a count larger than the block could hold', () => {
@@ -126,10 +143,13 @@ describe('reservation block', () => {
 
     it('with an unknown state, or a name referenced before it was written', () => {
       const [r] = variety();
-      const block = reservationBlock([r], 1);
-      // The first reservation's channel reference follows its four strings; then its state code.
-      let p = 2;
-      for (let s = 0; s < 4; s++) p += 1 + (block[p] >> 1);
+      const block = reservationBlock('sku-1', [r], 1);
+      // The first reservation's channel reference follows the header (version, count, time base)
+      // and its four strings; then its state code.
+      const reader = new BlockReader(block, (what) => new Error(what));
+      for (let n = 0; n < 3; n++) reader.number();
+      for (let s = 0; s < 4; s++) reader.string();
+      let p = reader.spanEnd;
       expect(block[p]).toBe(0); // a new channel, index 0 ...
       const badName = Buffer.from(block);
       badName[p] = 4; // ... now index 1, of which none was written
@@ -149,7 +169,7 @@ describe('idempotency block', () => {
     ['key-3-abcdefgh', 'commit', 'sku-1:2', T0 + 9],
     ['clé-4-ünïcode', 'reserve', 'sku-1:3', T0 + 9.5],
   ];
-  const blockOf = (records: IdempotencyRecord[]): Buffer => idempotencyBlock(records.length, (write) => records.forEach((k) => write.key(...k)));
+  const blockOf = (records: IdempotencyRecord[]): Buffer => idempotencyBlock('sku-1', records.length, (write) => records.forEach((k) => write.key(...k)));
   const keysOf = (block: Buffer): IdempotencyRecord[] => {
     const read: IdempotencyRecord[] = [];
     idempotencyLogOfBlock(block, 'sku-1')?.forEach(0, (...record) => read.push(record));
@@ -183,12 +203,25 @@ describe('idempotency block', () => {
     expect(keysOf(block)).toEqual([['a\u00e9c', 'reserve', 'sku-1:1', T0]]);
   });
 
+  it("writes the SKU's own reservations as their numbers and times relative to the first key, and still reads version 1", () => {
+    const records: IdempotencyRecord[] = Array.from({ length: 100 }, (_, i) => [`key-${i}`, 'reserve', `sku-1:${(i + 1).toString(36)}`, T0 + i * 7]);
+    records.push(['key-other', 'release', 'other:5', T0 - 3], ['key-zero', 'commit', 'sku-1:01', 0]);
+    const block = blockOf(records);
+    expect(block.toString('latin1')).not.toContain('sku-1:1');
+    expect(block.toString('latin1')).toContain('other:5');
+    // A length byte and the key, the kind, the mark (one byte to three) and the time (one or two).
+    const keyBytes = records.reduce((sum, [key]) => sum + 1 + key.length, 0);
+    expect(block.length).toBeLessThan(keyBytes + 'other:5'.length + 6 * records.length);
+    expect(keysOf(stored(block))).toEqual(records);
+    expect(keysOf(stored(VERSION_1_KEY_BLOCK))).toEqual(VERSION_1_KEYS);
+  });
+
   it('gives no log for no keys', () => {
     expect(idempotencyLogOfBlock(stored(blockOf([])), 'sku-1')).toBeNull();
   });
 
   it('refuses a count that does not match the keys given', () => {
-    expect(() => idempotencyBlock(3, (write) => keys.forEach((k) => write.key(...k)))).toThrow(/4 idempotency keys where 3 were announced/);
+    expect(() => idempotencyBlock('sku-1', 3, (write) => keys.forEach((k) => write.key(...k)))).toThrow(/4 idempotency keys where 3 were announced/);
   });
 
   it('refuses a damaged block, naming the SKU', () => {
@@ -199,11 +232,18 @@ describe('idempotency block', () => {
     expect(() => idempotencyLogOfBlock(Buffer.concat([block, Buffer.from([0])]), 'sku-1')).toThrow(/bytes left over after 4 keys/);
     expect(() => idempotencyLogOfBlock(Buffer.concat([blockOf([]), Buffer.from([0])]), 'sku-1')).toThrow(/bytes left over after 0 keys/);
     const newer = Buffer.from(block);
-    newer[0] = 8; // version 2
-    expect(() => idempotencyLogOfBlock(newer, 'sku-1')).toThrow(/idempotency block version 2 is not known/);
-    // The first key's kind follows its string (version, count, then a one-byte length header).
+    newer[0] = 12; // version 3
+    expect(() => idempotencyLogOfBlock(newer, 'sku-1')).toThrow(/idempotency block version 3 is not known/);
+    // The first key's kind follows the header (version, count, time base) and its string; then
+    // the mark of its reservation.
+    const reader = new BlockReader(block, (what) => new Error(what));
+    for (let n = 0; n < 3; n++) reader.number();
+    reader.string();
     const badKind = Buffer.from(block);
-    badKind[2 + 1 + (block[2] >> 1)] = 12; // kind code 3
+    badKind[reader.spanEnd] = 12; // kind code 3
     expect(() => idempotencyLogOfBlock(badKind, 'sku-1')).toThrow(/kind of key 0/);
+    const badMark = Buffer.from(block);
+    badMark[reader.spanEnd + 1] = 2; // -1 (zigzag, then the integer tag), where the mark is 0 or a number + 1
+    expect(() => idempotencyLogOfBlock(badMark, 'sku-1')).toThrow(/idempotency block damaged \(reservation of key 0\)/);
   });
 });

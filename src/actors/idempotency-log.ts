@@ -37,11 +37,14 @@ const KEY_BYTES_MAX = 0xffff;
 /** No entry. An entry's offset + 1 is stored in 32 bits: the arena stays below 4 GiB. */
 const NONE = -1;
 
-/** Where a checkpoint writes keys to (idempotency-block.ts). */
+/**
+ * Where a checkpoint writes keys to (idempotency-block.ts). `reservation`: the reservation's id, or
+ * as a number the SKU's own reservation of that number (reservationIdOf), which needs no string.
+ */
 export interface KeyWriter {
-  key(key: string, kind: IdempotentKind, reservationId: string, at: number): void;
+  key(key: string, kind: IdempotentKind, reservation: string | number, at: number): void;
   /** A key held as UTF-8 bytes, `bytes[start..end)`: written without making it a string. */
-  keyBytes(bytes: Uint8Array, start: number, end: number, kind: IdempotentKind, reservationId: string, at: number): void;
+  keyBytes(bytes: Uint8Array, start: number, end: number, kind: IdempotentKind, reservation: string | number, at: number): void;
 }
 
 export class IdempotencyLog {
@@ -160,10 +163,11 @@ export class IdempotencyLog {
       const p = e & SLAB_MASK;
       const flags = slab[p + FLAGS_AT];
       const kind = KINDS[flags & KIND_BITS];
-      const reservationId = this.reservationId(slab, e);
+      // The SKU's own reservations as their numbers: no id string is made for the block.
+      const reservation = flags & RESERVATION_ASIDE ? this.aside!.get(2 * e + 1)! : readFloat64(slab, p + RESERVATION_AT);
       const at = readFloat64(slab, p + TIME_AT);
-      if (flags & KEY_ASIDE) write.key(this.aside!.get(2 * e)!, kind, reservationId, at);
-      else write.keyBytes(slab, p + HEADER_BYTES, p + HEADER_BYTES + keyLengthOf(slab, p), kind, reservationId, at);
+      if (flags & KEY_ASIDE) write.key(this.aside!.get(2 * e)!, kind, reservation, at);
+      else write.keyBytes(slab, p + HEADER_BYTES, p + HEADER_BYTES + keyLengthOf(slab, p), kind, reservation, at);
     }
   }
 

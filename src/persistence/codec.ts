@@ -257,7 +257,7 @@ export class RecordCodec {
 
 export function snapshotOf(state: SkuState): SkuSnapshot {
   const snapshot = headerOf(state);
-  snapshot.openBlock = reservationBlock(openReservations(state), openCount(state));
+  snapshot.openBlock = reservationBlock(state.sku, openReservations(state), openCount(state));
   snapshot.idemBlock = keysBlock(state, 0, keysHeld(state));
   return snapshot;
 }
@@ -282,7 +282,7 @@ export function headerOf(state: SkuState): SkuSnapshot {
 export function keysBlock(state: SkuState, from: number, to: number): Buffer {
   // At most one of the log and the table is set (sku.ts).
   const { idemLog, idem } = state;
-  return idempotencyBlock(to - from, (write) => {
+  return idempotencyBlock(state.sku, to - from, (write) => {
     if (idemLog !== null) idemLog.writeEach(write, from, to);
     let left = to - from;
     idem?.forEach((v, key) => {

@@ -6,25 +6,37 @@
 // mostly in building the tuples and in the collections their allocation set off
 // (docs/benchmarks.md, "A hot SKU's checkpoint").
 //
-// Layout, version 1 — the on-disk format: a new field means a new version, read alongside this one.
-//   version, count
+// Layout, version 3 — the on-disk format: a new field means a new version, read alongside this one.
+//   version, count, then (when count > 0) the time base: the first reservation's createdAt
 //   per reservation:
-//     id, orderId, customerId, idempotencyKey                       strings
+//     id, orderId, customerId, idempotencyKey                       strings; the id is empty when
+//                                                                   it is the SKU's own for the
+//                                                                   reservation's number (arrival)
 //     channel                                                       name reference
 //     state code, allowPartial (0/1), requested, quantity, priority, arrival, holdTtlMs,
-//     createdAt, activatedAt, expiresAt, endedAt, walSeq, walIndex  numbers
+//     createdAt, activatedAt, expiresAt, endedAt, walSeq, walIndex  numbers, the times relative to
+//                                                                   the time base
 //     allocation count, then per allocation: location, quantity     name reference, number
 //     restricted locations: 0 for none, else count + 1, then names  strings
 //     endReason                                                     nullable string
 // A name reference is the index of a channel or location named earlier in the block; the index
 // one past the last named is a new name, and its string follows. Channels and locations repeat
 // across a SKU's holds, so each is written once.
+// Version 1 (read only) had no time base, wrote every time whole and every id in full. Version 3
+// spares what a hot SKU's checkpoint wrote for each hold to no purpose: its id, which the SKU and
+// its number spell, and four ~41-bit times, which took the varint's slow path (docs/benchmarks.md,
+// "Page blocks without what the SKU already says"). Version 2 is not a layout: see IN_PAGES_BLOCK.
 
 import type { Allocation, Reservation, ReservationState } from '../actors/types.js';
 import { NO_ALLOCATIONS, singleAllocation } from '../actors/shared-allocations.js';
+import { reservationIdOf, reservationNoIn } from '../actors/reservation-id.js';
 import { BlockReader, BlockWriter, NameTable, readName } from './binary-block.js';
 
-const VERSION = 1;
+const VERSION = 3;
+/** Times written whole, ids in full. */
+const VERSION_WHOLE = 1;
+/** The marker IN_PAGES_BLOCK is (below). */
+const VERSION_IN_PAGES = 2;
 /** A reservation's state as one number; the WAL's own records (wal-record.ts) use the same codes. */
 export const STATES: readonly ReservationState[] = ['PENDING', 'ACTIVE', 'COMMITTED', 'RELEASED', 'EXPIRED'];
 export const STATE_CODES = new Map(STATES.map((state, code) => [state, code]));
@@ -34,16 +46,19 @@ const writer = new BlockWriter();
 /** Room to start a block with, per reservation: ~92 bytes were measured with short ids. */
 const EXPECTED_BYTES_PER_RESERVATION = 128;
 
-export function reservationBlock(open: Iterable<Reservation>, count: number): Buffer {
+/** `sku`: the SKU whose holds `open` are (the ids it spells are left out). */
+export function reservationBlock(sku: string, open: Iterable<Reservation>, count: number): Buffer {
   writer.reset(count * EXPECTED_BYTES_PER_RESERVATION);
   writer.number(VERSION);
   writer.number(count);
   const channels = new NameTable();
   const locations = new NameTable();
   let written = 0;
+  let timeBase = 0;
   for (const r of open) {
     if (written === count) throw new Error(`more than the ${count} reservations announced`);
-    writeReservation(writer, r, channels, locations, null, true);
+    if (written === 0) writer.number((timeBase = r.createdAt));
+    writeReservation(writer, r, channels, locations, timeBase, true, sku);
     written++;
   }
   if (written !== count) throw new Error(`${written} reservations where ${count} were announced`);
@@ -59,7 +74,7 @@ export function reservationBlock(open: Iterable<Reservation>, count: number): Bu
 export const IN_PAGES_BLOCK: Buffer = (() => {
   const marker = new BlockWriter();
   marker.reset(8);
-  marker.number(VERSION + 1);
+  marker.number(VERSION_IN_PAGES);
   return Buffer.from(marker.finish());
 })();
 
@@ -70,13 +85,16 @@ export function reservationsOfBlock(block: Buffer, sku: string): Reservation[] {
   let current = -1;
   const reader = new BlockReader(block, (what) => new Error(`snapshot of SKU ${sku}: reservation block damaged (${current < 0 ? what : `${what} of reservation ${current}`})`));
   const version = reader.number();
-  if (version !== VERSION) throw new Error(`snapshot of SKU ${sku}: reservation block version ${version} is not known to this version of Stockade`);
+  if (version !== VERSION && version !== VERSION_WHOLE) throw new Error(`snapshot of SKU ${sku}: reservation block version ${version} is not known to this version of Stockade`);
   // Every reservation takes at least a byte: a count beyond the block's size is damage.
   const count = reader.index(block.length, 'count');
+  const whole = version === VERSION_WHOLE;
+  const timeBase = whole || count === 0 ? null : reader.number();
+  const idsOf = whole ? null : sku;
   const channels: string[] = [];
   const locations: string[] = [];
   const reservations: Reservation[] = [];
-  for (current = 0; current < count; current++) reservations.push(readReservation(reader, sku, channels, locations, null, true));
+  for (current = 0; current < count; current++) reservations.push(readReservation(reader, sku, channels, locations, timeBase, true, idsOf));
   if (!reader.done) throw new Error(`snapshot of SKU ${sku}: reservation block damaged (bytes left over after ${count} reservations)`);
   return reservations;
 }
@@ -87,9 +105,12 @@ export function reservationsOfBlock(block: Buffer, sku: string): Reservation[] {
  * block); a number writes them relative to it (the record: BlockWriter.relative). With
  * `withWalPosition` the reservation's latest WAL event follows its times (the block); a WAL event
  * is that event itself, so the record leaves it out. `channels` and `locations` may be one table.
+ * `idsOf`: a SKU whose own ids (reservationIdOf the SKU and the reservation's number) are written
+ * empty (the block); null writes every id (the record).
  */
-export function writeReservation(w: BlockWriter, r: Reservation, channels: NameTable, locations: NameTable, timeBase: number | null, withWalPosition: boolean): void {
-  w.string(r.id);
+export function writeReservation(w: BlockWriter, r: Reservation, channels: NameTable, locations: NameTable, timeBase: number | null, withWalPosition: boolean, idsOf: string | null): void {
+  // Parsing the id allocates nothing; an id is never empty, so empty can stand for "the SKU's own".
+  w.string(idsOf !== null && reservationNoIn(idsOf, r.id) === r.arrival ? '' : r.id);
   w.string(r.orderId);
   w.string(r.customerId);
   w.string(r.idempotencyKey);
@@ -118,9 +139,9 @@ export function writeReservation(w: BlockWriter, r: Reservation, channels: NameT
   w.nullableString(r.endReason);
 }
 
-/** What `writeReservation` wrote, with the same `timeBase` and `withWalPosition`; `sku` is not in the bytes. */
-export function readReservation(reader: BlockReader, sku: string, channels: string[], locations: string[], timeBase: number | null, withWalPosition: boolean): Reservation {
-  const id = reader.string();
+/** What `writeReservation` wrote, with the same `timeBase`, `withWalPosition` and `idsOf`; `sku` is not in the bytes. */
+export function readReservation(reader: BlockReader, sku: string, channels: string[], locations: string[], timeBase: number | null, withWalPosition: boolean, idsOf: string | null): Reservation {
+  let id = reader.string();
   const orderId = reader.string();
   const customerId = reader.string();
   const idempotencyKey = reader.string();
@@ -147,6 +168,7 @@ export function readReservation(reader: BlockReader, sku: string, channels: stri
     for (let k = 0; k < only.length; k++) only[k] = reader.string();
   }
   const endReason = reader.nullableString();
+  if (id === '' && idsOf !== null) id = reservationIdOf(idsOf, arrival);
   // The same fields in the same order as every other reservation the shard makes (sku.ts), so
   // V8 gives restored, replayed and live reservations one shape.
   return {

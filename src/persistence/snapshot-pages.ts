@@ -40,7 +40,7 @@ export function pagedSnapshotOf(state: SkuState, entries: number, seq: number, w
   if (!pages.written) for (const r of openReservations(state)) pages.holdChanged(r.arrival);
   for (const page of pages.takeTouched()) {
     const holds = holdsInPage(state, page, pages.entries);
-    writes.push({ key: [sku, HOLD_PAGES, page], block: holds.length > 0 ? reservationBlock(holds, holds.length) : null });
+    writes.push({ key: [sku, HOLD_PAGES, page], block: holds.length > 0 ? reservationBlock(sku, holds, holds.length) : null });
   }
   writeKeyPages(state, pages, writes);
   pages.written = true;

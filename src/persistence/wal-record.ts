@@ -99,7 +99,7 @@ export class WalRecordWriter {
       case 'ReservationPlaced': {
         const r = event.reservation;
         this.common(PLACED, event, event.idem === undefined ? IDEM_NONE : event.idem === r.idempotencyKey ? IDEM_OWN : IDEM_STRING);
-        writeReservation(w, r, this.names, this.names, this.at, false);
+        writeReservation(w, r, this.names, this.names, this.at, false, null);
         break;
       }
       case 'ReservationActivated':
@@ -192,7 +192,7 @@ export function decodeWalRecord(bytes: Buffer, unpackOther: (bytes: Buffer) => S
 }
 
 function placedOf(reader: BlockReader, names: string[], sku: string, eventAt: number, idemCode: number, idem: string | undefined, at: number): ReservationPlaced {
-  const reservation = readReservation(reader, sku, names, names, at, false);
+  const reservation = readReservation(reader, sku, names, names, at, false, null);
   const event: ReservationPlaced = { type: 'ReservationPlaced', sku, at: eventAt, reservation };
   if (idemCode !== IDEM_NONE) event.idem = idemCode === IDEM_OWN ? reservation.idempotencyKey : idem;
   return event;
