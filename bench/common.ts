@@ -315,21 +315,42 @@ export function fullGc(): void {
  * BENCH_CPU_PROFILE=<dir>: a V8 CPU profile of this thread over a measured window only, written
  * to `<dir>/<label>.cpuprofile`. `node --cpu-prof` covers the whole process, where set-up, the
  * read-back checks and the closing checkpoint (which encodes every open hold) crowd out the window.
+ * BENCH_HEAP_PROFILE=<dir>: where this thread allocated over the window, sampled every 32 KiB,
+ * objects the collector has already freed included (`node --heap-prof` keeps only the live ones,
+ * and the garbage is what costs): `<dir>/<label>.heapprofile`, which Chrome's DevTools open.
  */
 export async function profileWindow(label: string): Promise<() => Promise<void>> {
-  const dir = process.env.BENCH_CPU_PROFILE;
-  if (dir === undefined || dir === '') return async () => {};
+  const cpuDir = process.env.BENCH_CPU_PROFILE;
+  const heapDir = process.env.BENCH_HEAP_PROFILE;
+  if (!cpuDir && !heapDir) return async () => {};
   const { Session } = await import('node:inspector/promises');
   const session = new Session();
   session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.start');
-  return async () => {
-    const { profile } = await session.post('Profiler.stop');
-    session.disconnect();
+  if (cpuDir) {
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+  }
+  if (heapDir) {
+    await session.post('HeapProfiler.enable');
+    await session.post('HeapProfiler.startSampling', { samplingInterval: 32 * 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  }
+  const fileIn = (dir: string, suffix: string) => {
     mkdirSync(dir, { recursive: true });
-    const file = join(dir, `${label.replace(/[^A-Za-z0-9.-]+/g, '_')}.cpuprofile`);
-    writeFileSync(file, JSON.stringify(profile));
-    console.log(`  cpu profile of the window: ${file}`);
+    return join(dir, `${label.replace(/[^A-Za-z0-9.-]+/g, '_')}.${suffix}`);
+  };
+  return async () => {
+    if (cpuDir) {
+      const { profile } = await session.post('Profiler.stop');
+      const file = fileIn(cpuDir, 'cpuprofile');
+      writeFileSync(file, JSON.stringify(profile));
+      console.log(`  cpu profile of the window: ${file}`);
+    }
+    if (heapDir) {
+      const { profile } = await session.post('HeapProfiler.stopSampling');
+      const file = fileIn(heapDir, 'heapprofile');
+      writeFileSync(file, JSON.stringify(profile));
+      console.log(`  allocation profile of the window: ${file}`);
+    }
+    session.disconnect();
   };
 }

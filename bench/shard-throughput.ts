@@ -30,6 +30,7 @@
 //   BENCH_MIX=reserve|reserve+commit   in-process runs of that mix only (quick: that mix instead of reserve)
 //   BENCH_DIR                          base of the temporary data directories (default os.tmpdir())
 //   BENCH_CPU_PROFILE=<dir>            a CPU profile of the main thread over each measured window
+//   BENCH_HEAP_PROFILE=<dir>           where the main thread allocated over each measured window (bench/common.ts)
 
 import { loadavg } from 'node:os';
 import type { Histogram } from 'hdr-histogram-js';
