@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import type { ShardConfig } from '../config.js';
 import { errorBody } from '../errors.js';
-import { snapshotOf, stateOf } from '../persistence/codec.js';
+import { snapshotOf, stateOf, type SkuSnapshot } from '../persistence/codec.js';
 import { ShardStore, type WalPosition } from '../persistence/shard-store.js';
 import { inPages, pagedSnapshotOf, type PageWrite } from '../persistence/snapshot-pages.js';
 import type { Alert } from '../alerts/alert.js';
@@ -714,16 +714,8 @@ export class Shard {
    */
   private checkpoint(now: number): void {
     const began = performance.now();
-    const { limits } = this.options;
-    const { checkpointPageEntries } = this.options.shard;
     const pageWrites: PageWrite[] = [];
-    const snapshots = [...this.dirty].map((sku) => {
-      const state = this.skus.get(sku)!;
-      forgetExpiredIdempotency(state, now, limits);
-      if (!inPages(state, checkpointPageEntries)) return snapshotOf(state);
-      if (state.pages !== null) state.pages.due = false;
-      return pagedSnapshotOf(state, checkpointPageEntries, this.seq, pageWrites);
-    });
+    const snapshots = [...this.dirty].map((sku) => this.snapshotNow(this.skus.get(sku)!, now, pageWrites));
     this.store.writeCheckpoint({ seq: this.seq, at: now }, snapshots, pageWrites);
     const { walRetentionMs, walPruneRecordsPerCheckpointMax } = this.options.shard;
     if (walRetentionMs > 0) this.store.pruneWal(this.lastCheckpointSeq, now - walRetentionMs, walPruneRecordsPerCheckpointMax);
@@ -754,17 +746,26 @@ export class Shard {
    */
   private checkpointOnTheirOwn(states: SkuState[], now: number): void {
     const began = performance.now();
-    const { limits } = this.options;
     const pageWrites: PageWrite[] = [];
     const snapshots = states.map((state) => {
-      state.pages!.due = false;
-      forgetExpiredIdempotency(state, now, limits);
       this.dirty.delete(state.sku);
-      return pagedSnapshotOf(state, this.options.shard.checkpointPageEntries, this.seq, pageWrites);
+      return this.snapshotNow(state, now, pageWrites);
     });
     this.store.writeSnapshots(snapshots, pageWrites);
     this.skuCheckpoints++;
     this.onCheckpoint(performance.now() - began);
+  }
+
+  /**
+   * The SKU's snapshot as of the turn just written, its keys past their TTL forgotten first; a
+   * paged SKU's changed pages go to `pageWrites`, and it is no longer due on its own.
+   */
+  private snapshotNow(state: SkuState, now: number, pageWrites: PageWrite[]): SkuSnapshot {
+    forgetExpiredIdempotency(state, now, this.options.limits);
+    const entries = this.options.shard.checkpointPageEntries;
+    if (!inPages(state, entries)) return snapshotOf(state);
+    if (state.pages !== null) state.pages.due = false;
+    return pagedSnapshotOf(state, entries, this.seq, pageWrites);
   }
 
   stats(): ShardStats {
