@@ -25,7 +25,7 @@
 // Version 1 (read only) had no time base, wrote every time whole and every id in full. Version 3
 // spares what a hot SKU's checkpoint wrote for each hold to no purpose: its id, which the SKU and
 // its number spell, and four ~41-bit times, which took the varint's slow path (docs/benchmarks.md,
-// "Page blocks without what the SKU already says"). Version 2 is not a layout: see IN_PAGES_BLOCK.
+// "Snapshot blocks without what the SKU already says"). Version 2 is not a layout: see IN_PAGES_BLOCK.
 
 import type { Allocation, Reservation, ReservationState } from '../actors/types.js';
 import { NO_ALLOCATIONS, singleAllocation } from '../actors/shared-allocations.js';
