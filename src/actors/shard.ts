@@ -13,10 +13,9 @@ import type { ShardConfig } from '../config.js';
 import { errorBody } from '../errors.js';
 import { snapshotOf, stateOf, type SkuSnapshot } from '../persistence/codec.js';
 import { ShardStore, type WalPosition } from '../persistence/shard-store.js';
-import { inPages, pagedSnapshotOf, type PageWrite } from '../persistence/snapshot-pages.js';
+import { inPages, pagedSnapshotOf, pagesOf, type PageWrite } from '../persistence/snapshot-pages.js';
 import type { Alert } from '../alerts/alert.js';
 import { alertEvents, type AlertSignal } from './alerts.js';
-import { CheckpointPages } from './checkpoint-pages.js';
 import { ExpiryHeap } from './expiry-heap.js';
 import { retireKeyArena } from './key-arena.js';
 import { openCount, openReservation, openReservations as openReservationsOf } from './open-holds.js';
@@ -732,7 +731,7 @@ export class Shard {
    * pages at once, and from then on a few pages at a time, however fast it grows.
    */
   private notePagesChanged(state: SkuState, turn: Turn): void {
-    const pages = (state.pages ??= new CheckpointPages(this.options.shard.checkpointPageEntries, 0, 0, 0, false));
+    const pages = pagesOf(state, this.options.shard.checkpointPageEntries);
     if (pages.due || pages.pagesChanged(state.keysRemembered, openCount(state), keysHeld(state)) < this.options.shard.checkpointSkuPagesMax) return;
     pages.due = true;
     (turn.pagesDue ??= []).push(state);

@@ -29,13 +29,18 @@ export function inPages(state: SkuState, entries: number): boolean {
   return state.pages !== null || openCount(state) > entries || keysHeld(state) > entries;
 }
 
+/** The SKU's page tracker, made (nothing on disk yet) the first time the SKU is seen to need pages. */
+export function pagesOf(state: SkuState, entries: number): CheckpointPages {
+  return (state.pages ??= new CheckpointPages(entries, 0, 0, 0, false));
+}
+
 /**
  * The SKU's header, and in `writes` the pages that changed since its last checkpoint (every page,
  * the first time), as of WAL record `seq`. Marks the SKU's pages as written: the caller writes
  * both in one transaction.
  */
 export function pagedSnapshotOf(state: SkuState, entries: number, seq: number, writes: PageWrite[]): SkuSnapshot {
-  const pages = (state.pages ??= new CheckpointPages(entries, 0, 0, 0, false));
+  const pages = pagesOf(state, entries);
   const sku = state.sku;
   if (!pages.written) for (const r of openReservations(state)) pages.holdChanged(r.arrival);
   for (const page of pages.takeTouched()) {
