@@ -238,6 +238,9 @@ async function runJob(job: Job): Promise<JobResult> {
   const t0 = performance.now();
   const warmEnd = byCount ? t0 : t0 + job.warmupSeconds * 1000;
   let measureEnd = byCount ? Infinity : warmEnd + job.measureSeconds * 1000;
+  // The window's edges, told to the orchestrator so the server's own histograms cover the window
+  // only: the warm-up's first requests meet a cold server.
+  const windowStart = byCount ? null : setTimeout(() => reply({ type: 'window', edge: 'start' }), Math.max(0, warmEnd - t0));
   let stopped = false;
   let onDrained: (() => void) | null = null;
 
@@ -332,6 +335,10 @@ async function runJob(job: Job): Promise<JobResult> {
     await Promise.race([new Promise<void>((resolve) => (onDrained = resolve)), sleep(DRAIN_TIMEOUT_MS)]);
   }
   const finished = performance.now();
+  if (windowStart !== null) {
+    clearTimeout(windowStart);
+    reply({ type: 'window', edge: 'end' });
+  }
   if (byCount) {
     // A sell-out run has no window: every answer counts, up to the last one.
     measureEnd = finished;

@@ -60,7 +60,7 @@ import pg from 'pg';
 import { fmtBound, latencyBetween, scrape, type ServerHistograms, type ServerLatency } from './server-latency.js';
 import { AdminClient, serverRuntime, startStockade, type StockadeServer } from './stockade.js';
 import { envNumber, fileSystemOf, QUICK, ROOT_DIR } from '../common.js';
-import { fmt, fmtMs, markdownTable, type FromGenerator, type Job, type JobResult, type ServerProcess, type SystemName, type Target } from './shared.js';
+import { fmt, fmtMs, markdownTable, type FromGenerator, type Job, type JobResult, type ServerProcess, type SystemName, type Target, type WindowEdge } from './shared.js';
 
 const RESULTS_DIR = join(ROOT_DIR, 'bench', 'results');
 
@@ -143,7 +143,7 @@ interface Row {
   check: Check;
   setupSeconds: number;
   verifySeconds: number;
-  /** Stockade's own histograms over the run (warm-up and drain included); null for the others. */
+  /** Stockade's own histograms over the measured window (a sell-out row: the whole run); null for the others. */
   server: ServerLatency | null;
 }
 
@@ -198,6 +198,7 @@ function commandLine(): string {
 class Generator {
   private child: ChildProcess;
   private waiting: ((m: FromGenerator) => void) | null = null;
+  private onWindow: ((edge: WindowEdge) => void) | null = null;
   private readonly ready: Promise<void>;
   exited = false;
 
@@ -214,15 +215,21 @@ class Generator {
       this.waiting = (m) => (m.type === 'ready' ? resolve() : reject(new Error(m.type === 'failed' ? m.error : 'unexpected message')));
     });
     this.child.on('message', (m: FromGenerator) => {
+      if (m.type === 'window') {
+        this.onWindow?.(m.edge);
+        return;
+      }
       const w = this.waiting;
       this.waiting = null;
       w?.(m);
     });
   }
 
-  async run(job: Job, timeoutMs: number): Promise<JobResult> {
+  /** `onWindow`: told when the job's measured window starts and ends (timed jobs only). */
+  async run(job: Job, timeoutMs: number, onWindow: ((edge: WindowEdge) => void) | null = null): Promise<JobResult> {
     await this.ready;
     if (this.exited) throw new Error('the generator is not running');
+    this.onWindow = onWindow;
     return new Promise<JobResult>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting = null;
@@ -522,8 +529,23 @@ async function runLevel(gen: Generator, system: System, workload: WorkloadName, 
   };
   const expectedMs = (job.warmupSeconds + job.measureSeconds) * 1000;
   const histogramsBefore = await system.histograms?.();
-  const result = await gen.run(job, expectedMs + 120_000);
-  const server = histogramsBefore ? latencyBetween(histogramsBefore, await system.histograms!()) : null;
+  // The server's histograms at the window's edges too: the row's server-side figures then cover
+  // what the client's do, without the warm-up's cold start. A sell-out row has no window.
+  const windowScrapes: Partial<Record<WindowEdge, Promise<ServerHistograms>>> = {};
+  const onWindow = system.histograms
+    ? (edge: WindowEdge) => {
+        const scraped = system.histograms!();
+        scraped.catch(() => {}); // awaited below, where a failure is reported
+        windowScrapes[edge] = scraped;
+      }
+    : null;
+  const result = await gen.run(job, expectedMs + 120_000, onWindow);
+  const { start, end } = windowScrapes;
+  const server = !histogramsBefore
+    ? null
+    : start && end
+      ? latencyBetween(await start, await end)
+      : latencyBetween(histogramsBefore, await system.histograms!());
   const verifyStarted = performance.now();
   const finals = await system.read(prefix, count);
   const check = checkRun(stockPerSku, result, finals);
@@ -872,9 +894,9 @@ function report(a: {
   );
   out.push(
     `- Send lag (open loop): how late the generator sent a request after its scheduled time (its own event loop was busy or descheduled), p99 and max over the measured window; that delay is part of the reported latency, so a latency percentile well above the lag's is the server's.`,
-    `- Server-side p50 / p99 and WAL commit p99 / max (Stockade only): from Stockade's own Prometheus histograms (\`stockade_request_duration_seconds\` for WebSocket reserves: a request entering the gateway to its answer, the durable write included, the socket write and everything in the client not; \`stockade_wal_commit_seconds\`), scraped before and after the row, so warm-up and drain are included. Read as bucket bounds ("≤ 5 ms": in the bucket up to 5 ms; buckets 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 1000 ms).`,
-    `- Shard turn p99 / max (Stockade only): how long the shards' turns ran (\`stockade_shard_turn_seconds\`, every shard: a turn's commands, a checkpoint written in it, garbage collection inside it), p99 and the longest, as bucket bounds (0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000 ms). A request waits for the turns ahead of it on its shard.`,
-    `- Worker GC max (Stockade only): the shard workers' longest garbage-collection pause in the row (\`stockade_shard_gc_seconds\`, any kind), as a bucket bound; a pause inside a turn is part of that turn's time as well.`,
+    `- Server-side p50 / p99 and WAL commit p99 / max (Stockade only): from Stockade's own Prometheus histograms (\`stockade_request_duration_seconds\` for WebSocket reserves: a request entering the gateway to its answer, the durable write included, the socket write and everything in the client not; \`stockade_wal_commit_seconds\`), scraped when the measured window starts and when every request sent in it has been answered (a sell-out row, which has no window: before and after the row). Read as bucket bounds ("≤ 5 ms": in the bucket up to 5 ms; buckets 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 1000 ms).`,
+    `- Shard turn p99 / max (Stockade only): how long the shards' turns ran (\`stockade_shard_turn_seconds\`, every shard: a turn's commands, a checkpoint written in it, garbage collection inside it), p99 and the longest over the same scrapes, as bucket bounds (0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000 ms). A request waits for the turns ahead of it on its shard.`,
+    `- Worker GC max (Stockade only): the shard workers' longest garbage-collection pause over the same scrapes as the server-side figures (\`stockade_shard_gc_seconds\`, any kind), as a bucket bound; a pause inside a turn is part of that turn's time as well.`,
   );
   out.push(
     `- Throughput = answers per second in the measured window. Latency via hdr-histogram (µs resolution). Oversold = Σ max(0, grants − stock); after every row the stock is read back from the system and must equal stock − grants, never negative, with grants = min(stock, attempts) per SKU (any failed check is printed in the oversold cell).`,

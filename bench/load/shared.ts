@@ -92,7 +92,13 @@ export interface JobResult {
 }
 
 export type ToGenerator = { type: 'job'; job: Job } | { type: 'exit' };
-export type FromGenerator = { type: 'ready' } | { type: 'result'; result: JobResult } | { type: 'failed'; label: string; error: string };
+export type FromGenerator =
+  | { type: 'ready' }
+  | { type: 'result'; result: JobResult }
+  | { type: 'failed'; label: string; error: string }
+  /** A timed job's measured window began (warm-up over), or ended (every request sent in it answered). */
+  | { type: 'window'; edge: WindowEdge };
+export type WindowEdge = 'start' | 'end';
 
 
 /** Latency in ms with three decimals below 10 ms, so microsecond precision shows. */
