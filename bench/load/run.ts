@@ -37,6 +37,7 @@
 //   BENCH_CONNECTIONS, BENCH_DEPTH     Stockade and Redis connections and depth (32 × 64)
 //   BENCH_PG_POOL                      PostgreSQL pool size = requests in flight (32)
 //   BENCH_STOCKADE_RESTART=row|workload|run   fresh Stockade process per row (default), per workload, or one
+//   BENCH_STOCKADE_SHARDS=N            the server's shards (default 2, the machine's cores)
 //   BENCH_STOCKADE_YOUNG_MB=N          the shard workers' young generation, shard.youngGenerationMb (default: the configuration's, 48)
 //   BENCH_STOCKADE_TURN_COMMANDS_MAX=N commands merged into one turn while a flush is pending, shard.turnCommandsMax (default: 16,384)
 //   BENCH_STOCKADE_CHECKPOINT_INTERVAL_MS=N  shard.checkpointIntervalMs (default: 30,000, longer than a row: no
@@ -77,7 +78,8 @@ const PG_POOL = Math.round(envNumber('BENCH_PG_POOL', 32));
 const OPEN_FRACTIONS = [0.25, 0.5, 0.75];
 /** Diagnostics: open-loop rates as fractions of this rate, not of the run's own peak (two settings at the same offered load). */
 const OPEN_RATES_OF = process.env.BENCH_OPEN_RATES_OF ? envNumber('BENCH_OPEN_RATES_OF', 0) : null;
-const SHARDS = 2;
+/** The server's shards (worker threads); BENCH_STOCKADE_SHARDS changes it for a diagnostic run. */
+const SHARDS = Math.round(envNumber('BENCH_STOCKADE_SHARDS', 2));
 /** Stock per SKU in the peak and open-loop runs: never runs out. */
 const STOCK_PLENTY = 1_000_000_000;
 /** Sell-out: stock ≈ this many seconds of the system's peak, within bounds; 3× as many reserves. */
