@@ -240,6 +240,7 @@ class Generator {
       }, timeoutMs);
       this.waiting = (m) => {
         clearTimeout(timer);
+        this.onWindow = null;
         if (m.type === 'result') resolve(m.result);
         else reject(new Error(m.type === 'failed' ? `${m.label}: ${m.error}` : 'unexpected message'));
       };
