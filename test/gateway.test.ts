@@ -318,6 +318,10 @@ describe('gateway', () => {
     const metrics = await fetch(`${server.http}/metrics`).then((r) => r.text());
     expect(metrics).toMatch(/stockade_requests_total\{transport="ws",op="reserve",outcome="ok"\} \d+/);
     expect(metrics).toMatch(/stockade_wal_commit_seconds_bucket/);
+    // Between 5 and 25 ms, where the p99 aim is decided, the latency buckets tell 7.5, 15 and 20 ms apart.
+    for (const le of ['0.005', '0.0075', '0.01', '0.015', '0.02', '0.025']) {
+      expect(metrics).toMatch(new RegExp(`stockade_request_duration_seconds_bucket\\{le="${le.replace(".", "\\.")}",transport="ws",op="reserve"\\} \\d+`));
+    }
     const turns = [...metrics.matchAll(/stockade_shard_turn_seconds_count\{shard="(\d)"\} (\d+)/g)];
     expect(turns.reduce((sum, [, , count]) => sum + Number(count), 0)).toBeGreaterThan(0);
     expect(metrics).toMatch(/# TYPE stockade_shard_checkpoint_seconds histogram/);
