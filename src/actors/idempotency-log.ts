@@ -164,7 +164,7 @@ export class IdempotencyLog {
       const flags = slab[p + FLAGS_AT];
       const kind = KINDS[flags & KIND_BITS];
       // The SKU's own reservations as their numbers: no id string is made for the block.
-      const reservation = flags & RESERVATION_ASIDE ? this.aside!.get(2 * e + 1)! : readFloat64(slab, p + RESERVATION_AT);
+      const reservation = this.reservation(slab, e);
       const at = readFloat64(slab, p + TIME_AT);
       if (flags & KEY_ASIDE) write.key(this.aside!.get(2 * e)!, kind, reservation, at);
       else write.keyBytes(slab, p + HEADER_BYTES, p + HEADER_BYTES + keyLengthOf(slab, p), kind, reservation, at);
@@ -183,9 +183,14 @@ export class IdempotencyLog {
   }
 
   private reservationId(slab: Buffer, e: number): string {
+    const reservation = this.reservation(slab, e);
+    return typeof reservation === 'number' ? reservationIdOf(this.sku, reservation) : reservation;
+  }
+
+  /** Entry `e`'s reservation as kept: the id set aside, or the number of the SKU's own. */
+  private reservation(slab: Buffer, e: number): string | number {
     const p = e & SLAB_MASK;
-    if (slab[p + FLAGS_AT] & RESERVATION_ASIDE) return this.aside!.get(2 * e + 1)!;
-    return reservationIdOf(this.sku, readFloat64(slab, p + RESERVATION_AT));
+    return slab[p + FLAGS_AT] & RESERVATION_ASIDE ? this.aside!.get(2 * e + 1)! : readFloat64(slab, p + RESERVATION_AT);
   }
 }
 
