@@ -2,6 +2,7 @@
 // invariant stops the shard instead of carrying on.
 
 import { afterEach, describe, expect, it } from 'vitest';
+import { customersOf } from '../src/actors/open-holds.js';
 import { assertInvariantsFull } from '../src/actors/sku.js';
 import type { Command, SkuView } from '../src/actors/types.js';
 import { buildConfig, ConfigError } from '../src/config.js';
@@ -79,12 +80,14 @@ describe('broken invariants', () => {
 });
 
 describe('the full invariant check', () => {
+  /** Two holds of c-1 and a third refused: with a limit of 2 that refusal counted the customers. */
   async function stateWithHolds() {
-    const t = openTestShard();
+    const t = openTestShard({ limits: { reservationsPerCustomerMax: 2 } });
     await t.ok(setStock('S', 'w', 10));
     await t.ok(setStock('S', 'w2', 10));
     await t.ok(reserve('S', 2, { customerId: 'c-1' }));
     await t.ok(reserve('S', 1, { customerId: 'c-1' }));
+    expect(await t.code(reserve('S', 1, { customerId: 'c-1' }))).toBe('CUSTOMER_RESERVATION_LIMIT');
     return t.shard.skus.get('S')!;
   }
 
@@ -98,18 +101,23 @@ describe('the full invariant check', () => {
     expect(() => assertInvariantsFull(state)).toThrow(/customers with open reservations of S out of step/);
   });
 
-  it('still checks reserved against the allocations when the counts were just built from the reservations', async () => {
+  it('finds a unit moved between locations, which keeps the totals right and only the allocations show', async () => {
     const state = await stateWithHolds();
-    // Recovery's case for a SKU restored from its snapshot: the counts are not recounted...
-    state.customers!.set('c-1', 1);
-    expect(() => assertInvariantsFull(state, true)).not.toThrow();
-    // ...and everything else is checked as before: a unit moved between locations keeps the
-    // totals right, and only the allocations show it.
     const [w, w2] = state.locations;
     expect([w.location, w.reserved, w2.location, w2.reserved]).toEqual(['w', 3, 'w2', 0]);
     w.reserved -= 1;
     w2.reserved += 1;
-    expect(() => assertInvariantsFull(state, true)).toThrow(/reserved at S\/w differs from ACTIVE allocations/);
+    expect(() => assertInvariantsFull(state)).toThrow(/reserved at S\/w differs from ACTIVE allocations/);
+  });
+
+  it('finds customers counted where no two holds are open', async () => {
+    const t = openTestShard();
+    await t.ok(setStock('S', 'w', 10));
+    await t.ok(reserve('S', 1, { customerId: 'c-1' }));
+    const state = t.shard.skus.get('S')!;
+    expect(() => assertInvariantsFull(state)).not.toThrow();
+    state.customers = customersOf([state.sole!]);
+    expect(() => assertInvariantsFull(state)).toThrow(/open reservations of S not kept as one sole hold or two or more by number/);
   });
 });
 

@@ -6,7 +6,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addOpen, assertOpenFiled, customerHolds, openCount, openHoldsOf, openReservation, openReservations, removeOpen } from '../src/actors/open-holds.js';
+import { addOpen, assertOpenFiled, customerAtLimit, openCount, openHoldsOf, openReservation, openReservations, removeOpen } from '../src/actors/open-holds.js';
 import { emptySku, type SkuState } from '../src/actors/sku.js';
 import type { Reservation } from '../src/actors/types.js';
 import { reservationIdOf } from '../src/actors/reservation-id.js';
@@ -16,13 +16,18 @@ function hold(no: number, customerId: string): Reservation {
   return heldReservation('S', no, 0, { customerId });
 }
 
-function expectForm(state: SkuState): void {
+const CUSTOMERS = ['c-1', 'c-2', 'c-3', 'c-4'];
+
+/** Customers are counted only beside `open`, and once counted, every open hold is. */
+function expectForm(state: SkuState, model: Reservation[]): void {
   if (state.open === null) {
     expect(state.customers).toBeNull();
   } else {
     expect(state.sole).toBeNull();
     expect(state.open.size).toBeGreaterThanOrEqual(2);
-    expect(state.customers).not.toBeNull();
+  }
+  if (state.customers !== null) {
+    for (const customer of CUSTOMERS) expect(state.customers.get(customer) ?? 0).toBe(model.filter((r) => r.customerId === customer).length);
   }
 }
 
@@ -30,9 +35,12 @@ describe('open holds', () => {
   it('answer as a list of the open reservations would, through any places and ends (model)', () => {
     // Numbers are issued in order; `skip` jumps ahead, as when other holds came and went, so
     // holds land in chunks (of 32 numbers) far apart, and chunks are emptied and dropped.
+    // `limit`: the anti-hoarding question for a limit of 1–4, which counts the customers the first
+    // time it can be yes; after that the counts must follow every place and end.
     const op = fc.oneof(
       { arbitrary: fc.record({ place: fc.constantFrom('c-1', 'c-2', 'c-3'), skip: fc.oneof(fc.constant(0), fc.nat(100)) }), weight: 3 },
       { arbitrary: fc.record({ end: fc.nat(20) }), weight: 2 },
+      { arbitrary: fc.record({ limit: fc.integer({ min: 1, max: 4 }) }), weight: 1 },
     );
     fc.assert(
       fc.property(fc.array(op, { minLength: 1, maxLength: 60, size: 'max' }), (ops) => {
@@ -47,16 +55,16 @@ describe('open holds', () => {
             const r = hold(next++, o.place);
             addOpen(state, r);
             model.push(r);
-          } else if (model.length > 0) {
-            const [r] = model.splice(o.end % model.length, 1);
-            removeOpen(state, r);
+          } else if ('end' in o) {
+            if (model.length > 0) removeOpen(state, model.splice(o.end % model.length, 1)[0]);
+          } else {
+            for (const customer of CUSTOMERS) expect(customerAtLimit(state, customer, o.limit)).toBe(model.filter((r) => r.customerId === customer).length >= o.limit);
           }
-          expectForm(state);
+          expectForm(state, model);
           assertOpenFiled(state);
           expect(openCount(state)).toBe(model.length);
           // In number order, as they were placed: listings and snapshots keep that order.
           expect([...openReservations(state)]).toEqual(model);
-          for (const customer of ['c-1', 'c-2', 'c-3', 'c-4']) expect(customerHolds(state, customer)).toBe(model.filter((r) => r.customerId === customer).length);
           // Every number placed so far (open or ended), and the next, not yet issued.
           for (const no of [...placed, next]) expect(openReservation(state, reservationIdOf('S', no))).toBe(model.find((r) => r.arrival === no));
         }
@@ -91,7 +99,10 @@ describe('open holds', () => {
     const restored = { ...emptySku('S'), ...openHoldsOf(holds) };
     assertOpenFiled(restored);
     expect([...openReservations(restored)]).toEqual(holds);
-    expect(customerHolds(restored, 'c-1')).toBe(2);
+    // Customers are counted when the anti-hoarding limit is first asked about, not on restore.
+    expect(restored.customers).toBeNull();
+    expect([customerAtLimit(restored, 'c-1', 2), customerAtLimit(restored, 'c-2', 2), customerAtLimit(restored, 'c-1', 3)]).toEqual([true, false, false]);
+    expect([...restored.customers!]).toEqual([['c-1', 2], ['c-2', 1]]);
     expect(() => openHoldsOf([hold(3, 'c-1'), hold(3, 'c-2')])).toThrow(/S:3 restored twice/);
   });
 

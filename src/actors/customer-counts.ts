@@ -28,13 +28,6 @@ export class CustomerCounts extends GrowingIndex {
   private small: Map<string, number> | null = new Map();
   private entries: Entries | null = null;
 
-  /** Counts with one hold of one customer: a SKU's second hold makes them for its first. */
-  static one(customerId: string): CustomerCounts {
-    const counts = new CustomerCounts();
-    counts.small!.set(customerId, 1);
-    return counts;
-  }
-
   get size(): number {
     return this.small !== null ? this.small.size : this.indexed;
   }

@@ -2,15 +2,21 @@
 //
 // Most SKUs hold at most one reservation at a time: in a sale over many SKUs each gets a hold now
 // and then, and it ends before the next. That one is kept in `state.sole`, with no Map; a second
-// one moves both into `state.open` (by number, holds-by-number.ts) and `state.customers` (counts
-// per customer, customer-counts.ts), and when one is left it goes back to `sole`. Making the two
-// structures for a SKU's first hold and dropping them with its last was ~22 % of what a recovery
-// allocated (docs/benchmarks.md, "A SKU's only hold without a Map"); deleting their last entry
-// instead makes V8 shrink the Map into a new table.
+// one moves both into `state.open` (by number, holds-by-number.ts), and when one is left it goes
+// back to `sole`. Making the structures for a SKU's first hold and dropping them with its last
+// was ~22 % of what a recovery allocated (docs/benchmarks.md, "A SKU's only hold without a Map");
+// deleting their last entry instead makes V8 shrink the Map into a new table.
+//
+// The per-customer counts (`state.customers`, customer-counts.ts) serve only the anti-hoarding
+// check, whose answer can be yes only once the SKU has as many open holds as one customer may
+// have. So they are made then, from the open holds (`customerAtLimit`), and kept from then on
+// until one hold is left: a SKU with a handful of holds, as in a sale over many SKUs, never counts,
+// where counting cost a Map per SKU and two lookups per reserve (docs/benchmarks.md, "Customers
+// counted only where the limit can bite").
 //
 // At most one of `sole` and `open` is set; `open`, when set, holds two or more; `customers` is
-// set exactly when `open` is. Every open reservation's id is its SKU's id for its number
-// (`assertOpenFiled`), so a lookup by id is a lookup by the number in it.
+// set only with `open`, and then counts every open hold. Every open reservation's id is its SKU's
+// id for its number (`assertOpenFiled`), so a lookup by id is a lookup by the number in it.
 
 import assert from 'node:assert/strict';
 import { CustomerCounts } from './customer-counts.js';
@@ -38,10 +44,18 @@ export function openReservations(state: SkuState): Iterable<Reservation> {
   return state.open !== null ? state.open.values() : state.sole !== null ? [state.sole] : [];
 }
 
-/** How many open reservations `customerId` has on this SKU (anti-hoarding). */
-export function customerHolds(state: SkuState, customerId: string): number {
-  if (state.customers !== null) return state.customers.get(customerId) ?? 0;
-  return state.sole !== null && state.sole.customerId === customerId ? 1 : 0;
+/**
+ * Whether `customerId` already has `max` open reservations on this SKU (anti-hoarding). With
+ * fewer than `max` holds open nobody has; otherwise the counts are made now if they are not kept
+ * yet, and kept from then on (addOpen, removeOpen).
+ */
+export function customerAtLimit(state: SkuState, customerId: string, max: number): boolean {
+  if (openCount(state) < max) return false;
+  const open = state.open;
+  // One hold open and a limit of one: the only customer who has reached it is the sole hold's.
+  if (open === null) return state.sole!.customerId === customerId;
+  const customers = (state.customers ??= customersOf(open.values()));
+  return (customers.get(customerId) ?? 0) >= max;
 }
 
 export function addOpen(state: SkuState, r: Reservation): void {
@@ -55,10 +69,11 @@ export function addOpen(state: SkuState, r: Reservation): void {
     open.add(sole);
     if (!open.add(r)) assert.fail(`reservation ${r.id} placed twice`);
     state.open = open;
-    state.customers = CustomerCounts.one(sole.customerId);
     state.sole = null;
-  } else if (!state.open.add(r)) assert.fail(`reservation ${r.id} placed twice`);
-  state.customers!.increment(r.customerId);
+    return;
+  }
+  if (!state.open.add(r)) assert.fail(`reservation ${r.id} placed twice`);
+  state.customers?.increment(r.customerId);
 }
 
 export function removeOpen(state: SkuState, r: Reservation): void {
@@ -70,22 +85,22 @@ export function removeOpen(state: SkuState, r: Reservation): void {
   const open = state.open;
   if (open.get(r.arrival) !== r) assert.fail(`reservation ${r.id} is not open`);
   if (open.size === 2) {
-    // Back to one: the other becomes the sole hold, and the holds by number and the customer counts go.
+    // Back to one: the other becomes the sole hold, and the holds by number and any customer counts go.
     for (const other of open.values()) if (other !== r) state.sole = other;
     state.open = null;
     state.customers = null;
     return;
   }
   open.delete(r);
-  state.customers!.decrement(r.customerId);
+  state.customers?.decrement(r.customerId);
 }
 
-/** The open-reservation fields of a state holding `reservations` (a snapshot's, restored). */
+/** The open-reservation fields of a state holding `reservations` (a snapshot's, restored; counted when first needed). */
 export function openHoldsOf(reservations: Reservation[]): Pick<SkuState, 'sole' | 'open' | 'customers'> {
   if (reservations.length <= 1) return { sole: reservations[0] ?? null, open: null, customers: null };
   const open = new HoldsByNumber();
   for (const r of reservations) if (!open.add(r)) throw new Error(`reservation ${r.id} restored twice`);
-  return { sole: null, open, customers: customersOf(reservations) };
+  return { sole: null, open, customers: null };
 }
 
 /**

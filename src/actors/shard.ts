@@ -341,8 +341,7 @@ export class Shard {
     let openReservations = 0;
     for (const state of this.skus.values()) {
       if (shardOf(state.sku, this.options.shardCount) !== this.options.shardId) assert.fail(`SKU ${state.sku} recovered on the wrong shard`);
-      // A SKU no replayed event touched is as its snapshot restored it (stateOf counted its customers).
-      assertInvariantsFull(state, !this.dirty.has(state.sku));
+      assertInvariantsFull(state);
       for (const r of openReservationsOf(state)) this.expiry.push(r.expiresAt, r.id);
       openReservations += openCount(state);
     }

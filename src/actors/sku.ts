@@ -26,7 +26,7 @@ import type { CustomerCounts } from './customer-counts.js';
 import { NO_ALLOCATIONS, singleAllocation } from './shared-allocations.js';
 import { sharedChannel } from './shared-names.js';
 import type { HoldsByNumber } from './holds-by-number.js';
-import { addOpen, assertOpenFiled, customerHolds, customersOf, openCount, openReservation, openReservations, removeOpen } from './open-holds.js';
+import { addOpen, assertOpenFiled, customerAtLimit, customersOf, openCount, openReservation, openReservations, removeOpen } from './open-holds.js';
 import { parseReservationId, reservationIdOf } from './reservation-id.js';
 import type {
   Allocation,
@@ -117,7 +117,7 @@ export interface SkuState {
   open: HoldsByNumber | null;
   /** PENDING reservations, priority descending then arrival ascending. */
   pending: Reservation[] | null;
-  /** Open reservations per customer (anti-hoarding), set with `open`; derived, rebuilt on restore. */
+  /** Open reservations per customer (anti-hoarding): made from `open` once the limit can bite, then kept with it (open-holds.ts). */
   customers: CustomerCounts | null;
   /** Idempotency keys of mutating calls, oldest first. */
   idem: IdempotencyTable<IdempotencyValue> | null;
@@ -326,7 +326,7 @@ export function decide(state: SkuState | undefined, command: Command | ExpireCom
       if (openCount(state) >= limits.reservationsPerSkuMax) {
         return fail('RESERVATIONS_PER_SKU_LIMIT', { reservationsPerSkuMax: limits.reservationsPerSkuMax });
       }
-      if (customerHolds(state, command.customerId) >= limits.reservationsPerCustomerMax) {
+      if (customerAtLimit(state, command.customerId, limits.reservationsPerCustomerMax)) {
         return fail('CUSTOMER_RESERVATION_LIMIT', { customerId: command.customerId, reservationsPerCustomerMax: limits.reservationsPerCustomerMax });
       }
       const holdTtlMs = command.holdTtlMs ?? limits.holdTtlMsDefault;
@@ -824,12 +824,9 @@ export function assertInvariants(state: SkuState, settled: boolean): void {
 
 /**
  * O(open reservations): reserved per location equals the ACTIVE allocations there, and the
- * per-customer counts equal the open reservations' customers. `customersCounted`: the counts were
- * just built from these very reservations (a SKU restored from its snapshot, with nothing
- * replayed after it), so recounting could not disagree; for a hot SKU the recount was ~8 % of its
- * restore (docs/benchmarks.md, "A hot SKU's checkpoint").
+ * per-customer counts, where kept, equal the open reservations' customers.
  */
-export function assertInvariantsFull(state: SkuState, customersCounted = false): void {
+export function assertInvariantsFull(state: SkuState): void {
   assertInvariants(state, true);
   const byLocation = new Map<string, number>();
   let pending = 0;
@@ -851,17 +848,17 @@ export function assertInvariantsFull(state: SkuState, customersCounted = false):
     if (r.quantity > r.requested) assert.fail(`reservation ${r.id} holds more than requested`);
   }
   if (pending !== (state.pending?.length ?? 0)) assert.fail(`pending queue of ${state.sku} out of step`);
-  // One hold is `sole`, two or more are in `open` with their customers counted (open-holds.ts).
+  // One hold is `sole`, two or more are in `open`; customers are counted only beside `open` (open-holds.ts).
   const { open, customers } = state;
-  if (open !== null ? state.sole !== null || open.size < 2 || customers === null : customers !== null) {
+  if (open !== null ? state.sole !== null || open.size < 2 : customers !== null) {
     assert.fail(`open reservations of ${state.sku} not kept as one sole hold or two or more by number`);
   }
   assertOpenFiled(state);
-  if (open !== null && !customersCounted) {
+  if (open !== null && customers !== null) {
     const counted = customersOf(open.values());
-    if (counted.size !== customers!.size) assert.fail(`customers with open reservations of ${state.sku} out of step`);
+    if (counted.size !== customers.size) assert.fail(`customers with open reservations of ${state.sku} out of step`);
     for (const [customer, count] of counted) {
-      if (customers!.get(customer) !== count) assert.fail(`open reservations of customer ${customer} on ${state.sku} out of step`);
+      if (customers.get(customer) !== count) assert.fail(`open reservations of customer ${customer} on ${state.sku} out of step`);
     }
   }
   assertLocationsReserved(state, byLocation);
