@@ -16,7 +16,7 @@ export function dropOldest<K, V>(collection: Map<K, V>, count: number, onDrop?: 
 export function dropOldest<K>(collection: Set<K>, count: number): void;
 export function dropOldest<K, V>(collection: Map<K, V> | Set<K>, count: number, onDrop?: (key: K, value: V) => void): void {
   if (count <= 0) return;
-  if (collection instanceof Map) {
+  if (collection instanceof Map && onDrop !== undefined) {
     for (const [key, value] of collection) {
       collection.delete(key);
       onDrop?.(key, value);
@@ -24,7 +24,8 @@ export function dropOldest<K, V>(collection: Map<K, V> | Set<K>, count: number, 
     }
     return;
   }
-  for (const key of collection) {
+  // Keys alone where no one needs the values: walking a Map's entries makes a pair per entry.
+  for (const key of collection.keys()) {
     collection.delete(key);
     if (--count === 0) return;
   }

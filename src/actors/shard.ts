@@ -21,7 +21,7 @@ import { retireKeyArena } from './key-arena.js';
 import { openCount, openReservation, openReservations as openReservationsOf } from './open-holds.js';
 import { beginRecovery, endRecovery } from './recovery-pretenuring.js';
 import { searchSkus, type SkuSearchPage, type SkuSearchQuery } from './sku-search.js';
-import { levelsOf } from './levels.js';
+import { availableAt } from './levels.js';
 import { StockSeries } from './stock-series.js';
 import type { AvailabilityChange, DemandEvent } from './messages.js';
 import { shardOf } from './placement.js';
@@ -195,8 +195,16 @@ function addDemand(turn: Turn, sku: string, kind: DemandEvent['kind'], quantity:
 
 /** Record the SKU's levels in its stock-over-time series (no allocation within an interval). */
 function recordLevels(series: StockSeries, state: SkuState, at: number): void {
-  const levels = levelsOf(state.locations);
-  series.record(state.sku, at, levels.onHand, levels.reserved, levels.available);
+  // levelsOf's sums, without its object: this runs on every change.
+  let onHand = 0;
+  let reserved = 0;
+  let available = 0;
+  for (const loc of state.locations) {
+    onHand += loc.onHand;
+    reserved += loc.reserved;
+    available += availableAt(loc);
+  }
+  series.record(state.sku, at, onHand, reserved, available);
 }
 
 function availabilityOf(state: SkuState, at: number): AvailabilityChange {
@@ -220,7 +228,13 @@ const TIMER_DELAY_MS_MAX = 2 ** 31 - 1;
 export class Shard {
   readonly skus = new Map<string, SkuState>();
   private readonly expiry = new ExpiryHeap();
-  private readonly dirty = new Set<string>();
+  /**
+   * SKUs changed since the last checkpoint, each once (`SkuState.dirty`): a list and a flag, where
+   * a Set of names cost a hash lookup on every command, and a table that grows all at once as a
+   * sale over many SKUs touches them (docs/benchmarks.md, "Customers counted only where the limit
+   * can bite"). A SKU checkpointed on its own since is unflagged and skipped.
+   */
+  private dirty: SkuState[] = [];
   private readonly series: StockSeries;
   private readonly clock: () => number;
   private seq = 0;
@@ -328,7 +342,7 @@ export class Shard {
           r.walIndex = i;
           if (state.pages !== null) state.pages.holdChanged(r.arrival);
         }
-        this.dirty.add(event.sku);
+        this.markDirty(state);
       }
       this.seq = record.seq;
       records++;
@@ -550,7 +564,7 @@ export class Shard {
       assertInvariantsFull(state);
       assertSharedAllocationsIntact();
     }
-    this.dirty.add(sku);
+    this.markDirty(state);
     if (inPages(state, this.options.shard.checkpointPageEntries)) this.notePagesChanged(state, turn);
     recordLevels(this.series, state, now);
     if (this.watched.size > 0 && this.watched.has(sku)) (turn.watchedChanged ??= new Set()).add(sku);
@@ -697,13 +711,19 @@ export class Shard {
     }
   }
 
+  private markDirty(state: SkuState): void {
+    if (state.dirty) return;
+    state.dirty = true;
+    this.dirty.push(state);
+  }
+
   /**
    * Whether a checkpoint has anything to do: SKUs changed since the last one, or WAL records
    * written since, which SKUs checkpointed on their own already cover. The position must move on
    * for those too, or recovery would read (and skip) an ever longer WAL, and none of it be pruned.
    */
   private changedSinceCheckpoint(): boolean {
-    return this.dirty.size > 0 || this.seq > this.lastCheckpointSeq;
+    return this.dirty.length > 0 || this.seq > this.lastCheckpointSeq;
   }
 
   /**
@@ -713,11 +733,16 @@ export class Shard {
   private checkpoint(now: number): void {
     const began = performance.now();
     const pageWrites: PageWrite[] = [];
-    const snapshots = [...this.dirty].map((sku) => this.snapshotNow(this.skus.get(sku)!, now, pageWrites));
+    const snapshots = [];
+    for (const state of this.dirty) {
+      if (!state.dirty) continue;
+      state.dirty = false;
+      snapshots.push(this.snapshotNow(state, now, pageWrites));
+    }
     this.store.writeCheckpoint({ seq: this.seq, at: now }, snapshots, pageWrites);
     const { walRetentionMs, walPruneRecordsPerCheckpointMax } = this.options.shard;
     if (walRetentionMs > 0) this.store.pruneWal(this.lastCheckpointSeq, now - walRetentionMs, walPruneRecordsPerCheckpointMax);
-    this.dirty.clear();
+    this.dirty = [];
     this.recordsSinceCheckpoint = 0;
     this.lastCheckpointSeq = this.seq;
     this.checkpoints++;
@@ -746,7 +771,7 @@ export class Shard {
     const began = performance.now();
     const pageWrites: PageWrite[] = [];
     const snapshots = states.map((state) => {
-      this.dirty.delete(state.sku);
+      state.dirty = false;
       return this.snapshotNow(state, now, pageWrites);
     });
     this.store.writeSnapshots(snapshots, pageWrites);

@@ -148,6 +148,8 @@ export interface SkuState {
   keysRemembered: number;
   /** Set once the SKU's snapshot is kept in pages: what changed since its last checkpoint. */
   pages: CheckpointPages | null;
+  /** Changed since the shard's last checkpoint, and in its list of SKUs to checkpoint (shard.ts). */
+  dirty: boolean;
 }
 
 export type Limits = DomainLimits;
@@ -179,6 +181,7 @@ export function emptySku(sku: string): SkuState {
     episodes: null,
     keysRemembered: 0,
     pages: null,
+    dirty: false,
   };
 }
 

@@ -49,14 +49,18 @@ export class StockSeries {
       if (available > last.peakAvailable) last.peakAvailable = available;
       return;
     }
-    if (points) this.series.delete(sku);
-    else {
-      points = [];
+    const point = { at, onHand, reserved, available, peakAvailable: available };
+    if (points) {
+      this.series.delete(sku);
+      points.push(point);
+      if (points.length > this.pointsMax) points.shift();
+    } else {
       if (this.series.size >= this.skusMax) this.evictStalest();
+      // A list made for one point: `[]` and a push reserve room for 17. With more SKUs changing
+      // than the series keeps, most lists are forgotten before their second point.
+      points = [point];
     }
     this.series.set(sku, points);
-    points.push({ at, onHand, reserved, available, peakAvailable: available });
-    if (points.length > this.pointsMax) points.shift();
   }
 
   /** Forget the least recently changed tenth at once (one at a time is quadratic: insertion-order.ts). */

@@ -336,6 +336,7 @@ export function stateOf(snapshot: SkuSnapshot): SkuState {
     // until its first paged checkpoint, which writes every key.
     keysRemembered: paged ? paged[2] : (idemLog?.length ?? 0),
     pages: paged ? new CheckpointPages(paged[0], paged[1], paged[2], paged[3], true) : null,
+    dirty: false,
   };
 }
 
