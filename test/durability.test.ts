@@ -4,7 +4,7 @@
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { DemandEvent } from '../src/actors/messages.js';
-import type { Reply } from '../src/actors/types.js';
+import type { Reply, ReservationView } from '../src/actors/types.js';
 import { ShardStore } from '../src/persistence/shard-store.js';
 import { openTestShard, removeTempDirs, reserve, setStock } from './helpers.js';
 
@@ -113,6 +113,27 @@ describe('durability ordering', () => {
     expect(demand).toEqual([
       { sku: 'A', kind: 'attempt', quantity: 56, count: 4, available: 4, leadTimeDays: null, at: t.clock.read() },
       { sku: 'B', kind: 'attempt', quantity: 4, count: 1, available: 6, leadTimeDays: null, at: t.clock.read() },
+    ]);
+  });
+
+  it('starts each turn\'s demand afresh, and keeps a SKU\'s sales and attempts apart', async () => {
+    const t = openTestShard();
+    const demand: DemandEvent[] = [];
+    t.shard.onDurable = (report) => demand.push(...report.demand);
+    await t.ok(setStock('A', 'w', 10));
+    const held = await t.ok<ReservationView>(reserve('A', 2));
+    await turns(2);
+    demand.length = 0;
+    // One turn: a sale and an attempt of A; the next turn: another attempt, counted on its own.
+    const replies = await t.shard.execute([{ type: 'commit', reservationId: held.reservationId }, reserve('A', 1)]);
+    expect(replies.map((r) => r.ok)).toEqual([true, true]);
+    await t.ok(reserve('A', 3));
+    await turns(2);
+    const at = t.clock.read();
+    expect(demand).toEqual([
+      { sku: 'A', kind: 'sale', quantity: 2, count: 1, available: 7, leadTimeDays: null, at },
+      { sku: 'A', kind: 'attempt', quantity: 1, count: 1, available: 7, leadTimeDays: null, at },
+      { sku: 'A', kind: 'attempt', quantity: 3, count: 1, available: 4, leadTimeDays: null, at },
     ]);
   });
 });
