@@ -19,7 +19,7 @@ export function dropOldest<K, V>(collection: Map<K, V> | Set<K>, count: number, 
   if (collection instanceof Map && onDrop !== undefined) {
     for (const [key, value] of collection) {
       collection.delete(key);
-      onDrop?.(key, value);
+      onDrop(key, value);
       if (--count === 0) return;
     }
     return;

@@ -1,5 +1,5 @@
-// How many open reservations each customer has on one SKU (anti-hoarding), for SKUs holding two
-// or more (open-holds.ts).
+// How many open reservations each customer has on one SKU (anti-hoarding), for SKUs holding as
+// many open reservations as one customer may (open-holds.ts).
 //
 // A SKU in a sale over many SKUs has a handful of customers: a Map, which is the fastest for that.
 // A hot SKU has one per shopper, hundreds of thousands, and a Map's all-at-once growth stalls its
