@@ -61,9 +61,15 @@ import pg from 'pg';
 import { fmtBound, latencyBetween, scrape, type ServerHistograms, type ServerLatency } from './server-latency.js';
 import { AdminClient, serverRuntime, startStockade, type StockadeServer } from './stockade.js';
 import { envNumber, fileSystemOf, QUICK, ROOT_DIR } from '../common.js';
+import { LATENCY_BUCKETS_S, STALL_BUCKETS_S } from '../../src/gateway/metrics.js';
 import { fmt, fmtMs, markdownTable, type FromGenerator, type Job, type JobResult, type ServerProcess, type SystemName, type Target, type WindowEdge } from './shared.js';
 
 const RESULTS_DIR = join(ROOT_DIR, 'bench', 'results');
+
+/** Histogram bucket bounds in seconds, as the report lists them: milliseconds. */
+function inMs(bucketsS: readonly number[]): string {
+  return bucketsS.map((s) => Number((s * 1000).toPrecision(6))).join(', ');
+}
 
 // ---- settings -----------------------------------------------------------------------------------
 
@@ -897,8 +903,8 @@ function report(a: {
   );
   out.push(
     `- Send lag (open loop): how late the generator sent a request after its scheduled time (its own event loop was busy or descheduled), p99 and max over the measured window; that delay is part of the reported latency, so a latency percentile well above the lag's is the server's.`,
-    `- Server-side p50 / p99 and WAL commit p99 / max (Stockade only): from Stockade's own Prometheus histograms (\`stockade_request_duration_seconds\` for WebSocket reserves: a request entering the gateway to its answer, the durable write included, the socket write and everything in the client not; \`stockade_wal_commit_seconds\`), scraped when the measured window starts and when every request sent in it has been answered (a sell-out row, which has no window: before and after the row). Read as bucket bounds ("≤ 5 ms": in the bucket up to 5 ms; buckets 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 7.5, 10, 15, 20, 25, 50, 100, 250, 1000 ms).`,
-    `- Shard turn p99 / max (Stockade only): how long the shards' turns ran (\`stockade_shard_turn_seconds\`, every shard: a turn's commands, a checkpoint written in it, garbage collection inside it), p99 and the longest over the same scrapes, as bucket bounds (0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000 ms). A request waits for the turns ahead of it on its shard.`,
+    `- Server-side p50 / p99 and WAL commit p99 / max (Stockade only): from Stockade's own Prometheus histograms (\`stockade_request_duration_seconds\` for WebSocket reserves: a request entering the gateway to its answer, the durable write included, the socket write and everything in the client not; \`stockade_wal_commit_seconds\`), scraped when the measured window starts and when every request sent in it has been answered (a sell-out row, which has no window: before and after the row). Read as bucket bounds ("≤ 5 ms": in the bucket up to 5 ms; buckets ${inMs(LATENCY_BUCKETS_S)} ms).`,
+    `- Shard turn p99 / max (Stockade only): how long the shards' turns ran (\`stockade_shard_turn_seconds\`, every shard: a turn's commands, a checkpoint written in it, garbage collection inside it), p99 and the longest over the same scrapes, as bucket bounds (${inMs(STALL_BUCKETS_S)} ms). A request waits for the turns ahead of it on its shard.`,
     `- Worker GC max (Stockade only): the shard workers' longest garbage-collection pause over the same scrapes as the server-side figures (\`stockade_shard_gc_seconds\`, any kind), as a bucket bound; a pause inside a turn is part of that turn's time as well.`,
   );
   out.push(

@@ -11,9 +11,9 @@ import type { StreamsService } from '../streams/service.js';
 // Reserve latencies live well under a millisecond: buckets start at 50 µs. Between 5 and 25 ms,
 // where the p99 aim (≤ 5 ms) is won or lost under load, they are closer: with only 10 and 25 ms
 // there, a p99 of 6 ms and one of 24 ms read the same (docs/benchmarks.md, "This machine, in the evening").
-const LATENCY_BUCKETS_S = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.025, 0.05, 0.1, 0.25, 1];
+export const LATENCY_BUCKETS_S = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.025, 0.05, 0.1, 0.25, 1];
 // A hot SKU's checkpoint grows with its open holds (docs/operations.md): up to seconds.
-const STALL_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+export const STALL_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 /**
  * Seconds per shard: a shard's WAL commits, turns and checkpoints. Each shard's child is made
