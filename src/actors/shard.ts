@@ -733,12 +733,8 @@ export class Shard {
   private checkpoint(now: number): void {
     const began = performance.now();
     const pageWrites: PageWrite[] = [];
-    const snapshots = [];
-    for (const state of this.dirty) {
-      if (!state.dirty) continue;
-      state.dirty = false;
-      snapshots.push(this.snapshotNow(state, now, pageWrites));
-    }
+    const snapshots: SkuSnapshot[] = [];
+    for (const state of this.dirty) if (state.dirty) snapshots.push(this.snapshotNow(state, now, pageWrites));
     this.store.writeCheckpoint({ seq: this.seq, at: now }, snapshots, pageWrites);
     const { walRetentionMs, walPruneRecordsPerCheckpointMax } = this.options.shard;
     if (walRetentionMs > 0) this.store.pruneWal(this.lastCheckpointSeq, now - walRetentionMs, walPruneRecordsPerCheckpointMax);
@@ -770,10 +766,7 @@ export class Shard {
   private checkpointOnTheirOwn(states: SkuState[], now: number): void {
     const began = performance.now();
     const pageWrites: PageWrite[] = [];
-    const snapshots = states.map((state) => {
-      state.dirty = false;
-      return this.snapshotNow(state, now, pageWrites);
-    });
+    const snapshots = states.map((state) => this.snapshotNow(state, now, pageWrites));
     this.store.writeSnapshots(snapshots, pageWrites);
     this.skuCheckpoints++;
     this.onCheckpoint(performance.now() - began);
@@ -781,9 +774,11 @@ export class Shard {
 
   /**
    * The SKU's snapshot as of the turn just written, its keys past their TTL forgotten first; a
-   * paged SKU's changed pages go to `pageWrites`, and it is no longer due on its own.
+   * paged SKU's changed pages go to `pageWrites`, and it is no longer due on its own. The SKU is
+   * no longer changed since a checkpoint: the shard's next one skips it unless it changes again.
    */
   private snapshotNow(state: SkuState, now: number, pageWrites: PageWrite[]): SkuSnapshot {
+    state.dirty = false;
     forgetExpiredIdempotency(state, now, this.options.limits);
     const entries = this.options.shard.checkpointPageEntries;
     if (!inPages(state, entries)) return snapshotOf(state);
