@@ -76,9 +76,13 @@ export interface ShardConfig {
   thresholdCheckSkusPerTurnMax: number;
   /** Unconfirmed alert notices handed to the publisher at once (at start and on request). */
   outboxResendMax: number;
-  /** Stock-over-time series kept in memory for the dashboard: SKUs per shard, points per SKU, spacing. */
+  /**
+   * Stock-over-time series kept in memory for the dashboard and drop-percent alerts: SKUs per
+   * shard, points per SKU, points per shard, spacing (stock-series.ts).
+   */
   stockSeriesSkusMax: number;
   stockSeriesPointsMax: number;
+  stockSeriesPointsTotalMax: number;
   stockSeriesIntervalMs: number;
   /**
    * The young generation of each shard worker's heap (Worker `resourceLimits.maxYoungGenerationSizeMb`;
@@ -221,8 +225,11 @@ export const DEFAULT_SHARD_CONFIG: ShardConfig = Object.freeze({
   thresholdCheckIntervalMs: THRESHOLD_CHECK_INTERVAL_MS,
   thresholdCheckSkusPerTurnMax: 2_000,
   outboxResendMax: 10_000,
-  stockSeriesSkusMax: 10_000,
+  // About 140 B per SKU with one point and 40–60 B per further point: at most some 15 MB of SKUs
+  // and 80–120 MB of points per shard.
+  stockSeriesSkusMax: 100_000,
   stockSeriesPointsMax: 360,
+  stockSeriesPointsTotalMax: 2_000_000,
   stockSeriesIntervalMs: 10_000,
   youngGenerationMb: 48,
   dataDirFreeMbMin: 16,
@@ -359,8 +366,9 @@ export const CONFIG_SCHEMA = {
         thresholdCheckIntervalMs: { ...nonNegativeInt, description: 'The scheduled batch check: every SKU with thresholds is re-evaluated this often (time-of-day minimums); 0 turns it off.' },
         thresholdCheckSkusPerTurnMax: { ...positiveInt, description: 'SKUs evaluated per turn of that check.' },
         outboxResendMax: { ...positiveInt, description: 'Unconfirmed alert notices handed to the publisher at once (at start and on request).' },
-        stockSeriesSkusMax: { ...positiveInt, description: 'SKUs per shard whose stock-over-time series is kept in memory (when full, the least recently changed tenth is forgotten).' },
+        stockSeriesSkusMax: { ...positiveInt, description: 'SKUs per shard whose stock-over-time series is kept in memory (when over this or stockSeriesPointsTotalMax, the SKUs least recently given a point are forgotten).' },
         stockSeriesPointsMax: { type: 'integer', minimum: 2, maximum: 100_000, description: 'Points per SKU in that series.' },
+        stockSeriesPointsTotalMax: { ...positiveInt, description: 'Points per shard in that series, every SKU\'s together (at least stockSeriesPointsMax).' },
         stockSeriesIntervalMs: { type: 'integer', minimum: 100, description: 'At most one point per SKU per this interval (a later change replaces it).' },
         youngGenerationMb: { type: 'integer', minimum: 8, maximum: 1024, description: 'Young generation of each shard worker\'s heap, in MiB (each of V8\'s two semi-spaces gets a third). Larger: faster recovery, longer pauses while serving (docs/operations.md). 48 is V8\'s own default for a worker.' },
         dataDirFreeMbMin: { ...nonNegativeInt, description: 'Free space the data directory\'s filesystem must have for the shards to start, in MiB; 0 turns the check off. Below it the start is refused (a new LMDB environment on a full disk crashes lmdb-js).' },
@@ -449,6 +457,10 @@ export function buildConfig(overrides: unknown = {}): Readonly<StockadeConfig> {
   if (config.shard.walRetentionMs > 0 && config.shard.walRetentionMs < config.limits.idempotencyTtlMs) {
     // A retried call's first answer is read from the WAL: it must outlive the idempotency key.
     throw new ConfigError('invalid configuration: /shard/walRetentionMs: must be 0 (keep all) or at least limits.idempotencyTtlMs');
+  }
+  if (config.shard.stockSeriesPointsTotalMax < config.shard.stockSeriesPointsMax) {
+    // Otherwise a SKU's own points could push it out of the series as they are recorded.
+    throw new ConfigError('invalid configuration: /shard: stockSeriesPointsTotalMax is below stockSeriesPointsMax');
   }
   if (config.limits.holdTtlMsDefault > config.limits.holdTtlMsMax) {
     throw new ConfigError('invalid configuration: /limits: holdTtlMsDefault exceeds holdTtlMsMax');

@@ -142,6 +142,12 @@ describe('configuration', () => {
     expect(() => buildConfig({ shard: { walRetentionMs: 60_000 }, limits: { idempotencyTtlMs: 60_000 } })).not.toThrow();
   });
 
+  it('refuses a bound on the stock series points of a shard below the points of one SKU', () => {
+    expect(() => buildConfig({ shard: { stockSeriesPointsMax: 360, stockSeriesPointsTotalMax: 359 } })).toThrow(/stockSeriesPointsTotalMax is below stockSeriesPointsMax/);
+    expect(() => buildConfig({ shard: { stockSeriesPointsTotalMax: 0 } })).toThrow(/\/shard\/stockSeriesPointsTotalMax/);
+    expect(buildConfig({ shard: { stockSeriesPointsMax: 360, stockSeriesPointsTotalMax: 360 } }).shard.stockSeriesPointsTotalMax).toBe(360);
+  });
+
   it('is frozen', () => {
     const config = buildConfig({});
     expect(Object.isFrozen(config) && Object.isFrozen(config.limits)).toBe(true);

@@ -204,7 +204,7 @@ function recordLevels(series: StockSeries, state: SkuState, at: number): void {
     reserved += loc.reserved;
     available += availableAt(loc);
   }
-  series.record(state.sku, at, onHand, reserved, available);
+  series.record(state, at, onHand, reserved, available);
 }
 
 function availabilityOf(state: SkuState, at: number): AvailabilityChange {
@@ -273,7 +273,7 @@ export class Shard {
     private readonly store: ShardStore,
   ) {
     this.clock = options.clock ?? Date.now;
-    this.series = new StockSeries(options.shard.stockSeriesSkusMax, options.shard.stockSeriesPointsMax, options.shard.stockSeriesIntervalMs);
+    this.series = new StockSeries(options.shard.stockSeriesSkusMax, options.shard.stockSeriesPointsMax, options.shard.stockSeriesIntervalMs, options.shard.stockSeriesPointsTotalMax);
   }
 
   static directoryOf(dataDir: string, shardId: number): string {
@@ -524,7 +524,8 @@ export class Shard {
     if (shardOf(sku, this.options.shardCount) !== this.options.shardId) assert.fail(`command for ${sku} routed to the wrong shard`);
     if (command.type === 'getReservationHistory') return { read: 'history', latest: this.latestEventOf(sku, command.reservationId) };
     if (command.type === 'getStockSeries') {
-      return this.skus.has(sku) ? { ok: true, value: this.series.view(sku) } : { ok: false, error: errorBody('SKU_NOT_FOUND', undefined, { sku }) };
+      const state = this.skus.get(sku);
+      return state ? { ok: true, value: this.series.view(state) } : { ok: false, error: errorBody('SKU_NOT_FOUND', undefined, { sku }) };
     }
     let state = this.skus.get(sku);
     if (state?.idemLog) indexIdempotency(state, this.options.limits);
@@ -556,7 +557,7 @@ export class Shard {
     }
     // Alerts see the settled state: one notice per episode edge, in this turn's transaction.
     const dropWindowMs = state.thresholds?.dropPercent !== undefined ? state.thresholds.dropWindowMs : undefined;
-    const recentPeakAvailable = dropWindowMs !== undefined ? this.series.peakAvailableSince(sku, now - dropWindowMs) : null;
+    const recentPeakAvailable = dropWindowMs !== undefined ? this.series.peakAvailableSince(state, now - dropWindowMs) : null;
     const alerting = alertEvents(state, now, { shortfalls, committed: command.type === 'commit', signal, recentPeakAvailable });
     for (let i = 0; i < alerting.length; i++) this.apply(state, alerting[i], turn);
     assertInvariants(state, true);

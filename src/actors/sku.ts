@@ -23,6 +23,7 @@ import type { CheckpointPages } from './checkpoint-pages.js';
 import { IdempotencyLog } from './idempotency-log.js';
 import { IdempotencyTable } from './idempotency-table.js';
 import type { CustomerCounts } from './customer-counts.js';
+import type { SkuSeries } from './stock-series.js';
 import { NO_ALLOCATIONS, singleAllocation } from './shared-allocations.js';
 import { sharedChannel } from './shared-names.js';
 import type { HoldsByNumber } from './holds-by-number.js';
@@ -150,6 +151,8 @@ export interface SkuState {
   pages: CheckpointPages | null;
   /** Changed since the shard's last checkpoint, and in its list of SKUs to checkpoint (shard.ts). */
   dirty: boolean;
+  /** Its recent stock over time, when the shard's series keeps it (stock-series.ts). Memory only. */
+  series: SkuSeries | null;
 }
 
 export type Limits = DomainLimits;
@@ -182,6 +185,7 @@ export function emptySku(sku: string): SkuState {
     keysRemembered: 0,
     pages: null,
     dirty: false,
+    series: null,
   };
 }
 

@@ -337,6 +337,7 @@ export function stateOf(snapshot: SkuSnapshot): SkuState {
     keysRemembered: paged ? paged[2] : (idemLog?.length ?? 0),
     pages: paged ? new CheckpointPages(paged[0], paged[1], paged[2], paged[3], true) : null,
     dirty: false,
+    series: null,
   };
 }
 
