@@ -2,9 +2,9 @@
 //
 // Deleting the first entry and reading `keys().next()` again for the next one is quadratic in
 // V8: a deleted entry stays as a hole at the table's front until the table rehashes, and every
-// new iterator walks past all of them. With a 10k-SKU stock series under churn (a Map then) that was a third
-// of a shard's time; with a 1M-key idempotency map it would be milliseconds per reserve. So
-// entries are forgotten a batch at a time, in one pass of one iterator.
+// new iterator walks past all of them. With a 10k-SKU stock series under churn (a Map then) that
+// was a third of a shard's time; with a 1M-key idempotency map it would be milliseconds per
+// reserve. So entries are forgotten a batch at a time, in one pass of one iterator.
 
 /** Entries forgotten at once when a collection of this capacity is full. */
 export function evictionBatch(capacity: number): number {

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../src/alerts/alert.js';
+import type { StockSeriesView } from '../src/actors/stock-series.js';
 import type { ReservationView, SkuView } from '../src/actors/types.js';
 import { openTestShard, removeTempDirs, reserve, setStock, type TestShard } from './helpers.js';
 
@@ -278,6 +279,21 @@ describe('depletion by speed', () => {
     t.clock.advance(30_000);
     await t.ok(setStock('S1', 'dc', 125));
     expect(take()).toEqual(['resolved depletion *']);
+  });
+
+  it('measures from what the stock series holds: a SKU it forgot starts its window again at its next change', async () => {
+    const { t, take } = rig({ shard: { stockSeriesSkusMax: 1 } });
+    await t.ok(setStock('S3', 'dc', 100));
+    await t.ok({ type: 'setThresholds', sku: 'S3', thresholds: { dropPercent: 50, dropWindowMs: 10 * 60_000 } });
+    t.clock.advance(30_000);
+    await t.ok(setStock('OTHER', 'dc', 5)); // the series keeps one SKU: S3's peak of 100 is forgotten
+    expect((await t.ok<StockSeriesView>({ type: 'getStockSeries', sku: 'S3' })).points).toEqual([]);
+    t.clock.advance(30_000);
+    await t.ok(reserve('S3', 60)); // 40 left: down 60 % from a peak the series no longer has
+    expect(take()).toEqual([]);
+    t.clock.advance(30_000);
+    await t.ok(reserve('S3', 25)); // 15 left: down 62.5 % from 40, its first point since
+    expect(take()).toEqual(['firing depletion *']);
   });
 
   it('needs its window', async () => {
