@@ -138,6 +138,8 @@ interface Turn {
   pagesDue: SkuState[] | null;
   /** One event per SKU and kind: a flash sale's thousands of attempts on a SKU cross as one. */
   demand: DemandEvent[];
+  /** Each demand event's SKU, so the turn's end reads its availability without a lookup by name. */
+  demandStates: SkuState[];
   /** The turn's demand events by SKU, a Map per kind (a key of kind and SKU was a string made per reserve). */
   attemptsBySku: Map<string, DemandEvent> | null;
   salesBySku: Map<string, DemandEvent> | null;
@@ -180,7 +182,8 @@ function alertSignalOf(command: Command | InternalCommand): AlertSignal | null {
 }
 
 /** Count a sale or a reservation attempt into the turn's demand event for that SKU and kind. */
-function addDemand(turn: Turn, sku: string, kind: DemandEvent['kind'], quantity: number, at: number): void {
+function addDemand(turn: Turn, state: SkuState, kind: DemandEvent['kind'], quantity: number, at: number): void {
+  const sku = state.sku;
   const bySku = kind === 'sale' ? (turn.salesBySku ??= new Map()) : (turn.attemptsBySku ??= new Map());
   const found = bySku.get(sku);
   if (found) {
@@ -191,6 +194,7 @@ function addDemand(turn: Turn, sku: string, kind: DemandEvent['kind'], quantity:
   const event: DemandEvent = { sku, kind, quantity, count: 1, available: 0, leadTimeDays: null, at };
   bySku.set(sku, event);
   turn.demand.push(event);
+  turn.demandStates.push(state);
 }
 
 /** Record the SKU's levels in its stock-over-time series (no allocation within an interval). */
@@ -456,7 +460,7 @@ export class Shard {
     const seq = this.seq + 1;
     let commandCount = 0;
     for (const batch of batches) commandCount += batch.commands.length;
-    const turn: Turn = { now, seq, eventCount: 0, commandCount, historyIds: [], historyIndexes: [], watchedChanged: null, pagesDue: null, demand: [], attemptsBySku: null, salesBySku: null, notices: [] };
+    const turn: Turn = { now, seq, eventCount: 0, commandCount, historyIds: [], historyIndexes: [], watchedChanged: null, pagesDue: null, demand: [], demandStates: [], attemptsBySku: null, salesBySku: null, notices: [] };
     const replies: Reply[][] = [];
     let storeReads: { batch: number; index: number; read: StoreRead }[] | null = null;
     this.expireDue(turn);
@@ -471,8 +475,9 @@ export class Shard {
       replies.push(out);
     }
     // Available and lead time after the turn, filled in once rather than per event.
-    for (const d of turn.demand) {
-      const state = this.skus.get(d.sku)!;
+    for (let i = 0; i < turn.demand.length; i++) {
+      const d = turn.demand[i];
+      const state = turn.demandStates[i];
       d.available = totalAvailable(state);
       d.leadTimeDays = state.thresholds?.leadTimeDays ?? null;
     }
@@ -530,7 +535,7 @@ export class Shard {
     let state = this.skus.get(sku);
     if (state?.idemLog) indexIdempotency(state, this.options.limits);
     const decision = decide(state, command, now, this.options.limits);
-    if (command.type === 'reserve' && state) addDemand(turn, sku, 'attempt', command.quantity, now);
+    if (command.type === 'reserve' && state) addDemand(turn, state, 'attempt', command.quantity, now);
     if (!decision.ok) {
       if (command.type === 'getReservation' && decision.error.code === 'RESERVATION_NOT_ACTIVE') return { read: 'ended' };
       return decision;
@@ -599,7 +604,7 @@ export class Shard {
       }
     }
     if (event.type === 'AlertRaised' || event.type === 'AlertResolved') turn.notices.push(event.alert);
-    if (event.type === 'ReservationCommitted') addDemand(turn, event.sku, 'sale', r!.quantity, event.at);
+    if (event.type === 'ReservationCommitted') addDemand(turn, state, 'sale', r!.quantity, event.at);
     turn.eventCount++;
     return reply;
   }
