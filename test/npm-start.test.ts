@@ -1,8 +1,8 @@
 // `npm start`, the README's way to run Stockade, must stop when whatever started it stops it.
-// npm runs a script through `sh -c` and hands a SIGTERM or SIGINT it receives to that shell. A
-// shell that waits on node dies of the signal and leaves Stockade running, still listening and
-// holding its data directory: a SIGTERM to `npm start` did exactly that. The script `exec`s node,
-// so the signal reaches Stockade, which shuts down cleanly.
+// npm runs a script through `sh -c` and hands a SIGTERM or SIGINT it receives to that shell,
+// which did not pass it on: on SIGTERM the shell died and left Stockade running, still listening
+// and holding its data directory; on SIGINT nothing stopped. The script `exec`s node, so the
+// signal reaches Stockade, which shuts down cleanly.
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -16,7 +16,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 let nats: NatsServer;
 
 beforeAll(async () => {
-  // The start script runs the build, as `npm start`'s prestart makes it.
+  // The start script runs the build's output, which `npm start`'s prestart makes.
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'ignore' });
   nats = await NatsServer.start();
 }, 180_000);
