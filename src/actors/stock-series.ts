@@ -99,8 +99,9 @@ export class StockSeries {
       this.skuCount++;
       this.pointCount++;
     }
-    // The SKU just recorded is the newest and within both bounds on its own, so it is never forgotten here.
-    while (this.skuCount > this.skusMax || this.pointCount > this.pointsTotalMax) this.forget(this.oldest!);
+    // The SKU bound is kept above (a new SKU at it takes the stalest's place). The SKU just
+    // recorded is the newest and within the points bound on its own, so it is never forgotten here.
+    while (this.pointCount > this.pointsTotalMax) this.forget(this.oldest!);
   }
 
   /** The highest available level recorded at or after `since`, or null when none is. */
