@@ -18,7 +18,7 @@ import { shardOf } from '../src/actors/placement.js';
 import type { ReservationView } from '../src/actors/types.js';
 import { FakeClock, openTestShard, removeTempDirs, setStock, tempDir, writeManifest, type TestShard } from './helpers.js';
 import { NATS_USERS, NatsServer } from './nats-server.js';
-import { call, startStockade, TEST_KEYS, writeTestConfig, type StockadeProcess } from './process.js';
+import { call, readyPort, startStockade, TEST_KEYS, writeTestConfig, type StockadeProcess } from './process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin/stockade.mjs');
@@ -537,15 +537,8 @@ describe('serve', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = once(child, 'exit');
-    const port = await new Promise<number>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        const match = /STOCKADE_READY (\d+)/.exec(out);
-        if (match) resolve(Number(match[1]));
-      });
-      child.once('exit', (code) => reject(new Error(`serve exited with ${code} before ready`)));
-    });
+    const port = await readyPort(child, 'serve');
+    child.stdout.resume();
     const ready = await fetch(`http://127.0.0.1:${port}/health/ready`);
     expect(ready.status).toBe(200);
     expect(((await ready.json()) as { shards: number }).shards).toBe(3);

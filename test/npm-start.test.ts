@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeTempDirs, tempDir } from './helpers.js';
 import { NatsServer } from './nats-server.js';
+import { readyPort } from './process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -55,17 +56,7 @@ async function startsAndStops(child: ChildProcess, signal: NodeJS.Signals): Prom
   let out = '';
   child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr!.resume();
-  const port = await new Promise<number>((resolve, reject) => {
-    const onData = () => {
-      const match = /STOCKADE_READY (\d+)/.exec(out);
-      if (match) {
-        child.stdout!.off('data', onData);
-        resolve(Number(match[1]));
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`npm start exited with ${code} before ready: ${out}`)));
-  });
+  const port = await readyPort(child, 'npm start', () => out);
   expect((await fetch(`http://127.0.0.1:${port}/health/live`)).status).toBe(200);
 
   // Only npm is signalled, as a supervisor would. npm waits for its script's process, so once

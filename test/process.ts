@@ -71,19 +71,7 @@ export async function startStockade(env: Record<string, string>): Promise<Stocka
   let allOut = '';
   child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
   child.stdout!.on('data', (chunk: Buffer) => (allOut += chunk.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /STOCKADE_READY (\d+)/.exec(out);
-      if (match) {
-        child.stdout!.off('data', onData);
-        resolve(Number(match[1]));
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`stockade exited with ${code} before ready: ${err}`)));
-  });
+  const port = await readyPort(child, 'stockade', () => err);
   child.stdout!.resume();
   const exited = once(child, 'exit');
   return {
@@ -102,6 +90,26 @@ export async function startStockade(env: Record<string, string>): Promise<Stocka
       return code;
     },
   };
+}
+
+/**
+ * The HTTP port from a Stockade process's ready line (`STOCKADE_READY <port>`, printed when
+ * STOCKADE_READY_LINE is set), or a failure naming `name` and `detail()` if it exits first.
+ */
+export function readyPort(child: ChildProcess, name: string, detail: () => string = () => ''): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    let out = '';
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /STOCKADE_READY (\d+)/.exec(out);
+      if (match) {
+        child.stdout!.off('data', onData);
+        resolve(Number(match[1]));
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code} before ready: ${detail()}`)));
+  });
 }
 
 export async function call(
