@@ -40,6 +40,7 @@
 //   BENCH_STOCKADE_SHARDS=N            the server's shards (default 2, the machine's cores)
 //   BENCH_STOCKADE_YOUNG_MB=N          the shard workers' young generation, shard.youngGenerationMb (default: the configuration's, 48)
 //   BENCH_STOCKADE_TURN_COMMANDS_MAX=N commands merged into one turn while a flush is pending, shard.turnCommandsMax (default: 16,384)
+//   BENCH_STOCKADE_UNFLUSHED_TURNS_MAX=N  turns on their way to disk at once, shard.unflushedTurnsMax (default: 2)
 //   BENCH_STOCKADE_CHECKPOINT_INTERVAL_MS=N  shard.checkpointIntervalMs (default: 30,000, longer than a row: no
 //                                      checkpoint falls inside the default rows; shorter puts some there)
 //   BENCH_STOCKADE_PAGE_ENTRIES=N      shard.checkpointPageEntries (default 4,096; 1048576 checkpoints the hot SKU whole)

@@ -55,8 +55,10 @@ export function serverRuntime(): string {
  */
 /**
  * The server's `shard` settings the environment asks for: BENCH_STOCKADE_YOUNG_MB (the workers'
- * young generation, shard.youngGenerationMb) and BENCH_STOCKADE_TURN_COMMANDS_MAX (commands merged
- * into one turn while a flush is pending, shard.turnCommandsMax); the configuration's otherwise.
+ * young generation, shard.youngGenerationMb), BENCH_STOCKADE_TURN_COMMANDS_MAX (commands merged
+ * into one turn while a flush is pending, shard.turnCommandsMax), BENCH_STOCKADE_UNFLUSHED_TURNS_MAX
+ * (turns on their way to disk at once, shard.unflushedTurnsMax) and the two below; the
+ * configuration's otherwise.
  */
 function shardSettings(): Record<string, number> {
   const settings: Record<string, number> = {};
@@ -64,6 +66,7 @@ function shardSettings(): Record<string, number> {
   if (process.env.BENCH_STOCKADE_TURN_COMMANDS_MAX) settings.turnCommandsMax = Number(process.env.BENCH_STOCKADE_TURN_COMMANDS_MAX);
   if (process.env.BENCH_STOCKADE_CHECKPOINT_INTERVAL_MS) settings.checkpointIntervalMs = Number(process.env.BENCH_STOCKADE_CHECKPOINT_INTERVAL_MS);
   if (process.env.BENCH_STOCKADE_PAGE_ENTRIES) settings.checkpointPageEntries = Number(process.env.BENCH_STOCKADE_PAGE_ENTRIES);
+  if (process.env.BENCH_STOCKADE_UNFLUSHED_TURNS_MAX) settings.unflushedTurnsMax = Number(process.env.BENCH_STOCKADE_UNFLUSHED_TURNS_MAX);
   return settings;
 }
 

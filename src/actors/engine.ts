@@ -13,10 +13,11 @@ import type { Alert } from '../alerts/alert.js';
 import type { StockadeConfig } from '../config.js';
 import { errorBody, type ErrorBody } from '../errors.js';
 import { DataDirInUseError, DataDirLock } from '../persistence/data-dir-lock.js';
+import { demandFromCrossing } from './demand-crossing.js';
 import type { AvailabilityChange, DemandEvent, FromShard, GcPause, ShardWorkerData, ToShard } from './messages.js';
 import { shardOf } from './placement.js';
 import { beginRecovery, endRecovery } from './recovery-pretenuring.js';
-import { fromCrossing } from './reply-crossing.js';
+import { forEachCrossedBatch } from './reply-crossing.js';
 import { mergeSearchPages, type SkuSearchPage, type SkuSearchQuery } from './sku-search.js';
 import type { RecoveryStats, ShardStats } from './shard.js';
 import { skuOfCommand } from './sku.js';
@@ -215,23 +216,25 @@ class ShardHandle {
         this.readyWaiters = [];
         this.scheduleSend();
         break;
-      case 'replies':
+      case 'replies': {
+        const demand = message.demand.skus.length > 0 && this.observers.some((o) => o.demand) ? demandFromCrossing(message.demand) : null;
         for (const o of this.observers) {
           if (o.walFlushed) for (const ms of message.flushMs) o.walFlushed(this.data.shardId, ms);
           if (o.turnRan) for (const ms of message.turnMs) o.turnRan(this.data.shardId, ms);
           if (o.checkpointWritten) for (const ms of message.checkpointMs) o.checkpointWritten(this.data.shardId, ms);
           if (o.gcPaused) for (const pause of message.gc) o.gcPaused(this.data.shardId, pause);
           if (message.changes.length > 0) o.availabilityChanged?.(message.changes);
-          if (message.demand.length > 0) o.demand?.(message.demand);
+          if (demand) o.demand?.(demand);
           if (message.alerts.length > 0) o.alerts?.(this.data.shardId, message.alerts);
         }
-        for (const batch of message.batches) {
-          const resolvers = this.inflight.get(batch.id)!;
-          this.inflight.delete(batch.id);
+        forEachCrossedBatch(message.replies, (id, replies) => {
+          const resolvers = this.inflight.get(id)!;
+          this.inflight.delete(id);
           this.inflightCommands -= resolvers.length;
-          for (let i = 0; i < resolvers.length; i++) resolvers[i](fromCrossing(batch.replies[i]));
-        }
+          for (let i = 0; i < resolvers.length; i++) resolvers[i](replies[i]);
+        });
         break;
+      }
       case 'recovering':
         this.startOptions.onRecoveryProgress?.(this.data.shardId, message.done, message.total);
         break;

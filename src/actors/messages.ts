@@ -5,7 +5,8 @@ import type { Alert } from '../alerts/alert.js';
 import type { Limits } from './sku.js';
 import type { SkuSearchPage, SkuSearchQuery } from './sku-search.js';
 import type { ShardConfig } from '../config.js';
-import type { CrossingReply } from './reply-crossing.js';
+import type { DemandColumns } from './demand-crossing.js';
+import type { CrossingReplies } from './reply-crossing.js';
 import type { RecoveryStats, ShardStats } from './shard.js';
 import type { Command } from './types.js';
 
@@ -68,8 +69,8 @@ export type FromShard =
   | { kind: 'recovering'; done: number; total: number }
   | {
       kind: 'replies';
-      /** Reservation answers flattened for the crossing (reply-crossing.ts). */
-      batches: { id: number; replies: CrossingReply[] }[];
+      /** The replies to each batch, reservation answers in columns (reply-crossing.ts). */
+      replies: CrossingReplies;
       flushMs: number[];
       /** Turns run and checkpoints written since the last message, in ms (Shard.onTurn, onCheckpoint). */
       turnMs: number[];
@@ -77,7 +78,8 @@ export type FromShard =
       /** The worker's garbage-collection pauses since the last message. */
       gc: GcPause[];
       changes: AvailabilityChange[];
-      demand: DemandEvent[];
+      /** The turns' demand events, in columns (demand-crossing.ts). */
+      demand: DemandColumns;
       /** Alert notices committed to the outbox, to publish. */
       alerts: Alert[];
     }

@@ -5,11 +5,12 @@ import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, resourceLimits, workerData } from 'node:worker_threads';
 import type { Alert } from '../alerts/alert.js';
+import { demandToCrossing } from './demand-crossing.js';
 import type { AvailabilityChange, DemandEvent, FromShard, GcKind, GcPause, ShardWorkerData, ToShard } from './messages.js';
-import { toCrossing, type CrossingReply } from './reply-crossing.js';
+import { CrossingRepliesWriter } from './reply-crossing.js';
 import { Shard } from './shard.js';
 import { shardDeath } from './shard-death.js';
-import type { Reply } from './types.js';
+import type { Command, Reply } from './types.js';
 
 const port = parentPort!;
 const data = workerData as ShardWorkerData;
@@ -22,7 +23,7 @@ function send(message: FromShard): void {
 // turn) tells the engine why and ends its thread once its writes have settled.
 const { die, isDying } = shardDeath((message) => send(message));
 
-let outgoing: { id: number; replies: CrossingReply[] }[] = [];
+const outgoing = new CrossingRepliesWriter();
 let flushMs: number[] = [];
 let turnMs: number[] = [];
 let checkpointMs: number[] = [];
@@ -37,8 +38,7 @@ function scheduleSend(): void {
   sendScheduled = true;
   setImmediate(() => {
     sendScheduled = false;
-    send({ kind: 'replies', batches: outgoing, flushMs, turnMs, checkpointMs, gc, changes, demand, alerts });
-    outgoing = [];
+    send({ kind: 'replies', replies: outgoing.take(), flushMs, turnMs, checkpointMs, gc, changes, demand: demandToCrossing(demand), alerts });
     flushMs = [];
     turnMs = [];
     checkpointMs = [];
@@ -49,8 +49,8 @@ function scheduleSend(): void {
   });
 }
 
-function queueReplies(id: number, replies: CrossingReply[]): void {
-  outgoing.push({ id, replies });
+function queueReplies(id: number, commands: Command[], replies: Reply[]): void {
+  outgoing.add(id, commands, replies);
   scheduleSend();
 }
 
@@ -111,7 +111,7 @@ port.on('message', (message: ToShard) => {
         break;
       }
       const commands = message.commands;
-      pending.then((replies) => queueReplies(message.id, toCrossing(commands, replies)), die);
+      pending.then((replies) => queueReplies(message.id, commands, replies), die);
       break;
     }
     case 'stats':
