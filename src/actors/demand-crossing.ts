@@ -1,6 +1,6 @@
 // A shard turn's demand events (one per SKU that had sales or attempts in it) cross to the engine
 // with every turn's replies. As objects, structured clone writes each event's keys again: with
-// many SKUs that is one event per reserve, about 0.7 µs of cloning each. As columns, a SKU name
+// many SKUs that is one event per reserve, 0.7-1.1 µs of cloning each. As columns, a SKU name
 // and six numbers, it is about 0.05 µs (docs/benchmarks.md, "Replies and demand across threads
 // in columns").
 

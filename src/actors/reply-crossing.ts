@@ -4,7 +4,7 @@
 // batches one message carries therefore cross as columns: their numbers in one Float64Array, their
 // strings in lists, their allocations as location and quantity pairs, rebuilt on the engine's
 // side. Cloned 4,096 to a message, a reservation answer cost about 1.2-1.4 µs as a flat array of
-// its values (this module's form until 2026-12-07) and about 0.2 µs in columns (docs/benchmarks.md,
+// its values (this module's form until 2026-12-08) and about 0.2 µs in columns (docs/benchmarks.md,
 // "Replies and demand across threads in columns"). Other replies cross as they are.
 
 import { singleAllocation } from './shared-allocations.js';
@@ -102,6 +102,7 @@ export class CrossingRepliesWriter {
     this.numberCount = n;
   }
 
+  /** Nothing added since the last `take` (for tests). */
   get isEmpty(): boolean {
     return this.batchIds.length === 0;
   }
