@@ -23,7 +23,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await nats?.stop();
+  await nats?.destroy();
   removeTempDirs();
 });
 
