@@ -49,9 +49,10 @@ export interface CrossingReplies {
 /** Commands whose successful answer is a reservation view. */
 const ANSWERED_WITH_A_RESERVATION = new Set<Command['type']>(['reserve', 'release', 'commit', 'getReservation']);
 
-function isReservationView(value: unknown): value is ReservationView {
+/** The answer's state's place in STATES when it is a reservation view, -1 when not. */
+function viewStateOf(value: unknown): number {
   const v = value as Partial<ReservationView> | null;
-  return typeof v === 'object' && v !== null && typeof v.reservationId === 'string' && Array.isArray(v.allocations) && STATES.includes(v.state!);
+  return typeof v === 'object' && v !== null && typeof v.reservationId === 'string' && Array.isArray(v.allocations) ? STATES.indexOf(v.state!) : -1;
 }
 
 /** In the worker: collects the replies of each batch until the message leaves (`take`). */
@@ -77,14 +78,15 @@ export class CrossingRepliesWriter {
     let n = this.numberCount;
     for (let i = 0; i < replies.length; i++, r++) {
       const reply = replies[i];
-      if (!reply.ok || !ANSWERED_WITH_A_RESERVATION.has(commands[i].type) || !isReservationView(reply.value)) {
+      const state = reply.ok && ANSWERED_WITH_A_RESERVATION.has(commands[i].type) ? viewStateOf(reply.value) : -1;
+      if (state < 0) {
         kinds[r] = OTHER;
         this.others.push(reply);
         continue;
       }
-      const view = reply.value;
-      kinds[r] = reply.replayed ? VIEW_REPLAYED : VIEW;
-      numbers[n + STATE] = STATES.indexOf(view.state);
+      const { value: view, replayed } = reply as { value: ReservationView; replayed?: true };
+      kinds[r] = replayed ? VIEW_REPLAYED : VIEW;
+      numbers[n + STATE] = state;
       numbers[n + REQUESTED] = view.requested;
       numbers[n + QUANTITY] = view.quantity;
       numbers[n + PRIORITY] = view.priority;
