@@ -6,7 +6,7 @@ import { Engine, EngineStartError } from './actors/engine.js';
 import { ConfigError, loadConfig } from './config.js';
 import { FATAL_WRITES_WAIT_MS, installFatalHandlers } from './fatal-exit.js';
 import { startGateway } from './gateway/server.js';
-import { installOrderRoutes } from './gateway/orders-routes.js';
+import { orderRoutesBehindGateway } from './gateway/orders-routes.js';
 import { natsOrderPublisher } from './orders/publisher.js';
 import { OrderService } from './orders/service.js';
 import { exitOnceWritesSettle } from './persistence/open-environments.js';
@@ -54,10 +54,7 @@ async function main(): Promise<void> {
   demand.start();
   const http = await startGateway(engine, config, log, streams, {
     demand,
-    routes: [
-      (app, keys, operations) =>
-        installOrderRoutes(app, { service: orders, keys, bodyBytesMax: config.http.bodyBytesMax, admit: (principal, scope) => operations.admit(principal, scope, 1) }),
-    ],
+    routes: [orderRoutesBehindGateway(orders, config.http.bodyBytesMax)],
   });
   log.info({ host: config.http.host, port: http.port, apiKeys: config.apiKeys.map((k) => k.id) }, 'gateway listening (HTTP and WebSocket /v1/ws)');
   // A line other programs (tests, scripts) can wait for on stdout without parsing logs.

@@ -74,9 +74,9 @@ describe('demand service', () => {
     const alert = await notice((a) => a.sku === 'SLOW-1' && a.type === 'lead_time_exhaustion');
     expect(alert.status).toBe('firing');
     expect(alert.threshold.value).toBe(30);
-    expect(alert.threshold.observed).toBeCloseTo(7, 0);
+    expect(alert.threshold.observed).toBeCloseTo(7);
     const snapshot = demand.snapshot('SLOW-1');
     expect(snapshot).toMatchObject({ leadTimeDays: 30, leadTimeExhausted: true });
-    expect(snapshot.timeToStockOutDays).toBeCloseTo(7, 0);
+    expect(snapshot.timeToStockOutDays).toBeCloseTo(7);
   });
 });

@@ -405,13 +405,22 @@ describe('gateway limits', () => {
 
   it('rate-limits per key with RATE_LIMITED and Retry-After, other keys unaffected', async () => {
     await stock(server, 'RATE', 100);
-    // The pos key's bucket holds 20 and refills 1/s: the 21st request within a second is refused.
-    const replies = [];
-    for (let i = 0; i < 21; i++) replies.push(await call(server.http, 'GET', '/v1/skus/RATE', undefined, TEST_KEYS.pos));
-    expect(replies.slice(0, 20).every((r) => r.status === 200)).toBe(true);
-    expect(replies[20].status).toBe(429);
-    expect(replies[20].body.error.code).toBe('RATE_LIMITED');
-    expect(Number(replies[20].headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    // The pos key's bucket holds 20 and refills 1/s. Forty requests at once: the burst is served,
+    // and at most one more per second that the forty take (the limiter reads the wall clock, so
+    // the bound is taken from the time they really took rather than assumed).
+    const started = performance.now();
+    const replies = await Promise.all(Array.from({ length: 40 }, () => call(server.http, 'GET', '/v1/skus/RATE', undefined, TEST_KEYS.pos)));
+    const refillsAtMost = Math.ceil((performance.now() - started) / 1000);
+    const served = replies.filter((r) => r.status === 200).length;
+    const refused = replies.filter((r) => r.status === 429);
+    expect(served + refused.length).toBe(40);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(served).toBeGreaterThanOrEqual(20);
+    expect(served).toBeLessThanOrEqual(20 + refillsAtMost);
+    for (const r of refused) {
+      expect(r.body.error.code).toBe('RATE_LIMITED');
+      expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    }
     expect((await call(server.http, 'GET', '/v1/skus/RATE', undefined, TEST_KEYS.web)).status).toBe(200);
   });
 
@@ -453,13 +462,13 @@ describe('gateway backpressure', () => {
     // Stop reading: the kernel buffers fill, then uWS's backpressure, then the server cuts it off.
     const socket = (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
     socket.pause();
-    const rssBefore = process.memoryUsage().rss;
     for (let i = 0; i < 60_000; i++) slow.ws.send(`{"id":${i},"op":"availability","sku":"SLOW"}`);
     for (let i = 0; i < 50; i++) expect((await healthy.send('availability', { sku: 'SLOW' })).ok).toBe(true);
     socket.resume();
+    // The bound on memory is the close itself: a server that kept every answer for this client
+    // would never close it, and this await would time out.
     await slow.closed;
     expect(slow.arrivals.length).toBeLessThan(60_000);
-    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(512 * 1024 * 1024);
     expect((await healthy.send('availability', { sku: 'SLOW' })).ok).toBe(true);
     await healthy.close();
   });

@@ -10,7 +10,7 @@ import type { LedgerRecord } from '../src/notifier/ledger.js';
 import type { Notifier } from '../src/notifier/notifier.js';
 import { ManualClock } from './notifier/clock.js';
 import { sink } from './notifier/connectors.js';
-import { AlertPublisher, ackedOn, api, eventWhere, makeAlert, receiver, startNotifier, testConfig, uniqueNames } from './notifier/fixtures.js';
+import { AlertPublisher, ackedOn, api, eventWhere, makeAlert, openNotifier, receiver, startNotifier, testConfig, uniqueNames } from './notifier/fixtures.js';
 import { NOTIFIER_USER, NotifierNatsServer } from './notifier/nats.js';
 
 let server: NotifierNatsServer;
@@ -377,12 +377,20 @@ describe('notifier delivery', () => {
   it('waits for the alert stream to exist', async () => {
     const s = sink(`late-${tag}`);
     await publisher.jsm.streams.delete('ALERTS');
-    const pending = startNotifier(testConfig(server, { nats: uniqueNames(), receivers: [receiver('ops', `late-${tag}`)], rules: [{ name: 'all', match: {}, receivers: ['ops'] }] }));
-    await publisher.createStream();
-    const n = await pending;
+    const n = await openNotifier(testConfig(server, { nats: uniqueNames(), receivers: [receiver('ops', `late-${tag}`)], rules: [{ name: 'all', match: {}, receivers: ['ops'] }] }));
     running.push(n);
+    // The notifier has looked for the stream, found none, and is waiting rather than failing.
+    if (n.streamMissingCount === 0) await once(n.events, 'stream-missing');
+    expect(n.streamMissingCount).toBeGreaterThan(0);
+    const waiting = await fetch(`http://127.0.0.1:${n.port}/healthz`);
+    expect(waiting.status).toBe(503);
+    expect(await waiting.json()).toMatchObject({ consuming: false });
+    await publisher.createStream();
+    await n.whenConsuming();
+    expect((await fetch(`http://127.0.0.1:${n.port}/healthz`)).status).toBe(200);
     await publisher.publish(makeAlert());
     await s.waitFor(1);
+    expect(s.sent).toHaveLength(1);
   });
 });
 

@@ -4,10 +4,11 @@
 import { createHash } from 'node:crypto';
 import uWS from 'uWebSockets.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorBody } from '../src/errors.js';
-import { KeyRing, requireScope } from '../src/gateway/auth.js';
-import { RateLimiter } from '../src/gateway/rate-limit.js';
-import { installOrderRoutes } from '../src/gateway/orders-routes.js';
+import { buildConfig } from '../src/config.js';
+import { KeyRing } from '../src/gateway/auth.js';
+import { Metrics } from '../src/gateway/metrics.js';
+import { Operations } from '../src/gateway/operations.js';
+import { installOrderRoutes, orderRoutesBehindGateway } from '../src/gateway/orders-routes.js';
 import { removeTempDirs } from './helpers.js';
 import { canonical, DAY, sharedEngine, skus, startOrders, type OrdersRig, type SharedEngine } from './orders-fixtures.js';
 
@@ -170,20 +171,11 @@ describe('order routes', () => {
 
 describe('order routes behind the gateway admission', () => {
   it('spend the key rate like every other call: past the burst, RATE_LIMITED with Retry-After', async () => {
-    // The admission the process passes (Operations.admit): scope, then the key's token bucket.
-    const limiter = new RateLimiter(1, 2);
+    // The routes as main.ts installs them, behind the gateway's own Operations.admit.
+    const config = buildConfig({ apiKeys: [], gateway: { requestsPerSecondPerKey: 1, requestBurstPerKey: 2 } });
+    const operations = new Operations(rig.engine, config, new Metrics(rig.engine), { info() {}, error() {} });
     const app = uWS.App();
-    installOrderRoutes(app, {
-      service: rig.service,
-      keys,
-      bodyBytesMax: 64 * 1024,
-      admit: (principal, scope) => {
-        const denied = requireScope(principal, scope);
-        if (denied) return denied;
-        const waitMs = limiter.take(principal.keyId, 1, Date.now());
-        return waitMs > 0 ? errorBody('RATE_LIMITED', undefined, { retryAfterMs: waitMs }) : null;
-      },
-    });
+    orderRoutesBehindGateway(rig.service, 64 * 1024)(app, keys, operations);
     let socket: uWS.us_listen_socket | null = null;
     const port = await new Promise<number>((resolve, reject) =>
       app.listen('127.0.0.1', 0, (s) => {
@@ -194,12 +186,24 @@ describe('order routes behind the gateway admission', () => {
     );
     try {
       const get = () => fetch(`http://127.0.0.1:${port}/v1/orders/ord-missing1`, { headers: { authorization: `Bearer ${KEYS.reader}` } });
-      expect((await get()).status).toBe(404);
-      expect((await get()).status).toBe(404);
-      const limited = await get();
-      expect(limited.status).toBe(429);
-      expect(limited.headers.get('retry-after')).toBe('1');
-      expect(((await limited.json()) as { error: { code: string } }).error.code).toBe('RATE_LIMITED');
+      // A bucket of 2 refilled once a second, ten calls at once: the limiter reads the wall
+      // clock, so the bound on those served is taken from the time the ten really took.
+      const started = performance.now();
+      const answers = await Promise.all(Array.from({ length: 10 }, get));
+      const refillsAtMost = Math.ceil((performance.now() - started) / 1000);
+      const served = answers.filter((a) => a.status === 404);
+      const limited = answers.filter((a) => a.status === 429);
+      expect(served.length + limited.length).toBe(10);
+      expect(served.length).toBeGreaterThanOrEqual(2);
+      expect(served.length).toBeLessThanOrEqual(2 + refillsAtMost);
+      expect(limited.length).toBeGreaterThan(0);
+      for (const answer of limited) {
+        expect(Number(answer.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+        expect(((await answer.json()) as { error: { code: string } }).error.code).toBe('RATE_LIMITED');
+      }
+      // Another key's bucket is its own.
+      const other = await fetch(`http://127.0.0.1:${port}/v1/orders/ord-missing1`, { headers: { authorization: `Bearer ${KEYS.admin}` } });
+      expect(other.status).toBe(404);
     } finally {
       if (socket) uWS.us_listen_socket_close(socket);
     }

@@ -11,6 +11,7 @@ import type { OrderAnswer, OrderService } from '../orders/service.js';
 import { checkCancelBody, checkEmptyBody } from '../orders/validation.js';
 import { isPrincipal, keyFromHeaders, requireScope, type KeyRing, type Principal } from './auth.js';
 import { readJson, send, sendError, type Exchange } from './http.js';
+import type { Operations } from './operations.js';
 
 export interface OrderRoutesDeps {
   service: OrderService;
@@ -34,6 +35,15 @@ interface Call {
 }
 
 type Handler = (call: Call, body: Record<string, unknown>) => Promise<void> | void;
+
+/**
+ * The order routes as the process serves them: behind the gateway's own admission, so an order
+ * call is scope-checked and spends one token of its key's rate like any other call.
+ */
+export function orderRoutesBehindGateway(service: OrderService, bodyBytesMax: number) {
+  return (app: uWS.TemplatedApp, keys: KeyRing, operations: Operations): void =>
+    installOrderRoutes(app, { service, keys, bodyBytesMax, admit: (principal, scope) => operations.admit(principal, scope, 1) });
+}
 
 export function installOrderRoutes(app: uWS.TemplatedApp, deps: OrderRoutesDeps): void {
   const { service } = deps;

@@ -51,7 +51,8 @@ export class Notifier {
   readonly metrics: NotifierMetrics;
   /**
    * 'acked' (noticeId) once a notice is settled and acknowledged; 'poison' (stream sequence) once
-   * terminated; 'held' (receiver id, count) when a receiver's held buffer changes; 'consuming'.
+   * terminated; 'held' (receiver id, count) when a receiver's held buffer changes; 'consuming';
+   * 'stream-missing' each time the alert stream is looked for and is not there yet.
    */
   readonly events: EventEmitter;
   private nc!: NatsConnection;
@@ -72,6 +73,8 @@ export class Notifier {
   private readonly inFlightWork = new Set<Promise<void>>();
   private capacityWaiters: (() => void)[] = [];
   private consuming = false;
+  /** Times the consume loop found no alert stream and waited (see `streamMissingCount`). */
+  private streamMissing = 0;
   private readonly clock: Clock;
   /** The HTTP address once listening. */
   port = 0;
@@ -169,6 +172,11 @@ export class Notifier {
     while (!this.consuming && !this.stopController.signal.aborted) await once(this.events, 'consuming', { signal: this.stopController.signal }).catch(() => undefined);
   }
 
+  /** How often the consume loop has found no alert stream and waited for it. */
+  get streamMissingCount(): number {
+    return this.streamMissing;
+  }
+
   get openAlertsBook(): OpenAlerts {
     return this.openAlerts;
   }
@@ -205,6 +213,8 @@ export class Notifier {
         if (!(await this.ensureConsumer())) {
           // Stockade creates the stream; until then there is nothing to consume.
           log.warn({ stream: config.nats.stream }, 'alert stream not found yet; waiting');
+          this.streamMissing++;
+          this.events.emit('stream-missing');
           await sleep(systemClock, config.nats.streamWaitMs, signal);
           continue;
         }
@@ -389,8 +399,12 @@ export class Notifier {
         try {
           const info = await this.jsm.consumers.info(this.options.config.nats.stream, this.options.config.nats.durable);
           this.metrics.streamPending.set(info.num_pending);
-        } catch {
-          // The stream or consumer is not there yet: the gauge keeps its last value.
+        } catch (err) {
+          // The stream or consumer is not there yet: the gauge keeps its last value. Anything
+          // else (a timeout, lost permissions) is worth a line in the log as well.
+          const notThereYet =
+            err instanceof JetStreamApiError && (err.code === JetStreamApiCodes.StreamNotFound || err.code === JetStreamApiCodes.ConsumerNotFound);
+          if (!notThereYet) this.options.log.warn({ err: (err as Error).message }, 'could not read the alert consumer for /metrics');
         }
         return { contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() };
       },

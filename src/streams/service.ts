@@ -143,7 +143,9 @@ export class StreamsService {
           let record: NotifierRecord;
           try {
             record = m.json<NotifierRecord>();
-          } catch {
+          } catch (err) {
+            // Not the notifier's JSON: nothing to show; logged so a misbehaving publisher is seen.
+            this.log.error({ subject: m.subject, err: (err as Error).message }, 'notifier history record is not JSON; skipped');
             continue;
           }
           for (const listener of this.deliveryListeners) listener(record);

@@ -64,8 +64,14 @@ export function testConfig(server: NotifierNatsServer, overrides: Record<string,
 
 export const silentLog = pino({ level: 'silent' });
 
+/** A started notifier, which may still be waiting for its alert stream. */
+export function openNotifier(config: Readonly<NotifierConfig>, clock?: Clock, random?: () => number, events?: EventEmitter): Promise<Notifier> {
+  return Notifier.start({ config, registry: TEST_REGISTRY, log: silentLog, ...(clock ? { clock } : {}), ...(random ? { random } : {}), ...(events ? { events } : {}) });
+}
+
+/** A started notifier that is consuming its alert stream. */
 export async function startNotifier(config: Readonly<NotifierConfig>, clock?: Clock, random?: () => number, events?: EventEmitter): Promise<Notifier> {
-  const notifier = await Notifier.start({ config, registry: TEST_REGISTRY, log: silentLog, ...(clock ? { clock } : {}), ...(random ? { random } : {}), ...(events ? { events } : {}) });
+  const notifier = await openNotifier(config, clock, random, events);
   await notifier.whenConsuming();
   return notifier;
 }
