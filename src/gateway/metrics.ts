@@ -2,11 +2,12 @@
 // shard queue depths and heaps, WAL commit (flush) latency, how long shards run turns, write
 // checkpoints and pause for garbage collection, connections and readiness.
 
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { freeBytesOf, type Engine } from '../actors/engine.js';
 import type { GcPause } from '../actors/messages.js';
 import type { DemandService } from '../streams/demand-service.js';
 import type { StreamsService } from '../streams/service.js';
+import { RequestMetrics } from './request-metrics.js';
 
 // Reserve latencies live well under a millisecond: buckets start at 50 µs. Between 5 and 25 ms,
 // where the p99 aim (≤ 5 ms) is won or lost under load, they are closer: with only 10 and 25 ms
@@ -17,7 +18,8 @@ export const STALL_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
 
 /**
  * Seconds per shard: a shard's WAL commits, turns and checkpoints. Each shard's child is made
- * once, as `request` caches its children: a turn reports many times a second.
+ * once; prom-client still hashes its labels on each observation, which at a few hundred turns a
+ * second is not worth the tallies `RequestMetrics` keeps for every request.
  */
 class PerShardSeconds {
   private readonly histogram: Histogram<'shard'>;
@@ -34,9 +36,7 @@ class PerShardSeconds {
 
 export class Metrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<'transport' | 'op' | 'outcome'>;
-  private readonly latency: Histogram<'transport' | 'op'>;
-  private readonly requestChildren = new Map<string, { count: Counter.Internal; latency: Histogram.Internal<'transport' | 'op'> }>();
+  private readonly requests: RequestMetrics;
   private readonly walFlush: PerShardSeconds;
   private readonly turn: PerShardSeconds;
   private readonly checkpoint: PerShardSeconds;
@@ -45,19 +45,14 @@ export class Metrics {
 
   constructor(engine: Engine) {
     collectDefaultMetrics({ register: this.registry, prefix: 'stockade_process_' });
-    this.requests = new Counter({
-      name: 'stockade_requests_total',
-      help: 'Requests answered, by transport, operation and outcome (ok or the error code)',
-      labelNames: ['transport', 'op', 'outcome'],
-      registers: [this.registry],
-    });
-    this.latency = new Histogram({
-      name: 'stockade_request_duration_seconds',
-      help: 'Time from a request entering the gateway to its answer, durable writes included',
-      labelNames: ['transport', 'op'],
-      buckets: LATENCY_BUCKETS_S,
-      registers: [this.registry],
-    });
+    this.requests = new RequestMetrics(
+      this.registry,
+      {
+        counter: { name: 'stockade_requests_total', help: 'Requests answered, by transport, operation and outcome (ok or the error code)' },
+        histogram: { name: 'stockade_request_duration_seconds', help: 'Time from a request entering the gateway to its answer, durable writes included' },
+      },
+      LATENCY_BUCKETS_S,
+    );
     this.walFlush = new PerShardSeconds(
       this.registry,
       'stockade_wal_commit_seconds',
@@ -254,16 +249,7 @@ export class Metrics {
   onRequest: (op: string, outcome: string, ms: number) => void = () => {};
 
   request(transport: string, op: string, outcome: string, ms: number): void {
-    // prom-client hashes a label object on every call; the children per label set are cached
-    // instead (label values come from closed sets: transports, operations, error codes).
-    const key = transport + '\0' + op + '\0' + outcome;
-    let child = this.requestChildren.get(key);
-    if (!child) {
-      child = { count: this.requests.labels(transport, op, outcome), latency: this.latency.labels(transport, op) };
-      this.requestChildren.set(key, child);
-    }
-    child.count.inc();
-    child.latency.observe(ms / 1000);
+    this.requests.record(transport, op, outcome, ms / 1000);
     this.onRequest(op, outcome, ms);
   }
 

@@ -16,14 +16,18 @@ export const OPS_INTERVAL_MS = 1000;
 /** Latency samples kept per interval (a uniform reservoir past it). */
 const SAMPLES_PER_INTERVAL_MAX = 8192;
 
-/** A uniform sample of one interval's latencies (Vitter's algorithm R), bounded in memory. */
-class Reservoir {
-  private readonly samples: number[] = [];
+/**
+ * A uniform sample of one interval's latencies (Vitter's algorithm R), bounded in memory. The
+ * samples sit in one array made once: an array grown anew every interval lived a second, long
+ * enough to be promoted, and was then garbage for a full collection of the gateway thread.
+ */
+export class Reservoir {
+  private readonly samples = new Float64Array(SAMPLES_PER_INTERVAL_MAX);
   count = 0;
 
   add(ms: number): void {
     this.count++;
-    if (this.samples.length < SAMPLES_PER_INTERVAL_MAX) this.samples.push(ms);
+    if (this.count <= SAMPLES_PER_INTERVAL_MAX) this.samples[this.count - 1] = ms;
     else {
       const slot = Math.floor(Math.random() * this.count);
       if (slot < SAMPLES_PER_INTERVAL_MAX) this.samples[slot] = ms;
@@ -32,10 +36,10 @@ class Reservoir {
 
   /** p50, p99 and max in milliseconds (0 when empty), then cleared. */
   drain(): { count: number; p50: number; p99: number; max: number } {
-    const sorted = this.samples.sort((a, b) => a - b);
+    // A typed array sorts by value without a comparator.
+    const sorted = this.samples.subarray(0, Math.min(this.count, SAMPLES_PER_INTERVAL_MAX)).sort();
     const at = (q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : 0);
-    const summary = { count: this.count, p50: round(at(0.5)), p99: round(at(0.99)), max: round(sorted.at(-1) ?? 0) };
-    this.samples.length = 0;
+    const summary = { count: this.count, p50: round(at(0.5)), p99: round(at(0.99)), max: round(sorted.length ? sorted[sorted.length - 1] : 0) };
     this.count = 0;
     return summary;
   }
