@@ -7,8 +7,9 @@
 // pretenuring off they die young instead: one-shard recovery of a 2M-event lifecycle WAL took
 // 3.2–5.0 s against 3.8–7.6 s with it (5 alternating pairs), while a WAL whose 1M reservations all
 // stay open recovered the same either way (docs/benchmarks.md, "Pretenuring off while shards
-// recover"). Serving keeps it on: there a hold often lives for minutes, and in the WebSocket load
-// benchmark with pretenuring off throughout, the 75 %-of-peak rows' p99 was worse.
+// recover"). Serving keeps V8's default (on): with it kept off for the whole process, three
+// interleaved pairs of the WebSocket load benchmark showed no direction either way
+// (docs/benchmarks.md, "The gateway thread's garbage").
 //
 // The setting is V8's, shared by every thread of the process, so one thread owns it: the main
 // thread (Engine.start around every shard's recovery, or Shard.open when a shard runs there, as in
