@@ -476,9 +476,19 @@ export class Engine {
   }
 
   execute(command: Command): Promise<Reply> {
+    return new Promise((resolve) => this.executeThen(command, resolve));
+  }
+
+  /**
+   * `execute` with a callback instead of a promise, for the gateway's per-request path (a promise
+   * and a microtask fewer per request). `done` is called once, from the shard's reply delivery
+   * (or at once for a command that names no SKU), and must not throw: the other replies of the
+   * same delivery come after it.
+   */
+  executeThen(command: Command, done: (reply: Reply) => void): void {
     const sku = routingKeyOf(command);
-    if (typeof sku !== 'string') return Promise.resolve({ ok: false, error: sku });
-    return new Promise((resolve) => this.handles[shardOf(sku, this.handles.length)].submit(command, resolve));
+    if (typeof sku !== 'string') done({ ok: false, error: sku });
+    else this.handles[shardOf(sku, this.handles.length)].submit(command, done);
   }
 
   /**

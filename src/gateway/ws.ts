@@ -187,7 +187,7 @@ export class WebSocketApi {
       return this.fail(ws, id, errorBody('IN_FLIGHT_LIMIT', undefined, { inFlightPerConnectionMax: this.config.inFlightPerConnectionMax }), binary, op);
     }
     conn.inFlight++;
-    void this.operations.run('ws', conn.principal, op, args).then((reply) => {
+    this.operations.runThen('ws', conn.principal, op, args, (reply) => {
       conn.inFlight--;
       this.answer(ws, id, reply, binary);
     });
