@@ -45,6 +45,17 @@ describe('operations on their failure paths', () => {
     expect(logged).toEqual([{ obj: { op: 'availability', err: 'socket gone' }, msg: 'answering failed' }]);
   });
 
+  it('answers once when a failure comes after the answer', () => {
+    const { operations, logged } = rig((_command, done) => {
+      done({ ok: true, value: { sku: 'A1' } } as Reply);
+      throw new Error('after the answer');
+    });
+    const answers: Reply[] = [];
+    operations.runThen('ws', admin, 'availability', { sku: 'A1' }, (reply) => answers.push(reply));
+    expect(answers).toEqual([{ ok: true, value: { sku: 'A1' } }]);
+    expect(logged.map((l) => l.msg)).toEqual(['operation failed']);
+  });
+
   it('answers a refusal without reaching the engine', () => {
     const reached: Command[] = [];
     const { operations } = rig((command) => reached.push(command));

@@ -98,7 +98,11 @@ export class Operations {
    */
   runThen(transport: Transport, principal: Principal, name: OperationName, args: Record<string, unknown>, done: (reply: Reply) => void): void {
     const started = performance.now();
+    let answered = false;
     const finish = (reply: Reply) => {
+      // Once, whatever a failure below does after answering.
+      if (answered) return;
+      answered = true;
       try {
         done(this.measured(transport, name, started, reply));
       } catch (err) {
