@@ -5,7 +5,8 @@
 // the gateway thread allocated, some 800 bytes a request (docs/benchmarks.md, "The gateway
 // thread's garbage"). Here each (transport, operation) keeps its counts as plain numbers, found
 // through two Map lookups of strings the caller already holds, and prom-client sees them only
-// when /metrics is scraped. The exposition is prom-client's own (same names, labels and order).
+// when /metrics is scraped, in prom-client's own lines (names, labels, values; the label sets
+// may come in another order, which Prometheus does not mind).
 
 import { Counter, Histogram, type Registry } from 'prom-client';
 
