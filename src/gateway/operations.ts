@@ -109,16 +109,17 @@ export class Operations {
         this.log.error({ op: name, err: (err as Error).message }, 'answering failed');
       }
     };
-    // A bug, not the caller's fault: answered, counted, never thrown into the socket layer.
-    const failed = (err: unknown) => {
-      this.log.error({ op: name, err: (err as Error).message }, 'operation failed');
-      finish({ ok: false, error: errorBody('INTERNAL') });
-    };
     try {
-      this.dispatch(principal, name, args, finish, failed);
+      this.dispatch(principal, name, args, finish);
     } catch (err) {
-      failed(err);
+      this.failed(name, finish, err);
     }
+  }
+
+  /** A bug, not the caller's fault: answered INTERNAL, counted, never thrown into the socket layer. */
+  private failed(name: OperationName, finish: (reply: Reply) => void, err: unknown): void {
+    this.log.error({ op: name, err: (err as Error).message }, 'operation failed');
+    finish({ ok: false, error: errorBody('INTERNAL') });
   }
 
   private measured(transport: Transport, name: OperationName, started: number, reply: Reply): Reply {
@@ -126,7 +127,7 @@ export class Operations {
     return reply;
   }
 
-  private dispatch(principal: Principal, name: OperationName, args: Record<string, unknown>, finish: (reply: Reply) => void, failed: (err: unknown) => void): void {
+  private dispatch(principal: Principal, name: OperationName, args: Record<string, unknown>, finish: (reply: Reply) => void): void {
     const refusal = this.refusal(principal, name, args);
     if (refusal) return finish({ ok: false, error: refusal });
     if (name === 'reserve' || name === 'reserveCart') {
@@ -135,7 +136,7 @@ export class Operations {
       args = bound.args;
     }
     if (name === 'reserveCart') {
-      reserveCart(this.engine, args).then(finish, failed);
+      reserveCart(this.engine, args).then(finish, (err: unknown) => this.failed(name, finish, err));
       return;
     }
 
