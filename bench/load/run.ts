@@ -10,7 +10,9 @@
 //      (bench/load/generator.ts), so client and server never share a thread (they do share the
 //      machine's cores: see the CPU columns).
 //   2. For each system it can reach (Stockade; PostgreSQL at 127.0.0.1:5432; Redis at
-//      127.0.0.1:6379 — an unreachable one is reported and skipped, never estimated) and each
+//      127.0.0.1:6379 as it is configured; a durable Redis it starts itself from redis-server,
+//      append-only file with fsync always — an unreachable one is reported and skipped, never
+//      estimated) and each
 //      workload (one hot SKU; many SKUs drawn uniformly):
 //        peak      closed loop, connections × depth in flight, warm-up then a measured window;
 //        25/50/75% open loop at that fraction of the measured peak: sends on a fixed schedule,
@@ -25,11 +27,12 @@
 //      == initial − grants, never negative; oversold = Σ max(0, grants − initial stock).
 //   3. Writes one Markdown table to stdout and bench/results/load.md, the raw figures to
 //      bench/results/load.json (BENCH_QUICK: load.quick.md / load.quick.json), and removes what
-//      it made: the server process, its data directory, the PostgreSQL table, the Redis keys.
+//      it made: the server processes, their data directories, the PostgreSQL table, the Redis keys.
 //
 // Environment:
 //   BENCH_QUICK=1                      smoke run
-//   BENCH_SYSTEMS=stockade,postgres,redis   which systems (default all)
+//   BENCH_SYSTEMS=stockade,postgres,redis,redis-aof   which systems (default all)
+//   BENCH_REDIS_SERVER=<path>          the redis-server binary the durable Redis runs (default: redis-server on PATH)
 //   BENCH_WORKLOADS=hot,many           which workloads (default both)
 //   BENCH_SECONDS, BENCH_WARMUP_SECONDS     peak window and its warm-up (8 s and 2 s; quick 1.5 and 0.5)
 //   BENCH_OPEN_SECONDS, BENCH_OPEN_WARMUP_SECONDS  open-loop window and warm-up (6 and 2; quick 1 and 0.5)
@@ -59,6 +62,7 @@ import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { startDurableRedis, type DurableRedis } from './durable-redis.js';
 import { fmtBound, latencyBetween, scrape, type ServerHistograms, type ServerLatency } from './server-latency.js';
 import { AdminClient, serverRuntime, startStockade, type StockadeServer } from './stockade.js';
 import { envNumber, fileSystemOf, QUICK, ROOT_DIR } from '../common.js';
@@ -104,7 +108,9 @@ const REDIS = { host: '127.0.0.1', port: 6379 };
 /** When Stockade starts over on a fresh process and data directory: before every row, every workload, or once. */
 const STOCKADE_RESTART = (process.env.BENCH_STOCKADE_RESTART ?? 'row') as 'row' | 'workload' | 'run';
 if (!['row', 'workload', 'run'].includes(STOCKADE_RESTART)) throw new Error('BENCH_STOCKADE_RESTART is row, workload or run');
-const SYSTEMS = (process.env.BENCH_SYSTEMS ?? 'stockade,postgres,redis').split(',').map((s) => s.trim()) as SystemName[];
+const SYSTEMS = (process.env.BENCH_SYSTEMS ?? 'stockade,postgres,redis,redis-aof').split(',').map((s) => s.trim()) as SystemName[];
+const KNOWN_SYSTEMS: readonly SystemName[] = ['stockade', 'postgres', 'redis', 'redis-aof'];
+if (SYSTEMS.some((s) => !KNOWN_SYSTEMS.includes(s))) throw new Error(`BENCH_SYSTEMS is a list of ${KNOWN_SYSTEMS.join(', ')}`);
 
 const RUN_TAG = 'L' + Date.now().toString(36) + randomBytes(3).toString('hex');
 const REDIS_PREFIX = `stockade-bench:${RUN_TAG}:`;
@@ -384,12 +390,12 @@ async function postgresSystem(pool: pg.Pool, user: string): Promise<System> {
   };
 }
 
-async function redisSystem(redis: Redis, sha: string): Promise<System> {
+async function redisSystem(name: 'redis' | 'redis-aof', at: { host: string; port: number }, redis: Redis, sha: string, serverProcess: ServerProcess): Promise<System> {
   const keys = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `${REDIS_PREFIX}${prefix}${i}`);
   const chunks = <T>(items: T[], size: number) => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
   return {
-    name: 'redis',
-    target: () => ({ system: 'redis', host: REDIS.host, port: REDIS.port, keyPrefix: REDIS_PREFIX, sha }),
+    name,
+    target: () => ({ system: 'redis', host: at.host, port: at.port, keyPrefix: REDIS_PREFIX, sha }),
     connections: CONNECTIONS,
     depth: DEPTH,
     async stock(prefix, count, stock) {
@@ -403,7 +409,7 @@ async function redisSystem(redis: Redis, sha: string): Promise<System> {
     async forget(prefix, count) {
       for (const chunk of chunks(keys(prefix, count), 1000)) await redis.unlink(...chunk);
     },
-    serverProcess: () => ({ comm: 'redis-server' }),
+    serverProcess: () => serverProcess,
     async close() {
       await deleteRedisKeys(redis);
       redis.disconnect();
@@ -460,8 +466,8 @@ interface RedisInfo {
   appendfsync: string;
 }
 
-async function probeRedis(): Promise<{ redis: Redis; info: RedisInfo; sha: string } | { error: string }> {
-  const redis = new Redis({ host: REDIS.host, port: REDIS.port, lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 1, retryStrategy: () => null });
+async function probeRedis(at: { host: string; port: number }): Promise<{ redis: Redis; info: RedisInfo; sha: string } | { error: string }> {
+  const redis = new Redis({ host: at.host, port: at.port, lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 1, retryStrategy: () => null });
   redis.on('error', () => undefined);
   try {
     await redis.connect();
@@ -613,7 +619,12 @@ function errorsCell(r: JobResult): string {
   return parts.join(', ');
 }
 
-const SYSTEM_LABEL: Record<SystemName, string> = { stockade: 'Stockade (WS)', postgres: 'PostgreSQL', redis: 'Redis (no persistence)' };
+const SYSTEM_LABEL: Record<SystemName, string> = {
+  stockade: 'Stockade (WS)',
+  postgres: 'PostgreSQL',
+  redis: 'Redis (no persistence)',
+  'redis-aof': 'Redis (AOF, fsync always)',
+};
 
 function tableRows(rows: Row[]): string[][] {
   return rows.map((row) => {
@@ -711,6 +722,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   let pgInfo: PgInfo | null = null;
   let redisInfo: RedisInfo | null = null;
+  let durableRedisInfo: (RedisInfo & { args: string[]; dataDirFs: string }) | null = null;
   let stockadeInfo: Record<string, unknown> | null = null;
 
   const gen = new Generator();
@@ -753,7 +765,7 @@ async function main(): Promise<void> {
       rows.push(...(await runSystem(gen, system)));
       await close();
     } else if (name === 'redis') {
-      const probe = await probeRedis();
+      const probe = await probeRedis(REDIS);
       if ('error' in probe) {
         skipped.redis = `Redis at ${REDIS.host}:${REDIS.port} is unreachable: ${probe.error}`;
         process.stderr.write(`SKIPPED: ${skipped.redis}\n`);
@@ -761,11 +773,37 @@ async function main(): Promise<void> {
       }
       redisInfo = probe.info;
       process.stderr.write(`Redis ${redisInfo.version}, save="${redisInfo.save}", appendonly=${redisInfo.appendonly}\n`);
-      const system = await redisSystem(probe.redis, probe.sha);
+      const system = await redisSystem('redis', REDIS, probe.redis, probe.sha, { comm: 'redis-server' });
       const close = once(() => system.close());
       cleanups.push(close);
       rows.push(...(await runSystem(gen, system)));
       await close();
+    } else if (name === 'redis-aof') {
+      let server: DurableRedis;
+      try {
+        server = await startDurableRedis(process.env.BENCH_REDIS_SERVER || 'redis-server');
+      } catch (err) {
+        skipped['redis-aof'] = `could not start a durable Redis: ${(err as Error).message.split('\n')[0]}`;
+        process.stderr.write(`SKIPPED: ${skipped['redis-aof']}\n`);
+        continue;
+      }
+      cleanups.push(server.stop);
+      const probe = await probeRedis(server);
+      if ('error' in probe) {
+        await server.stop();
+        skipped['redis-aof'] = `the durable Redis it started on port ${server.port} is unreachable: ${probe.error}`;
+        process.stderr.write(`SKIPPED: ${skipped['redis-aof']}\n`);
+        continue;
+      }
+      durableRedisInfo = { ...probe.info, args: server.args, dataDirFs: fileSystemOf(server.dataDir) };
+      process.stderr.write(`durable Redis ${probe.info.version} on port ${server.port}, appendonly=${probe.info.appendonly}, appendfsync=${probe.info.appendfsync}\n`);
+      // Only its own process's CPU: the machine's Redis is also a redis-server.
+      const system = await redisSystem('redis-aof', server, probe.redis, probe.sha, { pid: server.pid });
+      const close = once(() => system.close());
+      cleanups.push(close);
+      rows.push(...(await runSystem(gen, system)));
+      await close();
+      await server.stop();
     } else {
       throw new Error(`unknown system in BENCH_SYSTEMS: ${String(name)}`);
     }
@@ -775,7 +813,7 @@ async function main(): Promise<void> {
   const othersAtEnd = otherBenchmarks();
   const loadAtEnd = loadavg();
   const elapsedSeconds = (performance.now() - startedMs) / 1000;
-  const md = report({ source, started, m, rows, skipped, pgInfo, redisInfo, stockadeInfo, othersAtStart, othersAtEnd, loadAtStart, loadAtEnd, elapsedSeconds });
+  const md = report({ source, started, m, rows, skipped, pgInfo, redisInfo, durableRedisInfo, stockadeInfo, othersAtStart, othersAtEnd, loadAtStart, loadAtEnd, elapsedSeconds });
   process.stdout.write(md + '\n');
   mkdirSync(RESULTS_DIR, { recursive: true });
   const base = process.env.BENCH_OUT || join(RESULTS_DIR, QUICK ? 'load.quick' : 'load');
@@ -808,7 +846,12 @@ async function main(): Promise<void> {
           selloutFactor: SELLOUT_FACTOR,
           targetP99MsAtHalfPeak: TARGET_P99_MS,
         },
-        systems: { stockade: stockadeInfo, postgres: pgInfo, redis: redisInfo ? { ...redisInfo, durable: isRedisDurable(redisInfo) } : null },
+        systems: {
+          stockade: stockadeInfo,
+          postgres: pgInfo,
+          redis: redisInfo ? { ...redisInfo, durable: isRedisDurable(redisInfo) } : null,
+          redisAof: durableRedisInfo ? { ...durableRedisInfo, durable: isRedisDurable(durableRedisInfo) } : null,
+        },
         skipped,
         runs: rows.map((r) => ({
           system: r.system,
@@ -844,6 +887,7 @@ function report(a: {
   skipped: Record<string, string>;
   pgInfo: PgInfo | null;
   redisInfo: RedisInfo | null;
+  durableRedisInfo: (RedisInfo & { args: string[]; dataDirFs: string }) | null;
   stockadeInfo: Record<string, unknown> | null;
   othersAtStart: string[];
   othersAtEnd: string[];
@@ -894,6 +938,14 @@ function report(a: {
         `One reserve = EVALSHA of a Lua script that checks and decrements atomically; ioredis with auto-pipelining, ${CONNECTIONS} connections × ${DEPTH} in flight at peak.`,
     );
   }
+  if (a.durableRedisInfo) {
+    const d = a.durableRedisInfo;
+    out.push(
+      `- Redis (AOF, fsync always): a redis-server ${d.version} this run started itself (\`${d.args.map((x) => (x === '' ? '""' : x)).join(' ')}\`, its data directory on ${d.dataDirFs}, removed after): appendonly=${d.appendonly}, appendfsync=${d.appendfsync} — ` +
+        (isRedisDurable(d) ? 'durable: it writes and fsyncs the append-only file once per event-loop pass, before that pass\'s replies (group commit, the promise Stockade makes). ' : '**not durable as configured** (check the settings above). ') +
+        `The same script, client and connections as the Redis row.`,
+    );
+  }
   for (const [name, why] of Object.entries(a.skipped)) out.push(`- **${name} skipped**: ${why}`);
   out.push(
     `- Workloads: reserves of quantity 1, each with its own idempotency key / order id; "hot SKU" = every request on one SKU, "${fmt(MANY_SKUS)} SKUs" = SKU drawn uniformly at random. Fresh SKUs for every row.`,
@@ -922,13 +974,14 @@ function summary(rows: Row[]): string[] {
   const lines: string[] = ['Summary (from the rows above):', ''];
   const find = (system: SystemName, workload: WorkloadName, pred: (l: Level) => boolean) => rows.find((r) => r.system === system && r.workload === workload && pred(r.level));
   for (const workload of WORKLOADS) {
-    const peaks = (['stockade', 'postgres', 'redis'] as SystemName[]).map((s) => find(s, workload, (l) => l.kind === 'peak'));
-    const [st, pgp, rd] = peaks;
+    const peaks = KNOWN_SYSTEMS.map((s) => find(s, workload, (l) => l.kind === 'peak'));
+    const [st, pgp, rd, rdAof] = peaks;
     const parts: string[] = [];
     for (const p of peaks) if (p) parts.push(`${SYSTEM_LABEL[p.system]} ${fmt(Math.round(p.result.throughput))}/s`);
     if (parts.length > 0) lines.push(`- ${workloadLabel(workload)}, peak: ${parts.join(', ')}.`);
     if (st && pgp) lines.push(`  - Stockade / PostgreSQL: ${(st.result.throughput / pgp.result.throughput).toFixed(2)}×.`);
-    if (st && rd) lines.push(`  - Stockade / Redis: ${(st.result.throughput / rd.result.throughput).toFixed(2)}×.`);
+    if (st && rd) lines.push(`  - Stockade / ${SYSTEM_LABEL.redis}: ${(st.result.throughput / rd.result.throughput).toFixed(2)}×.`);
+    if (st && rdAof) lines.push(`  - Stockade / ${SYSTEM_LABEL['redis-aof']}: ${(st.result.throughput / rdAof.result.throughput).toFixed(2)}×.`);
     const half = find('stockade', workload, (l) => l.kind === 'open' && l.fraction === 0.5);
     if (half) {
       const p99 = half.result.latency.p99Ms;

@@ -8,7 +8,8 @@ import type { LatencySummary } from '../common.js';
 // Shared with the other benchmarks: one definition each.
 export { fmt, Rng, sleep, summarize, type LatencySummary } from '../common.js';
 
-export type SystemName = 'stockade' | 'postgres' | 'redis';
+/** 'redis' is the machine's Redis as it is configured; 'redis-aof' one the benchmark starts with `appendfsync always`. */
+export type SystemName = 'stockade' | 'postgres' | 'redis' | 'redis-aof';
 export type Mode = 'closed' | 'open';
 
 /** Where the generator sends its reserves. */
