@@ -53,7 +53,8 @@
 //                                      build that npm start runs (built first with npm run build)
 //   BENCH_OUT=<path without extension>    where to write the .md and .json (default bench/results/load)
 //   Diagnostics (not for published figures): BENCH_STOCKADE_LOG=<file> appends the server's output
-//   there; BENCH_STOCKADE_NODE_ARGS (e.g. --trace-gc) and BENCH_STOCKADE_LOG_LEVEL go to the server.
+//   there; BENCH_STOCKADE_NODE_ARGS (e.g. --trace-gc) and BENCH_STOCKADE_LOG_LEVEL go to the server,
+//   BENCH_GENERATOR_NODE_ARGS (e.g. --cpu-prof) to the load generator.
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -218,7 +219,8 @@ class Generator {
   exited = false;
 
   constructor() {
-    this.child = spawn(process.execPath, ['--import', 'tsx', join('bench', 'load', 'generator.ts')], {
+    const nodeArgs = (process.env.BENCH_GENERATOR_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
+    this.child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join('bench', 'load', 'generator.ts')], {
       cwd: ROOT_DIR,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
