@@ -14,6 +14,7 @@ import { Packr } from 'msgpackr';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { latencyHistogram } from '../common.js';
+import { grantedAnswerId } from './answer-head.js';
 import { busiestBetween, cpuTicksBetween, cpuTicksByPid, cpuTicksByThread, machineBusyTicks, Rng, sleep, summarize, TICKS_PER_SECOND, type FromGenerator, type Job, type JobResult, type Target, type ToGenerator } from './shared.js';
 
 /** 0 granted, 1 refused for want of stock, a string: any other answer (its code). */
@@ -56,6 +57,15 @@ class StockadeDriver implements Driver {
         });
         const pending = new Map<number, Done>();
         ws.on('message', (data: Buffer, isBinary: boolean) => {
+          // A grant is read from the frame's head alone; anything else is decoded in full.
+          const granted = isBinary ? grantedAnswerId(data) : null;
+          if (granted !== null) {
+            const done = pending.get(granted);
+            if (!done) return;
+            pending.delete(granted);
+            done(0);
+            return;
+          }
           const answer = (isBinary ? packr.unpack(data) : JSON.parse(data.toString('utf8'))) as { id: number | null; ok: boolean; error?: { code: string } };
           if (answer.id === null || answer.id === undefined) return; // frame-level error: its request stays unanswered
           const done = pending.get(answer.id);
