@@ -89,6 +89,42 @@ describe('durability ordering', () => {
     expect(third).toMatchObject([{ ok: true, value: { quantity: 3 } }]);
   });
 
+  it('lets the host run the waiting batches after the flushed turn has answered (scheduleWaiting)', async () => {
+    const t = openTestShard({ shard: { unflushedTurnsMax: 1 } });
+    await t.ok(setStock('S', 'w', 10));
+    const before = t.shard.stats().walSeq;
+    const scheduled: (() => void)[] = [];
+    t.shard.scheduleWaiting = (run) => scheduled.push(run);
+
+    let waitingAnswered = false;
+    const first = t.shard.execute([reserve('S', 1)]);
+    const waiting = t.shard.execute([reserve('S', 2)]).then((r) => ((waitingAnswered = true), r));
+    // The first turn's answer comes with its flush; the waiting batch has not run yet, and runs
+    // only when the host says so.
+    expect(await first).toMatchObject([{ ok: true, value: { quantity: 1 } }]);
+    expect(scheduled).toHaveLength(1);
+    await turns(20);
+    expect(t.shard.stats().walSeq).toBe(before + 1);
+    expect(waitingAnswered).toBe(false);
+    scheduled[0]();
+    expect(t.shard.stats().walSeq).toBe(before + 2);
+    expect(await waiting).toMatchObject([{ ok: true, value: { quantity: 2 } }]);
+    // Running it again finds nothing waiting.
+    scheduled[0]();
+    expect(t.shard.stats().walSeq).toBe(before + 2);
+  });
+
+  it('runs batches a host never got to when it closes, and they reach the disk', async () => {
+    const t = openTestShard({ shard: { unflushedTurnsMax: 1 } });
+    await t.ok(setStock('S', 'w', 10));
+    t.shard.scheduleWaiting = () => {}; // a host that never runs them
+    const pending = [t.shard.execute([reserve('S', 1)]), t.shard.execute([reserve('S', 2)])];
+    await t.shard.close();
+    expect((await Promise.all(pending)).flat().map((r) => r.ok)).toEqual([true, true]);
+    await t.reopen();
+    expect(await t.ok({ type: 'getSku', sku: 'S' })).toMatchObject({ reserved: 3 });
+  });
+
   it('closes only after the batches waiting for a flush have run and reached the disk', async () => {
     const t = openTestShard({ shard: { unflushedTurnsMax: 1 } });
     await t.ok(setStock('S', 'w', 10));

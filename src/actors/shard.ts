@@ -271,6 +271,16 @@ export class Shard {
   onTurn: (ms: number) => void = () => {};
   /** Set by the host: how long each checkpoint took to write, in a turn or on its timer. */
   onCheckpoint: (ms: number) => void = () => {};
+  /**
+   * Set by the host: when the batches that waited for a flush run. By default at once, inside the
+   * flush's callback — before the flushed turn's own answers, which reach their callers a few
+   * microtasks later, can leave: on a hot SKU that merged turn holds up to `turnCommandsMax`
+   * commands, and every answer of the turn before waited for it. A worker's host runs them right
+   * after it has posted those answers (shard-worker.ts), so they cross to the gateway while the
+   * next turn runs.
+   */
+  scheduleWaiting: (run: () => void) => void = (run) => run();
+  private readonly runWaitingTurns = () => this.runWaiting();
 
   private constructor(
     private readonly options: ShardOptions,
@@ -417,9 +427,14 @@ export class Shard {
     for (const w of waiting) w.reject(this.failure);
   }
 
-  /** A turn reached the disk: batches that waited for it run now, merged into one turn. */
+  /** A turn reached the disk: batches that waited for it get their turn, when the host says (`scheduleWaiting`). */
   private turnFlushed(): void {
     this.unflushedTurns--;
+    if (this.waiting.length > 0) this.scheduleWaiting(this.runWaitingTurns);
+  }
+
+  /** Batches that waited run, merged into turns, while the disk has room for them; a no-op when none wait. */
+  private runWaiting(): void {
     const { unflushedTurnsMax, turnCommandsMax } = this.options.shard;
     // A merged turn that writes nothing (queries only) leaves the disk idle: take the next ones too.
     while (!this.failure && this.waiting.length > 0 && this.unflushedTurns < unflushedTurnsMax) {
@@ -826,8 +841,12 @@ export class Shard {
   /** Checkpoint (when healthy), flush and close. */
   async close(): Promise<void> {
     if (this.closed) return;
-    // Batches waiting for a flush are callers' work: they run (and reach the disk) first.
-    while (!this.failure && (this.waiting.length > 0 || this.unflushedTurns > 0)) await this.lastFlush;
+    // Batches waiting for a flush are callers' work: they run (and reach the disk) first, here
+    // if the host has not yet run them (`scheduleWaiting`).
+    while (!this.failure && (this.waiting.length > 0 || this.unflushedTurns > 0)) {
+      if (this.unflushedTurns === 0) this.runWaiting();
+      await this.lastFlush;
+    }
     this.stopTimers();
     if (!this.failure && this.changedSinceCheckpoint()) this.checkpoint(this.clock());
     this.closed = true;
