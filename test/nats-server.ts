@@ -24,7 +24,8 @@ export function natsServerBinary(): string {
   throw new Error('nats-server not found: install it (apt-get install nats-server) or set NATS_SERVER_BIN');
 }
 
-async function freePort(): Promise<number> {
+/** A loopback port nothing listens on now (another process could still take it before it is used). */
+export async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

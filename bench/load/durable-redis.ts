@@ -9,9 +9,9 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../test/nats-server.js';
 
 export interface DurableRedis {
   host: string;
@@ -28,21 +28,10 @@ const READY_LINE = 'Ready to accept connections';
 const START_DEADLINE_MS = 15_000;
 const STOP_DEADLINE_MS = 10_000;
 
-function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
 /** Start it and resolve once its log says it accepts connections; reject (and clean up) if it exits or is late. */
 export async function startDurableRedis(binary = 'redis-server'): Promise<DurableRedis> {
   const host = '127.0.0.1';
-  const port = await freeLoopbackPort();
+  const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'stockade-bench-redis-'));
   const args = [
     '--bind', host,

@@ -58,21 +58,18 @@ class StockadeDriver implements Driver {
         const pending = new Map<number, Done>();
         ws.on('message', (data: Buffer, isBinary: boolean) => {
           // A grant is read from the frame's head alone; anything else is decoded in full.
-          const granted = isBinary ? grantedAnswerId(data) : null;
-          if (granted !== null) {
-            const done = pending.get(granted);
-            if (!done) return;
-            pending.delete(granted);
-            done(0);
-            return;
+          let id = isBinary ? grantedAnswerId(data) : null;
+          let outcome: Outcome = 0;
+          if (id === null) {
+            const answer = (isBinary ? packr.unpack(data) : JSON.parse(data.toString('utf8'))) as { id: number | null; ok: boolean; error?: { code: string } };
+            if (answer.id === null || answer.id === undefined) return; // frame-level error: its request stays unanswered
+            id = answer.id;
+            if (!answer.ok) outcome = answer.error?.code === 'INSUFFICIENT_STOCK' ? 1 : (answer.error?.code ?? 'UNKNOWN');
           }
-          const answer = (isBinary ? packr.unpack(data) : JSON.parse(data.toString('utf8'))) as { id: number | null; ok: boolean; error?: { code: string } };
-          if (answer.id === null || answer.id === undefined) return; // frame-level error: its request stays unanswered
-          const done = pending.get(answer.id);
+          const done = pending.get(id);
           if (!done) return;
-          pending.delete(answer.id);
-          if (answer.ok) done(0);
-          else done(answer.error?.code === 'INSUFFICIENT_STOCK' ? 1 : (answer.error?.code ?? 'UNKNOWN'));
+          pending.delete(id);
+          done(outcome);
         });
         ws.on('close', () => {
           for (const done of pending.values()) done('CONNECTION_CLOSED');
